@@ -1,0 +1,41 @@
+"""govkg: a linked-data knowledge graph of local government reform, with its SPARQL endpoint.
+
+Build the web application with :func:`create_app`; nothing is loaded at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from .settings import load_settings
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask application.
+
+    Settings come from their defaults, then the ``GOVKG_*`` environment variables,
+    then ``config`` (a mapping of setting names, as in :mod:`server.settings`).
+    Each setting is also available as ``app.config[NAME.upper()]``.
+    """
+    app = Flask(__name__)
+    settings = load_settings(config)
+    app.config.update({name.upper(): value for name, value in settings.items()})
+    app.config["GOVKG_SETTINGS"] = settings
+
+    from . import errors, store
+
+    store.init_app(app)
+    errors.init_app(app)
+    for blueprint in _blueprints():
+        app.register_blueprint(blueprint)
+    return app
+
+
+def _blueprints() -> list:
+    """One blueprint per concern; each module exposes ``blueprint``."""
+    from . import health
+
+    return [health.blueprint]

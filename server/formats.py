@@ -1,0 +1,159 @@
+"""The one registry of RDF and SPARQL-results formats.
+
+Each format is declared once — its short name, media type, file extension, the
+pyoxigraph format that reads and writes it, the rdflib plugin name, and whether
+it carries named graphs. Content negotiation, the dumps, the resource pages and
+the CLI's ``--format`` options all read these tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyoxigraph
+
+
+@dataclass(frozen=True)
+class RdfFormat:
+    """An RDF serialization."""
+
+    name: str
+    label: str
+    media_type: str
+    extension: str
+    oxigraph: pyoxigraph.RdfFormat
+    rdflib_name: str
+    carries_graphs: bool
+    aliases: tuple[str, ...] = field(default=())
+
+    @property
+    def content_type(self) -> str:
+        """The exact Content-Type header value served for this format."""
+        return content_type(self.media_type)
+
+
+@dataclass(frozen=True)
+class ResultsFormat:
+    """A SPARQL query results serialization (for SELECT and ASK)."""
+
+    name: str
+    label: str
+    media_type: str
+    extension: str
+    oxigraph: pyoxigraph.QueryResultsFormat
+    aliases: tuple[str, ...] = field(default=())
+
+    @property
+    def content_type(self) -> str:
+        """The exact Content-Type header value served for this format."""
+        return content_type(self.media_type)
+
+
+# Listed in order of preference: the first is the default when a client accepts anything.
+RDF_FORMATS: tuple[RdfFormat, ...] = (
+    RdfFormat(
+        "ttl", "Turtle", "text/turtle", "ttl", pyoxigraph.RdfFormat.TURTLE, "turtle", False,
+        ("application/x-turtle", "application/turtle"),
+    ),
+    RdfFormat(
+        "nt", "N-Triples", "application/n-triples", "nt", pyoxigraph.RdfFormat.N_TRIPLES, "nt",
+        False, ("text/plain",),
+    ),
+    RdfFormat(
+        "jsonld", "JSON-LD", "application/ld+json", "jsonld", pyoxigraph.RdfFormat.JSON_LD,
+        "json-ld", False,
+    ),
+    RdfFormat(
+        "rdfxml", "RDF/XML", "application/rdf+xml", "rdf", pyoxigraph.RdfFormat.RDF_XML, "xml",
+        False,
+    ),
+    RdfFormat(
+        "nq", "N-Quads", "application/n-quads", "nq", pyoxigraph.RdfFormat.N_QUADS, "nquads",
+        True, ("text/x-nquads",),
+    ),
+    RdfFormat(
+        "trig", "TriG", "application/trig", "trig", pyoxigraph.RdfFormat.TRIG, "trig", True,
+        ("application/x-trig",),
+    ),
+)
+
+RESULTS_FORMATS: tuple[ResultsFormat, ...] = (
+    ResultsFormat(
+        "json", "SPARQL JSON", "application/sparql-results+json", "srj",
+        pyoxigraph.QueryResultsFormat.JSON, ("application/json",),
+    ),
+    ResultsFormat(
+        "xml", "SPARQL XML", "application/sparql-results+xml", "srx",
+        pyoxigraph.QueryResultsFormat.XML, ("application/xml", "text/xml"),
+    ),
+    ResultsFormat("csv", "CSV", "text/csv", "csv", pyoxigraph.QueryResultsFormat.CSV),
+    ResultsFormat(
+        "tsv", "TSV", "text/tab-separated-values", "tsv", pyoxigraph.QueryResultsFormat.TSV
+    ),
+)
+
+# Media types that are text get an explicit charset; the SPARQL and RDF media types
+# registered as UTF-8-only do too, because clients and proxies (gzip filters among
+# them) look for it.
+_TEXTUAL_MEDIA_TYPES = {
+    "text/turtle", "application/n-triples", "application/n-quads", "application/trig",
+    "application/sparql-results+json", "application/ld+json", "text/csv",
+    "text/tab-separated-values", "text/html", "text/plain", "application/json",
+}
+
+
+def content_type(media_type: str) -> str:
+    """The Content-Type header value for a media type.
+
+    >>> content_type("text/turtle")
+    'text/turtle; charset=utf-8'
+    >>> content_type("application/rdf+xml")
+    'application/rdf+xml'
+    """
+    if media_type in _TEXTUAL_MEDIA_TYPES:
+        return f"{media_type}; charset=utf-8"
+    return media_type
+
+
+def rdf_format(name: str) -> RdfFormat:
+    """Look an RDF format up by its short name, extension or media type.
+
+    >>> rdf_format("ttl").media_type
+    'text/turtle'
+    >>> rdf_format("application/ld+json").name
+    'jsonld'
+    >>> rdf_format("rdf").name
+    'rdfxml'
+    """
+    for fmt in RDF_FORMATS:
+        if name in (fmt.name, fmt.extension, fmt.media_type, *fmt.aliases):
+            return fmt
+    raise KeyError(f"unknown RDF format {name!r}")
+
+
+def results_format(name: str) -> ResultsFormat:
+    """Look a results format up by its short name, extension or media type.
+
+    >>> results_format("text/csv").name
+    'csv'
+    >>> results_format("srj").name
+    'json'
+    """
+    for fmt in RESULTS_FORMATS:
+        if name in (fmt.name, fmt.extension, fmt.media_type, *fmt.aliases):
+            return fmt
+    raise KeyError(f"unknown results format {name!r}")
+
+
+def rdf_format_for_path(path: str) -> RdfFormat:
+    """The RDF format of a file from its extension, ignoring a trailing ``.gz``.
+
+    >>> rdf_format_for_path("data/links/geonames.ttl").name
+    'ttl'
+    >>> rdf_format_for_path("big.nt.gz").name
+    'nt'
+    """
+    name = path[:-3] if path.endswith(".gz") else path
+    extension = name.rsplit(".", 1)[-1].lower()
+    extension = {"owl": "rdf", "xml": "rdf", "json": "jsonld", "n3": "ttl"}.get(extension, extension)
+    return rdf_format(extension)

@@ -1,0 +1,148 @@
+"""Load the knowledge graph — ontology, facts, links — into an embedded pyoxigraph Store.
+
+The dataset has one named graph per part, so a user can ask where a triple comes
+from; the endpoint's default graph is their union:
+
+============================  =================================================
+``{base}graph/ontology``      ``ontology/govkg.ttl``: the gov: ontology
+``{base}graph/facts``         ``data/*.ttl``: the article's facts and evidence
+``{base}graph/links``         ``data/links/*.ttl``: links to other datasets
+``{base}graph/metadata``      VoID, DCAT-AP and service description (built)
+============================  =================================================
+
+The Turtle files are written with the canonical base ``https://w3id.org/govkg/``;
+when the server runs under another base IRI every IRI under the canonical base is
+rewritten to it as the files are loaded, so every resource dereferences locally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from .formats import rdf_format_for_path
+from .settings import DEFAULT_BASE_IRI
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ONTOLOGY_PATH = PROJECT_ROOT / "ontology" / "govkg.ttl"
+SHAPES_PATH = PROJECT_ROOT / "ontology" / "shapes.ttl"
+DATA_DIR = PROJECT_ROOT / "data"
+LINKS_DIR = DATA_DIR / "links"
+
+ONTOLOGY_NAMESPACE_PATH = "ontology#"
+
+
+class DataFileError(Exception):
+    """A data file could not be read or parsed; the message names the file and line."""
+
+    def __init__(self, path: Path | str, message: str, line: int | None = None) -> None:
+        self.path = Path(path)
+        self.line = line
+        where = f"{self.path}, line {line}" if line else str(self.path)
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class GraphPart:
+    """One named graph of the dataset and the files it is loaded from."""
+
+    slug: str
+    files: tuple[Path, ...]
+
+    def iri(self, base_iri: str) -> str:
+        """The named graph's IRI under a base IRI."""
+        return f"{base_iri}graph/{self.slug}"
+
+
+def fact_files(data_dir: Path = DATA_DIR) -> tuple[Path, ...]:
+    """The Turtle files of the article's facts, one per section, in file-name order."""
+    return tuple(sorted(data_dir.glob("*.ttl")))
+
+
+def link_files(links_dir: Path = LINKS_DIR) -> tuple[Path, ...]:
+    """The Turtle files of curated links to other datasets."""
+    return tuple(sorted(links_dir.glob("*.ttl"))) if links_dir.is_dir() else ()
+
+
+def graph_parts(
+    ontology_path: Path = ONTOLOGY_PATH, data_dir: Path = DATA_DIR
+) -> tuple[GraphPart, ...]:
+    """The named graphs built from files, in load order."""
+    return (
+        GraphPart("ontology", (ontology_path,)),
+        GraphPart("facts", fact_files(data_dir)),
+        GraphPart("links", link_files(data_dir / "links")),
+    )
+
+
+def rebase_term(term: ox.NamedNode | ox.BlankNode | ox.Literal, base_iri: str):  # noqa: ANN201
+    """Rewrite an IRI under the canonical base to the same path under ``base_iri``.
+
+    >>> rebase_term(ox.NamedNode("https://w3id.org/govkg/id/place/zhaoqing"), "http://127.0.0.1:5000/")
+    <NamedNode value=http://127.0.0.1:5000/id/place/zhaoqing>
+    """
+    if isinstance(term, ox.NamedNode) and term.value.startswith(DEFAULT_BASE_IRI):
+        return ox.NamedNode(base_iri + term.value[len(DEFAULT_BASE_IRI) :])
+    return term
+
+
+def read_quads(path: Path, graph_iri: str, base_iri: str = DEFAULT_BASE_IRI) -> Iterator[ox.Quad]:
+    """Parse one RDF file (any registry format, gzip included) into quads of ``graph_iri``.
+
+    Raises :class:`DataFileError` naming the file and line of a syntax error.
+    """
+    fmt = rdf_format_for_path(path.name)
+    graph = ox.NamedNode(graph_iri)
+    rebase = base_iri != DEFAULT_BASE_IRI
+    try:
+        with _open_maybe_gzip(path) as stream:
+            for triple in ox.parse(stream, fmt.oxigraph, base_iri=path.resolve().as_uri()):
+                s, p, o = triple.subject, triple.predicate, triple.object
+                if rebase:
+                    s, p, o = rebase_term(s, base_iri), rebase_term(p, base_iri), rebase_term(o, base_iri)
+                yield ox.Quad(s, p, o, graph)
+    except SyntaxError as error:
+        raise DataFileError(path, _syntax_message(error), error.lineno) from None
+    except OSError as error:
+        raise DataFileError(path, error.strerror or str(error)) from None
+
+
+def _syntax_message(error: SyntaxError) -> str:
+    message = str(error.msg) if error.msg else str(error)
+    # pyoxigraph says "Parser error between line 3 column 11 and line 4 column 1: <reason>";
+    # the line is reported separately, so keep the reason and the column.
+    if ": " in message and message.startswith("Parser error"):
+        message = message.split(": ", 1)[1]
+    if error.offset:
+        message += f" (column {error.offset})"
+    return message
+
+
+def _open_maybe_gzip(path: Path):  # noqa: ANN202
+    if path.name.endswith(".gz"):
+        import gzip
+
+        return gzip.open(path, "rb")
+    return path.open("rb")
+
+
+def load_store(
+    base_iri: str = DEFAULT_BASE_IRI,
+    parts: Iterable[GraphPart] | None = None,
+    store: ox.Store | None = None,
+) -> ox.Store:
+    """Load the ontology, facts and links into ``store`` (a new in-memory Store by default).
+
+    Every file is parsed before anything is added, so a syntax error in any file
+    raises :class:`DataFileError` and leaves the store exactly as it was.
+    """
+    store = ox.Store() if store is None else store
+    quads: list[ox.Quad] = []
+    for part in graph_parts() if parts is None else parts:
+        for path in part.files:
+            quads.extend(read_quads(path, part.iri(base_iri), base_iri))
+    store.extend(quads)
+    return store

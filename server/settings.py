@@ -1,0 +1,181 @@
+"""Every setting of govkg, declared once: name, type, default and help text.
+
+The CLI's options, the ``GOVKG_*`` environment variables, the application factory
+and the README's settings table are all generated from :data:`SETTINGS`, and a
+test checks that the README lists every one of them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+ENV_PREFIX = "GOVKG_"
+
+
+def _parse_list(value: str | Iterable[str]) -> tuple[str, ...]:
+    """Split a comma- or whitespace-separated list.
+
+    >>> _parse_list("https://a.example/sparql, https://b.example/sparql")
+    ('https://a.example/sparql', 'https://b.example/sparql')
+    >>> _parse_list("")
+    ()
+    """
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    return tuple(item for item in value if item)
+
+
+def _parse_base_iri(value: str) -> str:
+    """Base IRIs always end with a slash, so ``base + "id/..."`` is well formed.
+
+    >>> _parse_base_iri("http://127.0.0.1:5000")
+    'http://127.0.0.1:5000/'
+    """
+    value = value.strip()
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"base IRI must be an http(s) IRI, got {value!r}")
+    return value if value.endswith("/") else value + "/"
+
+
+def _parse_positive_float(value: str | float) -> float:
+    number = float(value)
+    if number <= 0:
+        raise ValueError(f"must be greater than 0, got {value!r}")
+    return number
+
+
+def _parse_positive_int(value: str | int) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError(f"must be greater than 0, got {value!r}")
+    return number
+
+
+def _parse_port(value: str | int) -> int:
+    number = int(value)
+    if not 0 <= number <= 65535:
+        raise ValueError(f"port must be in 0..65535, got {value!r}")
+    return number
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its name (``snake_case``), how to parse it, its default and its help."""
+
+    name: str
+    parse: Callable[[Any], Any]
+    default: Any
+    help: str
+
+    @property
+    def env_var(self) -> str:
+        """The environment variable that sets it, e.g. ``GOVKG_QUERY_TIMEOUT``."""
+        return ENV_PREFIX + self.name.upper()
+
+    @property
+    def cli_flag(self) -> str:
+        """The command-line flag that sets it, e.g. ``--query-timeout``."""
+        return "--" + self.name.replace("_", "-")
+
+
+DEFAULT_BASE_IRI = "https://w3id.org/govkg/"
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", str, "127.0.0.1", "Interface the server listens on."),
+    Setting("port", _parse_port, 5000, "TCP port the server listens on."),
+    Setting(
+        "base_iri",
+        _parse_base_iri,
+        DEFAULT_BASE_IRI,
+        "Base IRI of every resource; the data's https://w3id.org/govkg/ IRIs are rewritten to it.",
+    ),
+    Setting(
+        "query_timeout",
+        _parse_positive_float,
+        10.0,
+        "Seconds a SPARQL query may run before it is stopped and answered with 503.",
+    ),
+    Setting(
+        "max_result_rows",
+        _parse_positive_int,
+        10000,
+        "Most rows (or triples) one query returns; a cut is signalled by the X-Govkg-Truncated header.",
+    ),
+    Setting(
+        "max_query_bytes",
+        _parse_positive_int,
+        65536,
+        "Largest query text, in bytes, that is accepted; a longer one is answered with 413.",
+    ),
+    Setting(
+        "service_allowlist",
+        _parse_list,
+        (),
+        "SPARQL endpoints a query may call with SERVICE (space or comma separated); empty: none.",
+    ),
+    Setting(
+        "workers",
+        _parse_positive_int,
+        1,
+        "Web worker processes; more than 1 runs the app under gunicorn.",
+    ),
+    Setting(
+        "query_workers",
+        _parse_positive_int,
+        2,
+        "Query processes per web worker; each runs one query at a time and is killed at the time limit.",
+    ),
+)
+
+SETTINGS_BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Resolve every setting: the default, then ``GOVKG_*`` variables, then ``overrides``.
+
+    Unknown override names raise ``KeyError``; bad values raise ``ValueError`` naming
+    the setting.
+
+    >>> load_settings({"port": "8080"}, environ={"GOVKG_QUERY_TIMEOUT": "2.5"})["port"]
+    8080
+    >>> load_settings(environ={"GOVKG_QUERY_TIMEOUT": "2.5"})["query_timeout"]
+    2.5
+    """
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    unknown = set(overrides) - set(SETTINGS_BY_NAME)
+    if unknown:
+        raise KeyError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    resolved: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if setting.name in overrides:
+            raw, source = overrides[setting.name], setting.name
+        elif setting.env_var in environ:
+            raw, source = environ[setting.env_var], setting.env_var
+        else:
+            resolved[setting.name] = setting.default
+            continue
+        try:
+            resolved[setting.name] = setting.parse(raw)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{source}: {error}") from error
+    return resolved
+
+
+def settings_table_markdown() -> str:
+    """The README's table of settings, generated from :data:`SETTINGS`."""
+    rows = ["| setting | CLI flag | environment variable | default | meaning |", "|---|---|---|---|---|"]
+    for setting in SETTINGS:
+        default = setting.default
+        if isinstance(default, tuple):
+            default = " ".join(default) or "(empty)"
+        rows.append(
+            f"| `{setting.name}` | `{setting.cli_flag}` | `{setting.env_var}` | `{default}` "
+            f"| {setting.help} |"
+        )
+    return "\n".join(rows)
