@@ -52,53 +52,101 @@ class ResultsFormat:
 # Listed in order of preference: the first is the default when a client accepts anything.
 RDF_FORMATS: tuple[RdfFormat, ...] = (
     RdfFormat(
-        "ttl", "Turtle", "text/turtle", "ttl", pyoxigraph.RdfFormat.TURTLE, "turtle", False,
+        "ttl",
+        "Turtle",
+        "text/turtle",
+        "ttl",
+        pyoxigraph.RdfFormat.TURTLE,
+        "turtle",
+        False,
         ("application/x-turtle", "application/turtle"),
     ),
     RdfFormat(
-        "nt", "N-Triples", "application/n-triples", "nt", pyoxigraph.RdfFormat.N_TRIPLES, "nt",
-        False, ("text/plain",),
+        "nt",
+        "N-Triples",
+        "application/n-triples",
+        "nt",
+        pyoxigraph.RdfFormat.N_TRIPLES,
+        "nt",
+        False,
+        ("text/plain",),
     ),
     RdfFormat(
-        "jsonld", "JSON-LD", "application/ld+json", "jsonld", pyoxigraph.RdfFormat.JSON_LD,
-        "json-ld", False,
-    ),
-    RdfFormat(
-        "rdfxml", "RDF/XML", "application/rdf+xml", "rdf", pyoxigraph.RdfFormat.RDF_XML, "xml",
+        "jsonld",
+        "JSON-LD",
+        "application/ld+json",
+        "jsonld",
+        pyoxigraph.RdfFormat.JSON_LD,
+        "json-ld",
         False,
     ),
     RdfFormat(
-        "nq", "N-Quads", "application/n-quads", "nq", pyoxigraph.RdfFormat.N_QUADS, "nquads",
-        True, ("text/x-nquads",),
+        "rdfxml",
+        "RDF/XML",
+        "application/rdf+xml",
+        "rdf",
+        pyoxigraph.RdfFormat.RDF_XML,
+        "xml",
+        False,
     ),
     RdfFormat(
-        "trig", "TriG", "application/trig", "trig", pyoxigraph.RdfFormat.TRIG, "trig", True,
+        "nq",
+        "N-Quads",
+        "application/n-quads",
+        "nq",
+        pyoxigraph.RdfFormat.N_QUADS,
+        "nquads",
+        True,
+        ("text/x-nquads",),
+    ),
+    RdfFormat(
+        "trig",
+        "TriG",
+        "application/trig",
+        "trig",
+        pyoxigraph.RdfFormat.TRIG,
+        "trig",
+        True,
         ("application/x-trig",),
     ),
 )
 
 RESULTS_FORMATS: tuple[ResultsFormat, ...] = (
     ResultsFormat(
-        "json", "SPARQL JSON", "application/sparql-results+json", "srj",
-        pyoxigraph.QueryResultsFormat.JSON, ("application/json",),
+        "json",
+        "SPARQL JSON",
+        "application/sparql-results+json",
+        "srj",
+        pyoxigraph.QueryResultsFormat.JSON,
+        ("application/json",),
     ),
     ResultsFormat(
-        "xml", "SPARQL XML", "application/sparql-results+xml", "srx",
-        pyoxigraph.QueryResultsFormat.XML, ("application/xml", "text/xml"),
+        "xml",
+        "SPARQL XML",
+        "application/sparql-results+xml",
+        "srx",
+        pyoxigraph.QueryResultsFormat.XML,
+        ("application/xml", "text/xml"),
     ),
     ResultsFormat("csv", "CSV", "text/csv", "csv", pyoxigraph.QueryResultsFormat.CSV),
-    ResultsFormat(
-        "tsv", "TSV", "text/tab-separated-values", "tsv", pyoxigraph.QueryResultsFormat.TSV
-    ),
+    ResultsFormat("tsv", "TSV", "text/tab-separated-values", "tsv", pyoxigraph.QueryResultsFormat.TSV),
 )
 
 # Media types that are text get an explicit charset; the SPARQL and RDF media types
 # registered as UTF-8-only do too, because clients and proxies (gzip filters among
 # them) look for it.
 _TEXTUAL_MEDIA_TYPES = {
-    "text/turtle", "application/n-triples", "application/n-quads", "application/trig",
-    "application/sparql-results+json", "application/ld+json", "text/csv",
-    "text/tab-separated-values", "text/html", "text/plain", "application/json",
+    "text/turtle",
+    "application/n-triples",
+    "application/n-quads",
+    "application/trig",
+    "application/sparql-results+json",
+    "application/ld+json",
+    "text/csv",
+    "text/tab-separated-values",
+    "text/html",
+    "text/plain",
+    "application/json",
 }
 
 

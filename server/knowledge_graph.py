@@ -67,9 +67,7 @@ def link_files(links_dir: Path = LINKS_DIR) -> tuple[Path, ...]:
     return tuple(sorted(links_dir.glob("*.ttl"))) if links_dir.is_dir() else ()
 
 
-def graph_parts(
-    ontology_path: Path = ONTOLOGY_PATH, data_dir: Path = DATA_DIR
-) -> tuple[GraphPart, ...]:
+def graph_parts(ontology_path: Path = ONTOLOGY_PATH, data_dir: Path = DATA_DIR) -> tuple[GraphPart, ...]:
     """The named graphs built from files, in load order."""
     return (
         GraphPart("ontology", (ontology_path,)),

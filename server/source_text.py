@@ -103,9 +103,7 @@ def article_text() -> str:
     return CLEAN_ARTICLE_PATH.read_text(encoding="utf-8")
 
 
-def write_clean_article(
-    raw_path: Path = RAW_ARTICLE_PATH, clean_path: Path = CLEAN_ARTICLE_PATH
-) -> str:
+def write_clean_article(raw_path: Path = RAW_ARTICLE_PATH, clean_path: Path = CLEAN_ARTICLE_PATH) -> str:
     """Re-derive the clean article from the raw copy and write it; returns the text."""
     clean = clean_article_text(raw_path.read_text(encoding="utf-8"))
     clean_path.write_text(clean, encoding="utf-8")

@@ -52,8 +52,9 @@ def open_knowledge_graph(base_iri: str) -> LoadedGraph:
         store=store,
         base_iri=base_iri,
         dataset_version=dataset_version(files, base_iri),
-        last_modified=datetime.fromtimestamp(max(p.stat().st_mtime for p in files), tz=UTC)
-        .replace(microsecond=0),
+        last_modified=datetime.fromtimestamp(max(p.stat().st_mtime for p in files), tz=UTC).replace(
+            microsecond=0
+        ),
         source_files=files,
     )
     from .metadata import dataset_metadata_quads  # late: metadata reads the loaded graph

@@ -1,0 +1,170 @@
+"""The ``govkg`` command: serve, dump, query and validate the knowledge graph.
+
+Each command is a thin layer over plain functions; domain errors become one-line
+``click.ClickException`` messages.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .formats import RDF_FORMATS, RESULTS_FORMATS, rdf_format
+from .knowledge_graph import DataFileError
+from .settings import SETTINGS, load_settings
+
+
+def _setting_options(command):  # noqa: ANN001, ANN202
+    """Add one option per setting of :data:`server.settings.SETTINGS`, in declared order."""
+    for setting in reversed(SETTINGS):
+        command = click.option(
+            setting.cli_flag,
+            setting.name,
+            default=None,
+            help=f"{setting.help} [env: {setting.env_var}; default: {_show_default(setting.default)}]",
+        )(command)
+    return command
+
+
+def _show_default(default: Any) -> str:
+    if isinstance(default, tuple):
+        return " ".join(default) or "none"
+    return str(default)
+
+
+def _settings_from_options(options: dict[str, Any]) -> dict[str, Any]:
+    overrides = {name: value for name, value in options.items() if value is not None}
+    try:
+        return load_settings(overrides)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.group()
+@click.version_option(package_name="govkg")
+def main() -> None:
+    """govkg: the Zhaoqing rule-of-law knowledge graph and its SPARQL endpoint."""
+
+
+@main.command()
+@_setting_options
+def serve(**options: Any) -> None:
+    """Serve the SPARQL endpoint and linked-data pages (gunicorn, 127.0.0.1:5000 by default)."""
+    from .serving import run_server
+
+    settings = _settings_from_options(options)
+    try:
+        run_server(settings)
+    except DataFileError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command()
+@click.option(
+    "--format",
+    "format_name",
+    type=click.Choice([fmt.name for fmt in RDF_FORMATS]),
+    default="ttl",
+    show_default=True,
+    help="RDF format of the dump; nq and trig keep the named graphs.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout)."
+)
+@click.option("--base-iri", envvar="GOVKG_BASE_IRI", default=None, help="Base IRI of the resources.")
+def dump(format_name: str, output: Path | None, base_iri: str | None) -> None:
+    """Write the whole graph (ontology, facts, links, dataset metadata)."""
+    from .serialize import serialize_quads
+    from .store import open_knowledge_graph
+
+    settings = _settings_from_options({"base_iri": base_iri})
+    try:
+        loaded = open_knowledge_graph(settings["base_iri"])
+    except DataFileError as error:
+        raise click.ClickException(str(error)) from None
+    data = serialize_quads(
+        loaded.store.quads_for_pattern(None, None, None), rdf_format(format_name), loaded.base_iri
+    )
+    _write_output(data, output)
+
+
+@main.command()
+@click.argument("query_file", type=click.File("r", encoding="utf-8"))
+@click.option(
+    "--format",
+    "format_name",
+    type=click.Choice(["table", *(fmt.name for fmt in RESULTS_FORMATS)]),
+    default="table",
+    show_default=True,
+    help="Output: a text table, or a SPARQL results format (graph results are Turtle).",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout)."
+)
+@click.option("--base-iri", envvar="GOVKG_BASE_IRI", default=None, help="Base IRI of the resources.")
+def query(query_file: Any, format_name: str, output: Path | None, base_iri: str | None) -> None:
+    """Run the SPARQL query in QUERY_FILE (or - for stdin) on the embedded graph."""
+    from .local_query import QueryError, run_local_query
+
+    settings = _settings_from_options({"base_iri": base_iri})
+    try:
+        data = run_local_query(query_file.read(), format_name, settings["base_iri"])
+    except (QueryError, DataFileError) as error:
+        raise click.ClickException(str(error)) from None
+    _write_output(data, output)
+
+
+@main.command()
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Folder of fact files to check instead of data/ (its links/ too).",
+)
+@click.option(
+    "--ontology",
+    "ontology_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Ontology file instead of ontology/govkg.ttl.",
+)
+@click.option(
+    "--shapes",
+    "shapes_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="SHACL shapes instead of ontology/shapes.ttl.",
+)
+def validate(data_dir: Path | None, ontology_path: Path | None, shapes_path: Path | None) -> None:
+    """Check ontology + data with SHACL and every evidence quote against the article.
+
+    Exit status: 0 valid, 1 invalid, 2 could not run.
+    """
+    from .validation import validate_files
+
+    try:
+        report = validate_files(data_dir=data_dir, ontology_path=ontology_path, shapes_path=shapes_path)
+    except DataFileError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    except Exception as error:  # noqa: BLE001 - any failure to run is exit status 2
+        click.echo(f"error: could not validate: {error}", err=True)
+        sys.exit(2)
+    for problem in report.problems:
+        click.echo(problem)
+    if report.conforms:
+        click.echo(f"valid: {report.checked_triples} triples, {report.checked_quotes} evidence quotes")
+        sys.exit(0)
+    click.echo(f"invalid: {len(report.problems)} problem(s)", err=True)
+    sys.exit(1)
+
+
+def _write_output(data: bytes, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        output.write_bytes(data)

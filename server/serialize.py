@@ -1,0 +1,104 @@
+"""Write the whole dataset in any registry format, deterministically.
+
+Blank nodes are renamed by RDF Dataset Canonicalization (RDFC-1.0) and quads are
+sorted, so the same data always gives the same bytes and dumps diff cleanly.
+Turtle goes through rdflib's ``longturtle`` writer (pretty, one subject a block,
+sorted, with the project's prefixes); every other format through pyoxigraph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pyoxigraph as ox
+import rdflib
+
+from .formats import RdfFormat
+
+#: Prefixes written into Turtle/TriG output and declared on the query page.
+PREFIXES: dict[str, str] = {
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "schema": "http://schema.org/",
+    "org": "http://www.w3.org/ns/org#",
+    "cpsv": "http://purl.org/vocab/cpsv#",
+    "cv": "http://data.europa.eu/m8g/",
+    "eli": "http://data.europa.eu/eli/ontology#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "oa": "http://www.w3.org/ns/oa#",
+    "qb": "http://purl.org/linked-data/cube#",
+    "sdmx-dimension": "http://purl.org/linked-data/sdmx/2009/dimension#",
+    "sdmx-measure": "http://purl.org/linked-data/sdmx/2009/measure#",
+    "sdmx-attribute": "http://purl.org/linked-data/sdmx/2009/attribute#",
+    "time": "http://www.w3.org/2006/time#",
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "void": "http://rdfs.org/ns/void#",
+    "sd": "http://www.w3.org/ns/sparql-service-description#",
+    "vcard": "http://www.w3.org/2006/vcard/ns#",
+}
+
+
+def project_prefixes(base_iri: str) -> dict[str, str]:
+    """The standard prefixes plus the project's own, under ``base_iri``.
+
+    >>> project_prefixes("https://w3id.org/govkg/")["gov"]
+    'https://w3id.org/govkg/ontology#'
+    """
+    return {
+        **PREFIXES,
+        "gov": f"{base_iri}ontology#",
+        "govid": f"{base_iri}id/",
+        "goveli": f"{base_iri}eli/",
+    }
+
+
+def canonical_quads(quads: Iterable[ox.Quad]) -> list[ox.Quad]:
+    """The quads with canonical blank-node labels (RDFC-1.0), sorted by their N-Quads text."""
+    dataset = ox.Dataset(quads)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    return sorted(dataset, key=str)
+
+
+def serialize_quads(quads: Iterable[ox.Quad], fmt: RdfFormat, base_iri: str) -> bytes:
+    """Serialize quads in ``fmt``; formats without graphs get the union of the graphs."""
+    quads = canonical_quads(quads)
+    prefixes = project_prefixes(base_iri)
+    if fmt.name == "ttl":
+        return _pretty_turtle(quads, prefixes)
+    if fmt.carries_graphs:
+        return ox.serialize(quads, format=fmt.oxigraph, prefixes=prefixes)
+    triples = _distinct_triples(quads)
+    if fmt.name in ("nt",):
+        return ox.serialize(triples, format=fmt.oxigraph)
+    return ox.serialize(triples, format=fmt.oxigraph, prefixes=prefixes)
+
+
+def serialize_triples(triples: Iterable[ox.Triple], fmt: RdfFormat, base_iri: str) -> bytes:
+    """Serialize a graph (e.g. one resource's description) in ``fmt``."""
+    graph = ox.DefaultGraph()
+    return serialize_quads((ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples), fmt, base_iri)
+
+
+def _distinct_triples(quads: list[ox.Quad]) -> list[ox.Triple]:
+    seen: set[ox.Triple] = set()
+    triples = []
+    for quad in quads:
+        if quad.triple not in seen:
+            seen.add(quad.triple)
+            triples.append(quad.triple)
+    return triples
+
+
+def _pretty_turtle(quads: list[ox.Quad], prefixes: dict[str, str]) -> bytes:
+    graph = rdflib.Graph(bind_namespaces="none")
+    for prefix, namespace in prefixes.items():
+        graph.bind(prefix, namespace)
+    # N-Triples is the lossless bridge between the two libraries' term models.
+    ntriples = ox.serialize(_distinct_triples(quads), format=ox.RdfFormat.N_TRIPLES)
+    graph.parse(data=ntriples.decode("utf-8"), format="nt")
+    return graph.serialize(format="longturtle", encoding="utf-8")

@@ -1,0 +1,113 @@
+"""Shared fixtures: the app in-process, and the real server as a subprocess over HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DIR = PROJECT_ROOT.parent / "shared"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    """A ``govkg serve`` subprocess listening on 127.0.0.1."""
+
+    process: subprocess.Popen
+    url: str  # with a trailing slash, e.g. http://127.0.0.1:5123/
+    log_path: Path
+
+    @property
+    def sparql_url(self) -> str:
+        return self.url + "sparql"
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def start_server(
+    tmp_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> LiveServer:
+    """Start ``govkg serve`` on a free port with extra CLI ``args``; wait until /readyz answers."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    log_path = tmp_dir / f"server-{port}.log"
+    command = [sys.executable, "-m", "server", "serve", "--port", str(port), "--base-iri", url, *args]
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+        )
+    server = LiveServer(process, url, log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
+        try:
+            if requests.get(url + "readyz", timeout=2).status_code == 200:
+                return server
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    stop_server(server)
+    raise RuntimeError(f"server did not become ready in {timeout} s:\n{server.log()}")
+
+
+def stop_server(server: LiveServer) -> None:
+    """Stop the server's whole process group by its PID (SIGTERM, then SIGKILL)."""
+    if server.process.poll() is None:
+        os.killpg(server.process.pid, signal.SIGTERM)
+        try:
+            server.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.process.pid, signal.SIGKILL)
+            server.process.wait()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The real server with default settings, shared by the tests that only read."""
+    server = start_server(tmp_path_factory.mktemp("live-server"))
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def app():  # noqa: ANN201
+    """The Flask app in-process (for fast checks that need no real HTTP)."""
+    from server import create_app
+
+    return create_app({"base_iri": "http://127.0.0.1:5000/"})
+
+
+@pytest.fixture()
+def client(app):  # noqa: ANN001, ANN201
+    return app.test_client()
+
+
+@pytest.fixture()
+def runner():  # noqa: ANN201
+    from click.testing import CliRunner
+
+    return CliRunner()
