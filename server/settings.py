@@ -120,7 +120,7 @@ SETTINGS: tuple[Setting, ...] = (
         "workers",
         _parse_positive_int,
         1,
-        "Web worker processes; more than 1 runs the app under gunicorn.",
+        "Gunicorn web worker processes (each with 8 threads and its own query processes).",
     ),
     Setting(
         "query_workers",
