@@ -8,6 +8,8 @@ from; the endpoint's default graph is their union:
 ``{base}graph/facts``         ``data/*.ttl``: the article's facts and evidence
 ``{base}graph/links``         ``data/links/*.ttl``: links to other datasets
 ``{base}graph/metadata``      VoID, DCAT-AP and service description (built)
+``{base}graph/data/{stem}``   each extra file of the ``data`` setting (or the
+                              graph IRI given with it as ``GRAPH_IRI=FILE``)
 ============================  =================================================
 
 The Turtle files are written with the canonical base ``https://w3id.org/govkg/``;
@@ -20,11 +22,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import pyoxigraph as ox
 
 from .formats import rdf_format_for_path
-from .settings import DEFAULT_BASE_IRI
+from .settings import DEFAULT_BASE_IRI, split_data_entry
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ONTOLOGY_PATH = PROJECT_ROOT / "ontology" / "govkg.ttl"
@@ -47,14 +50,20 @@ class DataFileError(Exception):
 
 @dataclass(frozen=True)
 class GraphPart:
-    """One named graph of the dataset and the files it is loaded from."""
+    """One named graph of the dataset and the files it is loaded from.
+
+    ``graph_iri``, when given, names the graph instead of ``{base}graph/{slug}``, and
+    relative IRIs in its files resolve against it (the graph is the document); otherwise
+    they resolve against each file's own URI.
+    """
 
     slug: str
     files: tuple[Path, ...]
+    graph_iri: str | None = None
 
     def iri(self, base_iri: str) -> str:
         """The named graph's IRI under a base IRI."""
-        return f"{base_iri}graph/{self.slug}"
+        return self.graph_iri or f"{base_iri}graph/{self.slug}"
 
 
 def fact_files(data_dir: Path = DATA_DIR) -> tuple[Path, ...]:
@@ -76,6 +85,25 @@ def graph_parts(ontology_path: Path = ONTOLOGY_PATH, data_dir: Path = DATA_DIR) 
     )
 
 
+def data_file_parts(entries: Iterable[str], base_iri: str) -> tuple[GraphPart, ...]:
+    """One graph per extra data file (``FILE`` or ``GRAPH_IRI=FILE``, see the ``data`` setting).
+
+    A file without an IRI gets ``{base}graph/data/{stem}``, its name without the RDF
+    and ``.gz`` extensions.
+
+    >>> [part.iri("http://h/") for part in data_file_parts(["x/census.nt.gz", "urn:g=y.ttl"], "http://h/")]
+    ['http://h/graph/data/census', 'urn:g']
+    """
+    parts = []
+    for entry in entries:
+        graph_iri, file = split_data_entry(entry)
+        path = Path(file)
+        stem = path.name.removesuffix(".gz").rsplit(".", 1)[0]
+        slug = f"data/{quote(stem, safe='')}"
+        parts.append(GraphPart(slug, (path,), graph_iri or f"{base_iri}graph/{slug}"))
+    return tuple(parts)
+
+
 def rebase_term(term: ox.NamedNode | ox.BlankNode | ox.Literal, base_iri: str):  # noqa: ANN201
     """Rewrite an IRI under the canonical base to the same path under ``base_iri``.
 
@@ -87,17 +115,23 @@ def rebase_term(term: ox.NamedNode | ox.BlankNode | ox.Literal, base_iri: str): 
     return term
 
 
-def read_quads(path: Path, graph_iri: str, base_iri: str = DEFAULT_BASE_IRI) -> Iterator[ox.Quad]:
+def read_quads(
+    path: Path, graph_iri: str, base_iri: str = DEFAULT_BASE_IRI, document_iri: str | None = None
+) -> Iterator[ox.Quad]:
     """Parse one RDF file (any registry format, gzip included) into quads of ``graph_iri``.
 
+    Relative IRIs in the file resolve against ``document_iri`` (by default the file's URI).
     Raises :class:`DataFileError` naming the file and line of a syntax error.
     """
-    fmt = rdf_format_for_path(path.name)
+    try:
+        fmt = rdf_format_for_path(path.name)
+    except KeyError:
+        raise DataFileError(path, "not a known RDF format (by its extension)") from None
     graph = ox.NamedNode(graph_iri)
     rebase = base_iri != DEFAULT_BASE_IRI
     try:
         with _open_maybe_gzip(path) as stream:
-            for triple in ox.parse(stream, fmt.oxigraph, base_iri=path.resolve().as_uri()):
+            for triple in ox.parse(stream, fmt.oxigraph, base_iri=document_iri or path.resolve().as_uri()):
                 s, p, o = triple.subject, triple.predicate, triple.object
                 if rebase:
                     s, p, o = rebase_term(s, base_iri), rebase_term(p, base_iri), rebase_term(o, base_iri)
@@ -139,8 +173,13 @@ def load_store(
     """
     store = ox.Store() if store is None else store
     quads: list[ox.Quad] = []
+    loaded_from: dict[str, Path] = {}
     for part in graph_parts() if parts is None else parts:
+        graph_iri = part.iri(base_iri)
         for path in part.files:
-            quads.extend(read_quads(path, part.iri(base_iri), base_iri))
+            if loaded_from.setdefault(graph_iri, path) != path and part.graph_iri:
+                message = f"graph <{graph_iri}> is already loaded from {loaded_from[graph_iri]}"
+                raise DataFileError(path, message + "; name another graph with GRAPH_IRI=FILE")
+            quads.extend(read_quads(path, graph_iri, base_iri, part.graph_iri))
     store.extend(quads)
     return store

@@ -8,6 +8,7 @@ test checks that the README lists every one of them.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,36 @@ def _parse_list(value: str | Iterable[str]) -> tuple[str, ...]:
     if isinstance(value, str):
         value = value.replace(",", " ").split()
     return tuple(item for item in value if item)
+
+
+def split_data_entry(entry: str) -> tuple[str | None, str]:
+    """Split a ``data`` entry, ``FILE`` or ``GRAPH_IRI=FILE``, into the graph IRI (or None) and the file.
+
+    The split is at the last ``=``, and only when what precedes it is an absolute IRI,
+    so file names may contain ``=`` and graph IRIs may have query strings.
+
+    >>> split_data_entry("https://example.org/graph/census=extra/census.ttl")
+    ('https://example.org/graph/census', 'extra/census.ttl')
+    >>> split_data_entry("extra/a=b.nt.gz")
+    (None, 'extra/a=b.nt.gz')
+    """
+    graph_iri, separator, path = entry.rpartition("=")
+    if separator and re.match(r"[A-Za-z][A-Za-z0-9+.-]*:\S", graph_iri):
+        return graph_iri, path
+    return None, entry
+
+
+def _parse_data_files(value: str | Iterable[str]) -> tuple[str, ...]:
+    """A list of ``FILE`` or ``GRAPH_IRI=FILE`` entries, space or comma separated.
+
+    >>> _parse_data_files("extra/census.ttl, urn:x:g=extra/links.nt")
+    ('extra/census.ttl', 'urn:x:g=extra/links.nt')
+    """
+    entries = _parse_list(value)
+    for entry in entries:
+        if not split_data_entry(entry)[1]:
+            raise ValueError(f"no file in data entry {entry!r}")
+    return entries
 
 
 def _parse_base_iri(value: str) -> str:
@@ -115,6 +146,14 @@ SETTINGS: tuple[Setting, ...] = (
         _parse_list,
         (),
         "SPARQL endpoints a query may call with SERVICE (space or comma separated); empty: none.",
+    ),
+    Setting(
+        "data",
+        _parse_data_files,
+        (),
+        "Extra RDF files to serve beside the article graph, each in its own named graph. "
+        "Entries are FILE or GRAPH_IRI=FILE, space or comma separated; "
+        "a FILE alone goes to {base}graph/data/{file-stem}.",
     ),
     Setting(
         "workers",

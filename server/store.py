@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,9 +44,14 @@ def dataset_version(files: tuple[Path, ...], base_iri: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def open_knowledge_graph(base_iri: str) -> LoadedGraph:
-    """Load ontology, facts and links, then add the dataset metadata built from them."""
-    parts = knowledge_graph.graph_parts()
+def open_knowledge_graph(base_iri: str, data: Iterable[str] = ()) -> LoadedGraph:
+    """Load ontology, facts and links, then add the dataset metadata built from them.
+
+    ``data`` lists extra files (the ``data`` setting: ``FILE`` or ``GRAPH_IRI=FILE``),
+    each loaded into its own named graph; a bad file raises
+    :class:`~server.knowledge_graph.DataFileError` and nothing is loaded.
+    """
+    parts = knowledge_graph.graph_parts() + knowledge_graph.data_file_parts(data, base_iri)
     files = tuple(path for part in parts for path in part.files)
     store = knowledge_graph.load_store(base_iri, parts)
     loaded = LoadedGraph(
@@ -65,7 +71,7 @@ def open_knowledge_graph(base_iri: str) -> LoadedGraph:
 
 def init_app(app: Flask) -> None:
     """Load the knowledge graph for ``app`` (once, at start-up)."""
-    app.extensions[EXTENSION_KEY] = open_knowledge_graph(app.config["BASE_IRI"])
+    app.extensions[EXTENSION_KEY] = open_knowledge_graph(app.config["BASE_IRI"], app.config["DATA"])
 
 
 def loaded_graph() -> LoadedGraph:
