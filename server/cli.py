@@ -149,7 +149,7 @@ def validate(data_dir: Path | None, ontology_path: Path | None, shapes_path: Pat
         report = validate_files(data_dir=data_dir, ontology_path=ontology_path, shapes_path=shapes_path)
     except DataFileError as error:
         click.echo(f"error: {error}", err=True)
-        sys.exit(1)
+        sys.exit(1 if error.is_syntax_error else 2)
     except Exception as error:  # noqa: BLE001 - any failure to run is exit status 2
         click.echo(f"error: could not validate: {error}", err=True)
         sys.exit(2)
