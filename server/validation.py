@@ -13,7 +13,6 @@ from rdflib.namespace import RDF, SH
 from . import evidence, knowledge_graph
 from .source_text import article_text
 
-
 _RDF_TYPE = ox.NamedNode(str(RDF.type))
 _QUOTE_SELECTOR = ox.NamedNode(evidence.TEXT_QUOTE_SELECTOR)
 
