@@ -36,6 +36,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _blueprints() -> list:
     """One blueprint per concern; each module exposes ``blueprint``."""
-    from . import health
+    from . import health, resources
 
-    return [health.blueprint]
+    return [health.blueprint, resources.blueprint]
