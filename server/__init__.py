@@ -37,5 +37,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _blueprints() -> list:
     """One blueprint per concern; each module exposes ``blueprint``."""
     from . import health, resources
+    from . import compression, sparql_protocol  # noqa: I001 - one line per owner
 
-    return [health.blueprint, resources.blueprint]
+    return [health.blueprint, resources.blueprint, sparql_protocol.blueprint, compression.blueprint]

@@ -1,0 +1,450 @@
+"""Run SPARQL queries in killable worker processes, with a time limit and a row limit.
+
+Design
+======
+
+Each web worker process (a gunicorn gthread worker) owns a small :class:`QueryPool` of
+``query_workers`` query processes. The pool is created lazily, by the first query, in the
+process that runs it; it remembers that process's PID, and a process that finds a pool made
+by another PID (its parent, before a fork) makes its own.
+
+* **Fork, never reload.** A query process is a plain ``os.fork()`` of the web worker, so it
+  shares the loaded in-memory pyoxigraph store copy-on-write: nothing is loaded or copied per
+  query process, and the store is never written after start-up, so its pages stay shared.
+  The child closes every inherited descriptor but its own pipe (listening socket, client
+  connections, its siblings' pipes), restores default signal handling (gunicorn's handlers
+  would otherwise survive the fork), asks the kernel to kill it if its parent dies, and
+  freezes the garbage collector so it never walks (and so copies) the parent's objects.
+* **One query at a time per process.** A request thread takes an idle process from a
+  queue, sends it a :class:`QueryJob` over a pipe and waits at most ``query_timeout``
+  seconds. The process parses, evaluates *and serializes* the answer, so the time limit
+  covers all the work, and sends back the bytes of the response body.
+* **The limit really stops the work.** When the time is up the thread SIGKILLs the
+  process, reaps it, forks a replacement and answers 503. The other processes and the
+  other request threads carry on meanwhile. A process that dies by itself (a crash, the
+  OOM killer) is replaced the same way and the client gets a 500.
+* **Waiting for a free process** is bounded by the same ``query_timeout``; then the client
+  gets 503 with ``Retry-After``.
+* **Row limit.** SELECT solutions and CONSTRUCT/DESCRIBE triples stop at
+  ``max_result_rows``; one more is read to know whether there were more, and the answer
+  says so (the endpoint turns that into ``X-Govkg-Truncated: true``).
+
+Serialization of SELECT results goes through the SPARQL JSON results format: the capped
+rows are written as JSON (returned as is when JSON was asked for) and otherwise re-read and
+written by pyoxigraph in the requested format, so XML, CSV and TSV are pyoxigraph's own.
+
+Overhead: a trivial query costs one pipe round trip (pickling a small job and the answer
+bytes) over evaluating it in-process: about 0.1–0.3 ms; see tests/test_sparql_safety.py.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import gc
+import json
+import logging
+import os
+import queue
+import re
+import signal
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from multiprocessing import Pipe
+from multiprocessing.connection import Connection
+
+import pyoxigraph as ox
+from flask import current_app
+from werkzeug.exceptions import ServiceUnavailable
+
+from .describe import concise_bounded_description
+from .errors import ClientError
+from .formats import RdfFormat, ResultsFormat, rdf_format, results_format
+from .serialize import project_prefixes
+from .store import LoadedGraph, loaded_graph
+
+log = logging.getLogger(__name__)
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+_RDF_DIR_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#dirLangString"
+_ERROR_POSITION = re.compile(r"error at (\d+):(\d+)")
+# Signals whose handlers a fork inherits from gunicorn; a query process wants the defaults.
+_RESET_SIGNALS = (
+    "SIGTERM",
+    "SIGINT",
+    "SIGHUP",
+    "SIGQUIT",
+    "SIGUSR1",
+    "SIGUSR2",
+    "SIGWINCH",
+    "SIGCHLD",
+    "SIGABRT",
+)
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class QueryJob:
+    """Everything a query process needs to answer one query.
+
+    ``format_name`` names a registry format (a results format for SELECT/ASK, an RDF
+    format for CONSTRUCT/DESCRIBE). ``default_graphs``/``named_graphs`` are the protocol's
+    ``default-graph-uri``/``named-graph-uri``: when either is given they make the dataset.
+    Otherwise ``union_default_graph`` says whether the default graph is the union of all
+    graphs (it is not when the query has its own FROM/FROM NAMED clauses).
+    """
+
+    query: str
+    form: str | None
+    format_name: str | None
+    max_rows: int
+    base_iri: str | None = None
+    default_graphs: tuple[str, ...] | None = None
+    named_graphs: tuple[str, ...] | None = None
+    union_default_graph: bool = True
+    federated: bool = False
+
+
+@dataclass(frozen=True)
+class QueryAnswer:
+    """The serialized answer: body bytes, how many rows/triples, whether rows were cut."""
+
+    body: bytes
+    count: int
+    truncated: bool
+
+
+class _QueryFailed(Exception):
+    """A query the process refuses or cannot answer, with the HTTP status to give."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+# --- evaluation (runs in the query process, or in-process for the CLI and benchmarks) -------
+
+
+def execute_query(store: ox.Store, job: QueryJob, prefixes: dict[str, str]) -> QueryAnswer:
+    """Evaluate ``job`` on ``store`` and serialize the answer; raise :class:`ClientError` on failure."""
+    try:
+        return _execute(store, job, prefixes)
+    except _QueryFailed as failure:
+        raise ClientError(failure.message, failure.status) from None
+
+
+def _execute(store: ox.Store, job: QueryJob, prefixes: dict[str, str]) -> QueryAnswer:
+    options: dict = {"base_iri": job.base_iri}
+    if job.default_graphs is not None or job.named_graphs is not None:
+        options["default_graph"] = [ox.NamedNode(iri) for iri in job.default_graphs or ()]
+        options["named_graphs"] = [ox.NamedNode(iri) for iri in job.named_graphs or ()]
+    elif job.union_default_graph:
+        options["use_default_graph_as_union"] = True
+    try:
+        result = store.query(job.query, **options)
+    except SyntaxError as error:
+        raise _QueryFailed(400, syntax_error_message(job.query, str(error))) from None
+    try:
+        if isinstance(result, ox.QueryBoolean):
+            _expect(job, ("ASK",))
+            return QueryAnswer(result.serialize(format=results_format(job.format_name).oxigraph), 1, False)
+        if isinstance(result, ox.QuerySolutions):
+            _expect(job, ("SELECT",))
+            return _serialize_solutions(result, results_format(job.format_name), job.max_rows)
+        _expect(job, ("CONSTRUCT", "DESCRIBE"))
+        if job.form == "DESCRIBE":
+            triples: Iterable[ox.Triple] = _describe(store, result)
+        else:
+            triples = result
+        return _serialize_graph(triples, rdf_format(job.format_name), job.max_rows, prefixes)
+    except _QueryFailed:
+        raise
+    except Exception as error:  # noqa: BLE001 - evaluation errors become one clear message
+        if job.federated:
+            raise _QueryFailed(502, f"Query evaluation failed while calling a SERVICE: {error}") from None
+        log.exception("query evaluation failed")
+        raise _QueryFailed(500, "Query evaluation failed; the incident was logged.") from None
+
+
+def _expect(job: QueryJob, forms: tuple[str, ...]) -> None:
+    if job.form not in forms or job.format_name is None:
+        raise _QueryFailed(400, "Could not determine the query form (SELECT, ASK, CONSTRUCT or DESCRIBE).")
+
+
+def syntax_error_message(query: str, message: str) -> str:
+    """The parser's message, prefixed, with the offending line and a caret under the position.
+
+    >>> print(syntax_error_message("SELECT ?x WHERE {\\n  ?x ?y \\n}", "error at 3:2: expected OPTIONAL"))
+    Malformed query: error at 3:2: expected OPTIONAL (line 3, column 2)
+    3 | }
+      |  ^
+    """
+    match = _ERROR_POSITION.search(message)
+    if not match:
+        return f"Malformed query: {message}"
+    line_number, column = int(match.group(1)), int(match.group(2))
+    lines = query.splitlines() or [""]
+    line = lines[min(line_number, len(lines)) - 1]
+    gutter = " " * len(str(line_number))
+    caret = " " * max(column - 1, 0) + "^"
+    return (
+        f"Malformed query: {message} (line {line_number}, column {column})\n"
+        f"{line_number} | {line}\n{gutter} | {caret}"
+    )
+
+
+def _term_json(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> dict:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        encoded = {"type": "literal", "value": term.value}
+        if term.language:
+            encoded["xml:lang"] = term.language
+            if term.direction:
+                encoded["its:dir"] = term.direction.name.lower()
+        elif term.datatype.value not in (_XSD_STRING, _RDF_LANG_STRING, _RDF_DIR_LANG_STRING):
+            encoded["datatype"] = term.datatype.value
+        return encoded
+    return {
+        "type": "triple",
+        "value": {
+            "subject": _term_json(term.subject),
+            "predicate": _term_json(term.predicate),
+            "object": _term_json(term.object),
+        },
+    }
+
+
+def _serialize_solutions(solutions: ox.QuerySolutions, fmt: ResultsFormat, max_rows: int) -> QueryAnswer:
+    names = [variable.value for variable in solutions.variables]
+    bindings = []
+    truncated = False
+    for solution in solutions:
+        if len(bindings) == max_rows:
+            truncated = True
+            break
+        row = {}
+        for index, name in enumerate(names):
+            term = solution[index]
+            if term is not None:
+                row[name] = _term_json(term)
+        bindings.append(row)
+    document = {"head": {"vars": names}, "results": {"bindings": bindings}}
+    body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    if fmt.oxigraph != ox.QueryResultsFormat.JSON:
+        body = ox.parse_query_results(body, ox.QueryResultsFormat.JSON).serialize(format=fmt.oxigraph)
+    return QueryAnswer(body, len(bindings), truncated)
+
+
+def _describe(store: ox.Store, described: Iterable[ox.Triple]) -> Iterable[ox.Triple]:
+    """The union of the CBDs of the resources pyoxigraph's DESCRIBE found (as on resource pages)."""
+    resources = dict.fromkeys(
+        triple.subject for triple in described if isinstance(triple.subject, ox.NamedNode | ox.BlankNode)
+    )
+    for resource in resources:
+        yield from concise_bounded_description(store, resource)
+
+
+def _serialize_graph(
+    triples: Iterable[ox.Triple], fmt: RdfFormat, max_rows: int, prefixes: dict[str, str]
+) -> QueryAnswer:
+    distinct: dict[ox.Triple, None] = {}
+    truncated = False
+    for triple in triples:
+        if triple in distinct:
+            continue
+        if len(distinct) == max_rows:
+            truncated = True
+            break
+        distinct[triple] = None
+    # Same-subject triples side by side, so Turtle and TriG group them.
+    ordered = sorted(distinct, key=lambda t: str(t.subject))
+    if fmt.carries_graphs:
+        graph = ox.DefaultGraph()
+        body = ox.serialize(
+            [ox.Quad(t.subject, t.predicate, t.object, graph) for t in ordered],
+            format=fmt.oxigraph,
+            prefixes=prefixes,
+        )
+    elif fmt.oxigraph == ox.RdfFormat.N_TRIPLES:
+        body = ox.serialize(ordered, format=fmt.oxigraph)
+    else:
+        body = ox.serialize(ordered, format=fmt.oxigraph, prefixes=prefixes)
+    return QueryAnswer(body, len(ordered), truncated)
+
+
+# --- the pool of query processes --------------------------------------------------------------
+
+
+POOL_KEY = "govkg.query_pool"
+_POOL_LOCK_KEY = "govkg.query_pool_lock"
+
+
+def query_pool() -> QueryPool:
+    """The current app's pool of query processes in this process, created on first use.
+
+    A pool belongs to the process that created it: after a fork (gunicorn may fork after
+    the app is built) the child finds a pool with another PID and creates its own.
+    """
+    app = current_app._get_current_object()
+    pool = app.extensions.get(POOL_KEY)
+    if pool is not None and pool.owner_pid == os.getpid():
+        return pool
+    with app.extensions.setdefault(_POOL_LOCK_KEY, threading.Lock()):
+        pool = app.extensions.get(POOL_KEY)
+        if pool is None or pool.owner_pid != os.getpid():
+            pool = QueryPool(loaded_graph(), app.config["GOVKG_SETTINGS"]["query_workers"])
+            app.extensions[POOL_KEY] = pool
+    return pool
+
+
+@dataclass
+class _Worker:
+    pid: int
+    connection: Connection
+
+
+class QueryPool:
+    """``size`` forked query processes sharing ``loaded``'s store; see the module docstring."""
+
+    def __init__(self, loaded: LoadedGraph, size: int) -> None:
+        self.owner_pid = os.getpid()
+        self.size = size
+        self._store = loaded.store
+        self._prefixes = project_prefixes(loaded.base_iri)
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._live: dict[int, _Worker] = {}
+        self._lock = threading.Lock()
+        self._spawn_lock = threading.Lock()
+        self._closed = False
+        self._refill()
+        atexit.register(self.close)
+
+    @property
+    def pids(self) -> list[int]:
+        """The PIDs of the live query processes."""
+        return list(self._live)
+
+    def run(self, job: QueryJob, timeout: float) -> QueryAnswer:
+        """Answer ``job`` in a query process; 503 when it takes longer than ``timeout`` seconds."""
+        self._refill()
+        try:
+            worker = self._idle.get(timeout=timeout)
+        except queue.Empty:
+            raise ServiceUnavailable(
+                f"All {self.size} query processes stayed busy for {timeout:g} s; try again shortly.",
+                retry_after=2,
+            ) from None
+        healthy = False
+        try:
+            worker.connection.send(job)
+            if not worker.connection.poll(timeout):
+                log.warning("query stopped after %g s: %.200r", timeout, job.query)
+                raise ClientError(
+                    f"Query timed out: it ran longer than the {timeout:g} s limit and was stopped. "
+                    "Narrow it down (more specific patterns, a LIMIT) and try again.",
+                    503,
+                )
+            reply = worker.connection.recv()
+            healthy = True
+        except (EOFError, OSError):
+            log.error("query process %d died while answering %.200r", worker.pid, job.query)
+            raise ClientError(
+                "The query process failed (out of memory?); the incident was logged.", 500
+            ) from None
+        finally:
+            if healthy:
+                self._idle.put(worker)
+            else:
+                self._replace(worker)
+        if reply[0] == "ok":
+            return reply[1]
+        raise ClientError(reply[2], reply[1])
+
+    def close(self) -> None:
+        """Kill every query process (at exit, or when the pool is dropped)."""
+        if os.getpid() != self.owner_pid:
+            return
+        self._closed = True
+        for worker in list(self._live.values()):
+            self._kill(worker)
+
+    # -- process management --
+
+    def _spawn(self) -> _Worker:
+        parent_end, child_end = Pipe(duplex=True)
+        parent_pid = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # the query process
+            try:
+                _query_process(child_end, parent_pid, self._store, self._prefixes)
+            finally:
+                os._exit(0)
+        child_end.close()
+        worker = _Worker(pid, parent_end)
+        with self._lock:
+            self._live[pid] = worker
+        return worker
+
+    def _kill(self, worker: _Worker) -> None:
+        try:
+            os.kill(worker.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            os.waitpid(worker.pid, 0)
+        except ChildProcessError:
+            pass
+        worker.connection.close()
+        with self._lock:
+            self._live.pop(worker.pid, None)
+
+    def _replace(self, worker: _Worker) -> None:
+        self._kill(worker)
+        self._refill()
+
+    def _refill(self) -> None:
+        """Fork processes until the pool has ``size`` again (after kills or a failed fork)."""
+        with self._spawn_lock:
+            while not self._closed and len(self._live) < self.size:
+                try:
+                    self._idle.put(self._spawn())
+                except OSError:
+                    log.exception("could not fork a query process")
+                    return
+
+
+def _query_process(
+    connection: Connection, parent_pid: int, store: ox.Store, prefixes: dict[str, str]
+) -> None:
+    """The body of a query process: answer jobs from ``connection`` until it closes."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the closed pipe still ends the loop
+        pass
+    if os.getppid() != parent_pid:
+        return
+    for name in _RESET_SIGNALS:
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
+    keep = connection.fileno()
+    os.closerange(3, keep)
+    os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
+    gc.freeze()
+    while True:
+        try:
+            job = connection.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reply = ("ok", _execute(store, job, prefixes))
+        except _QueryFailed as failure:
+            reply = ("error", failure.status, failure.message)
+        except Exception:  # noqa: BLE001 - never let the process die on a bad job
+            log.exception("query process failed")
+            reply = ("error", 500, "Query evaluation failed; the incident was logged.")
+        connection.send(reply)
