@@ -131,7 +131,9 @@ def read_quads(
     rebase = base_iri != DEFAULT_BASE_IRI
     try:
         with _open_maybe_gzip(path) as stream:
-            for triple in ox.parse(stream, fmt.oxigraph, base_iri=document_iri or path.resolve().as_uri()):
+            # Blank nodes are renamed: two files' "_:b1" are two nodes (RDF merge, not union).
+            base = document_iri or path.resolve().as_uri()
+            for triple in ox.parse(stream, fmt.oxigraph, base_iri=base, rename_blank_nodes=True):
                 s, p, o = triple.subject, triple.predicate, triple.object
                 if rebase:
                     s, p, o = rebase_term(s, base_iri), rebase_term(p, base_iri), rebase_term(o, base_iri)

@@ -59,3 +59,11 @@ def test_unknown_extension_and_missing_file_are_data_file_errors(tmp_path):
         load_store(BASE, data_file_parts([str(tmp_path / "notes.txt")], BASE))
     with pytest.raises(DataFileError, match="missing.ttl"):
         load_store(BASE, data_file_parts([str(tmp_path / "missing.ttl")], BASE))
+
+
+def test_blank_nodes_of_two_files_are_distinct(tmp_path):
+    """Loading is an RDF merge: the same label in two files names two blank nodes."""
+    for name in ("one", "two"):
+        (tmp_path / f"{name}.ttl").write_text(f'_:x <urn:p> "{name}" .\n', encoding="utf-8")
+    store = load_store(BASE, data_file_parts([str(tmp_path / "one.ttl"), str(tmp_path / "two.ttl")], BASE))
+    assert len({quad.subject for quad in store}) == 2
