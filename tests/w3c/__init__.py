@@ -1,0 +1,1 @@
+"""The W3C SPARQL test suites: manifests, expected results, comparison and executors."""
