@@ -1,0 +1,752 @@
+"""The knowledge graph's content: it loads, conforms to its shapes, cites exact evidence, and says what the
+article says — nothing more.
+
+The spot checks ask the pyoxigraph store (the one the endpoint serves) with SPARQL over the union of the
+named graphs; SHACL runs with pySHACL over the ontology and the fact files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pyshacl
+import pytest
+import rdflib
+
+from server.evidence import AmbiguousQuote, QuoteNotFound, check_annotations, locate, main
+from server.knowledge_graph import (
+    LINKS_DIR,
+    ONTOLOGY_PATH,
+    SHAPES_PATH,
+    fact_files,
+    link_files,
+    load_store,
+)
+from server.settings import DEFAULT_BASE_IRI
+from server.source_text import article_text
+
+BASE = DEFAULT_BASE_IRI
+ARTICLE = BASE + "id/article/xijiang-daily-zhaoqing-rule-of-law"
+ARTICLE_TEXT = BASE + "id/article-text/xijiang-daily-zhaoqing-rule-of-law"
+FACTS_GRAPH = BASE + "graph/facts"
+LINKS_GRAPH = BASE + "graph/links"
+GOV = BASE + "ontology#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+PREFIXES = f"""
+PREFIX gov: <{GOV}>
+PREFIX cube: <http://purl.org/linked-data/cube#>
+PREFIX sdmx-dimension: <http://purl.org/linked-data/sdmx/2009/dimension#>
+PREFIX sdmx-attribute: <http://purl.org/linked-data/sdmx/2009/attribute#>
+PREFIX sdmx-measure: <http://purl.org/linked-data/sdmx/2009/measure#>
+PREFIX eli: <http://data.europa.eu/eli/ontology#>
+PREFIX oa: <http://www.w3.org/ns/oa#>
+PREFIX owl: <http://www.w3.org/2002/07/owl#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX time: <http://www.w3.org/2006/time#>
+PREFIX void: <http://rdfs.org/ns/void#>
+PREFIX xsd: <{XSD}>
+PREFIX id: <{BASE}id/>
+"""
+
+#: The documented IRI pattern (docs/iri-policy.md): every IRI under the base matches one of these.
+SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+KINDS = (
+    "article|article-text|person|agent|organization|place|highlight|initiative|achievement|platform|service"
+    "|rule|system|component|assessment|assessment-result|observation|dataset-cube|structure|recognition"
+    "|quotation|interval|annotation|dataset|linkset"
+)
+IRI_PATTERN = re.compile(
+    re.escape(BASE)
+    + rf"(?:id/(?:{KINDS})/{SLUG}"
+    + rf"|id/concept/{SLUG}/{SLUG}"
+    + rf"|id/scheme/{SLUG}"
+    + r"|id/year/[0-9]{4}"
+    + rf"|eli/cn-441200/{SLUG}/{SLUG}(?:/[a-z]{{3}})?"
+    + r"|ontology(?:#[A-Za-z][A-Za-z0-9-]*)?"
+    + rf"|graph/{SLUG})"
+)
+
+#: External identifiers that may be linked: verified, or derived by DBpedia's naming rule
+#: (research/vocab-and-links.md; data/links/README.md says how to add one).
+ALLOWED_EXTERNAL_LINKS = {
+    "https://sws.geonames.org/1784853/",
+    "https://sws.geonames.org/1814991/",
+    "http://www.wikidata.org/entity/Q15175",
+    "http://www.wikidata.org/entity/Q148",
+    "http://dbpedia.org/resource/Zhaoqing",
+    "http://dbpedia.org/resource/Guangdong",
+    "http://dbpedia.org/resource/WeChat",
+    "http://dbpedia.org/resource/Seven_Star_Crags",
+}
+
+#: The only years the article names.
+ARTICLE_YEARS = {"2017", "2018", "2019", "2020"}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Fixtures
+# ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def store() -> ox.Store:
+    """The whole dataset as the server loads it."""
+    return load_store()
+
+
+@pytest.fixture(scope="module")
+def ontology_graph() -> rdflib.Graph:
+    return rdflib.Graph().parse(ONTOLOGY_PATH, format="turtle")
+
+
+@pytest.fixture(scope="module")
+def shapes_graph() -> rdflib.Graph:
+    return rdflib.Graph().parse(SHAPES_PATH, format="turtle")
+
+
+@pytest.fixture(scope="module")
+def data_graph(ontology_graph: rdflib.Graph) -> rdflib.Graph:
+    """The ontology and every fact file in one rdflib graph."""
+    graph = rdflib.Graph()
+    graph += ontology_graph
+    for path in fact_files():
+        graph.parse(path, format="turtle")
+    return graph
+
+
+def select(store: ox.Store, query: str) -> list[dict[str, str]]:
+    """Run a SELECT over the union of the named graphs; bind each variable to its term's lexical value."""
+    solutions = store.query(PREFIXES + query, use_default_graph_as_union=True)
+    names = [variable.value for variable in solutions.variables]
+    return [
+        {name: solution[name].value for name in names if solution[name] is not None} for solution in solutions
+    ]
+
+
+def ask(store: ox.Store, query: str) -> bool:
+    return bool(store.query(PREFIXES + query, use_default_graph_as_union=True))
+
+
+def validate(data: rdflib.Graph, shapes: rdflib.Graph, ontology: rdflib.Graph) -> tuple[bool, str]:
+    conforms, _, report = pyshacl.validate(data, shacl_graph=shapes, ont_graph=ontology, inference="none")
+    return bool(conforms), report
+
+
+def copy_of(graph: rdflib.Graph) -> rdflib.Graph:
+    copy = rdflib.Graph()
+    copy += graph
+    return copy
+
+
+def all_terms(store: ox.Store) -> Iterator[ox.NamedNode | ox.BlankNode | ox.Literal]:
+    for quad in store:
+        yield from (quad.subject, quad.predicate, quad.object, quad.graph_name)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Loading, shapes, evidence
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_data_loads_into_the_three_named_graphs(store: ox.Store) -> None:
+    graphs = {graph.value for graph in store.named_graphs()}
+    assert {BASE + "graph/ontology", FACTS_GRAPH, LINKS_GRAPH} <= graphs
+    assert len(list(store.quads_for_pattern(None, None, None, ox.NamedNode(FACTS_GRAPH)))) > 1500
+    assert {path.name for path in fact_files()} >= {
+        "00-article.ttl",
+        "01-overview.ttl",
+        "02-six-firsts.ttl",
+        "03-internet-plus.ttl",
+        "04-decision-making.ttl",
+        "05-legislation.ttl",
+        "concepts.ttl",
+    }
+    assert len(link_files()) >= 3
+
+
+def test_facts_conform_to_the_shapes(
+    data_graph: rdflib.Graph, shapes_graph: rdflib.Graph, ontology_graph: rdflib.Graph
+) -> None:
+    conforms, report = validate(data_graph, shapes_graph, ontology_graph)
+    assert conforms, report
+
+
+@pytest.mark.parametrize(
+    ("what", "triple_to_remove", "message"),
+    [
+        (
+            "evidence",
+            (None, "http://www.w3.org/ns/oa#hasBody", BASE + "id/observation/matters-zero-trips"),
+            "oa:hasBody of at least one oa:Annotation",
+        ),
+        (
+            "English label",
+            (BASE + "id/highlight/six-firsts", "http://www.w3.org/2000/01/rdf-schema#label", None),
+            "rdfs:label in English",
+        ),
+        ("a dimension", (BASE + "id/observation/matters-zero-trips", GOV + "serviceModality", None), "IC-11"),
+        (
+            "a unit",
+            (
+                BASE + "id/observation/zhaoshangtong-market-entities-served",
+                "http://purl.org/linked-data/sdmx/2009/attribute#unitMeasure",
+                None,
+            ),
+            "unitMeasure",
+        ),
+    ],
+)
+def test_shapes_reject_a_fact_without(
+    data_graph: rdflib.Graph,
+    shapes_graph: rdflib.Graph,
+    ontology_graph: rdflib.Graph,
+    what: str,
+    triple_to_remove: tuple[str | None, str, str | None],
+    message: str,
+) -> None:
+    broken = copy_of(data_graph)
+    pattern = tuple(rdflib.URIRef(term) if term else None for term in triple_to_remove)
+    assert any(broken.triples(pattern)), f"nothing to remove for {what}"
+    broken.remove(pattern)
+    conforms, report = validate(broken, shapes_graph, ontology_graph)
+    assert not conforms
+    assert message in report
+
+
+def test_shapes_reject_a_number_written_as_a_string(
+    data_graph: rdflib.Graph, shapes_graph: rdflib.Graph, ontology_graph: rdflib.Graph
+) -> None:
+    broken = copy_of(data_graph)
+    observation = rdflib.URIRef(BASE + "id/observation/matters-zero-trips")
+    broken.set((observation, rdflib.URIRef(GOV + "itemCount"), rdflib.Literal("1695")))
+    conforms, report = validate(broken, shapes_graph, ontology_graph)
+    assert not conforms
+    assert "xsd:integer" in report
+
+
+def test_every_selector_is_an_exact_span_of_the_article(store: ox.Store) -> None:
+    assert check_annotations(store, article_text(), source=ARTICLE_TEXT) == []
+    targets = select(store, "SELECT DISTINCT ?target WHERE { ?target oa:hasSource ?source }")
+    assert len(targets) >= 50
+
+
+def test_every_target_points_into_the_article_text(store: ox.Store) -> None:
+    sources = select(store, "SELECT DISTINCT ?source WHERE { [] oa:hasSource ?source }")
+    assert sources == [{"source": ARTICLE_TEXT}]
+
+
+def test_check_annotations_finds_a_shifted_position(data_graph: rdflib.Graph) -> None:
+    broken = copy_of(data_graph)
+    start = rdflib.URIRef("http://www.w3.org/ns/oa#start")
+    selector, value = next(iter(broken.subject_objects(start)))
+    broken.set((selector, start, rdflib.Literal(int(value) + 1, datatype=rdflib.XSD.nonNegativeInteger)))
+    problems = check_annotations(broken, article_text())
+    assert len(problems) == 1
+    assert "but the quote is at" in problems[0] or "is not a span" in problems[0]
+
+
+def test_check_annotations_finds_a_quote_that_is_not_in_the_text(data_graph: rdflib.Graph) -> None:
+    broken = copy_of(data_graph)
+    exact = rdflib.URIRef("http://www.w3.org/ns/oa#exact")
+    selector = broken.value(predicate=exact, object=rdflib.Literal("项目建设周期缩短2个月以上"))
+    broken.set((selector, exact, rdflib.Literal("项目建设周期缩短3个月以上")))
+    assert any("does not occur" in problem for problem in check_annotations(broken, article_text()))
+
+
+def test_locate_refuses_missing_and_ambiguous_quotes() -> None:
+    text = article_text()
+    with pytest.raises(QuoteNotFound):
+        locate(text, "肇庆市人民政府")
+    with pytest.raises(AmbiguousQuote):
+        locate(text, "互联网+掀起政务服务“指尖革命”")
+    start, end = locate(text, "互联网+掀起政务服务“指尖革命”", prefix="营商环境、")
+    assert text[start:end] == "互联网+掀起政务服务“指尖革命”"
+
+
+def test_evidence_command_prints_offsets(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--prefix", "西江日报记者 ", "肖桂芳"]) == 0
+    assert capsys.readouterr().out.strip() == (
+        'oa:start "7"^^xsd:nonNegativeInteger ; oa:end "10"^^xsd:nonNegativeInteger'
+    )
+    assert main(["率先"]) == 1
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Literals: numbers are numbers, years are the article's
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_every_number_in_the_facts_is_an_integer_or_decimal(store: ox.Store) -> None:
+    numeric = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?%?")
+    strings = {XSD + "string"}
+    bad = []
+    for quad in store.quads_for_pattern(None, None, None, ox.NamedNode(FACTS_GRAPH)):
+        literal = quad.object
+        if not isinstance(literal, ox.Literal) or literal.language:
+            continue
+        datatype = literal.datatype.value
+        if datatype in strings and numeric.fullmatch(literal.value):
+            bad.append(f"{quad.subject} {quad.predicate} {literal}: a number written as a string")
+        if datatype.startswith(XSD) and datatype[len(XSD) :] in {
+            "int",
+            "long",
+            "short",
+            "byte",
+            "float",
+            "double",
+            "positiveInteger",
+            "unsignedInt",
+        }:
+            bad.append(f"{quad.subject} {quad.predicate} {literal}: use xsd:integer or xsd:decimal")
+    assert bad == []
+
+
+def test_every_measure_value_is_an_integer_or_decimal(store: ox.Store) -> None:
+    rows = select(
+        store,
+        """
+        SELECT ?observation ?measure ?value (DATATYPE(?value) AS ?datatype) WHERE {
+          ?observation cube:dataSet ?dataSet ; ?measure ?value .
+          ?measure rdfs:subPropertyOf sdmx-measure:obsValue .
+        }
+        """,
+    )
+    assert len(rows) == 20
+    assert {row["datatype"] for row in rows} <= {XSD + "integer", XSD + "decimal"}
+
+
+def test_no_year_but_the_articles_anywhere(store: ox.Store) -> None:
+    years = {
+        term.value
+        for term in all_terms(store)
+        if isinstance(term, ox.Literal) and term.datatype.value == XSD + "gYear"
+    }
+    assert years == ARTICLE_YEARS
+    dates = [
+        term
+        for term in all_terms(store)
+        if isinstance(term, ox.Literal)
+        and term.datatype.value in {XSD + "date", XSD + "dateTime", XSD + "gYearMonth"}
+        and term.value != "2026-11-27"  # the ontology's own modification date
+    ]
+    assert dates == []
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Spot checks of the article's facts
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_byline(store: ox.Store) -> None:
+    rows = select(
+        store,
+        """
+        SELECT ?author ?contributor ?publisher WHERE {
+          id:article\\/xijiang-daily-zhaoqing-rule-of-law <http://schema.org/author>/rdfs:label ?author ;
+              <http://schema.org/contributor>/rdfs:label ?contributor ;
+              <http://schema.org/publisher>/rdfs:label ?publisher .
+          FILTER (LANG(?author) = "zh" && LANG(?contributor) = "zh" && LANG(?publisher) = "zh")
+        }
+        """,
+    )
+    assert rows == [{"author": "肖桂芳", "contributor": "吴宇玲", "publisher": "西江日报"}]
+
+
+def test_four_highlights(store: ox.Store) -> None:
+    rows = select(
+        store,
+        """
+        SELECT ?label WHERE {
+          ?initiative gov:hasHighlight ?highlight . ?highlight rdfs:label ?label FILTER (LANG(?label) = "zh")
+        }
+        """,
+    )
+    assert sorted(row["label"] for row in rows) == sorted(
+        [
+            "全省“六个”率先打造法治化营商环境",
+            "互联网+掀起政务服务“指尖革命”",
+            "首创“1+N+3”模式确保政府依法决策",
+            "立良法力促法治社会发展",
+        ]
+    )
+
+
+def test_six_firsts_are_five_in_the_province_and_one_in_the_nation(store: ox.Store) -> None:
+    rows = select(
+        store,
+        """
+        SELECT ?scope (COUNT(?achievement) AS ?count) WHERE {
+          id:highlight\\/six-firsts gov:memberCount 6 ; <http://purl.org/dc/terms/hasPart> ?achievement .
+          ?achievement a gov:FirstMoverAchievement ; gov:scope ?scope .
+        } GROUP BY ?scope
+        """,
+    )
+    counts = {row["scope"].rsplit("/", 1)[1]: int(row["count"]) for row in rows}
+    assert counts == {"province": 5, "nation": 1}
+    nation = select(
+        store,
+        """
+        SELECT ?label WHERE {
+          id:highlight\\/six-firsts <http://purl.org/dc/terms/hasPart> ?achievement .
+          ?achievement gov:scope id:concept\\/first-mover-scope\\/nation ; gov:concerns/rdfs:label ?label .
+          FILTER (LANG(?label) = "zh")
+        }
+        """,
+    )
+    assert nation == [{"label": "“双容双承诺”改革"}]
+
+
+def test_the_firsts_outside_the_six(store: ox.Store) -> None:
+    rows = select(
+        store,
+        """
+        SELECT ?achievement ?scope WHERE {
+          ?achievement a gov:FirstMoverAchievement .
+          OPTIONAL { ?achievement gov:scope ?scope }
+          FILTER NOT EXISTS { id:highlight\\/six-firsts <http://purl.org/dc/terms/hasPart> ?achievement }
+        }
+        """,
+    )
+    found = {row["achievement"].rsplit("/", 1)[1]: row.get("scope", "").rsplit("/", 1)[-1] for row in rows}
+    assert found == {
+        "province-first-yueshengshi-zhaoqing": "province",
+        "province-first-featured-services": "province",
+        "province-first-complete-decision-making-system": "province",
+        "pioneered-1-n-3-model": "",  # 首创 names no scope
+    }
+
+
+def test_assessment_ranks_follow_the_order_of_fenbie(store: ox.Store) -> None:
+    rows = select(
+        store,
+        """
+        SELECT ?year ?rank WHERE {
+          ?result a gov:AssessmentResult ; gov:assessment/rdfs:label "法治政府考评"@zh ;
+              sdmx-dimension:refPeriod/time:inXSDgYear ?year ; gov:rank ?rank .
+        } ORDER BY ?year
+        """,
+    )
+    assert rows == [{"year": "2018", "rank": "1"}, {"year": "2019", "rank": "4"}]
+    grades = select(
+        store,
+        """
+        SELECT ?year ?grade WHERE {
+          ?result gov:assessment/rdfs:label "法治广东建设考评"@zh ;
+              sdmx-dimension:refPeriod/time:inXSDgYear ?year ; gov:grade/skos:prefLabel ?grade .
+          FILTER (LANG(?grade) = "zh")
+        } ORDER BY ?year
+        """,
+    )
+    assert grades == [{"year": "2018", "grade": "优秀市"}, {"year": "2019", "grade": "优秀市"}]
+
+
+def test_market_entities_served(store: ox.Store) -> None:
+    assert ask(
+        store,
+        """
+        ASK { ?observation gov:marketEntityCount 220000 ; gov:channel id:platform\\/zhaoshangtong ;
+              sdmx-attribute:unitMeasure id:concept\\/unit\\/market-entity .
+              id:platform\\/zhaoshangtong gov:usesTechnology id:concept\\/technology\\/big-data ,
+                  id:concept\\/technology\\/artificial-intelligence ,
+                  id:concept\\/technology\\/virtual-reality . }
+        """,
+    )
+
+
+def test_business_opening_time_has_three_steps_and_no_year_per_step(store: ox.Store) -> None:
+    rows = select(
+        store,
+        """
+        SELECT ?step ?days ?begins ?periods WHERE {
+          { SELECT ?observation (COUNT(?period) AS ?periods) WHERE {
+              ?observation gov:processingTime ?any ; sdmx-dimension:refPeriod ?period }
+            GROUP BY ?observation }
+          ?observation gov:sequenceIndex ?step ; gov:processingTime ?days ;
+              sdmx-attribute:unitMeasure id:concept\\/unit\\/day ;
+              sdmx-dimension:refPeriod/time:hasBeginning/time:inXSDgYear ?begins .
+        } ORDER BY ?step
+        """,
+    )
+    assert [(row["step"], row["days"], row["begins"], row["periods"]) for row in rows] == [
+        ("1", "7", "2017", "1"),
+        ("2", "3", "2017", "1"),
+        ("3", "1", "2017", "1"),
+    ]
+
+
+def test_business_opening_convenience_rank_names_no_year(store: ox.Store) -> None:
+    rows = select(
+        store,
+        """
+        SELECT ?rank ?years ?gyear WHERE {
+          ?result gov:assessment id:assessment\\/business-opening-convenience ; gov:rank ?rank ;
+              sdmx-dimension:refPeriod ?period .
+          ?period time:hasDurationDescription/time:years ?years .
+          OPTIONAL { ?period (time:hasBeginning|time:hasEnd)/time:inXSDgYear ?gyear }
+        }
+        """,
+    )
+    assert rows == [{"rank": "4", "years": "2"}] or rows == [{"rank": "4", "years": "2.0"}]
+
+
+def test_lower_bounds_and_percentages(store: ox.Store) -> None:
+    rows = select(
+        store,
+        """
+        SELECT ?value (DATATYPE(?value) AS ?datatype) ?unit WHERE {
+          ?observation gov:reduction ?value ; gov:valueQualifier id:concept\\/value-qualifier\\/or-more ;
+              sdmx-attribute:unitMeasure ?unit .
+        } ORDER BY ?value
+        """,
+    )
+    assert [(float(row["value"]), row["datatype"], row["unit"].rsplit("/", 1)[1]) for row in rows] == [
+        (2.0, XSD + "integer", "month"),
+        (90.0, XSD + "decimal", "percent"),
+    ]
+
+
+def test_major_decisions_and_their_rates_since_2020(store: ox.Store) -> None:
+    assert ask(
+        store,
+        """
+        ASK { ?observation gov:decisionCount 599 ; sdmx-dimension:refPeriod id:interval\\/since-2020 .
+              id:interval\\/since-2020 time:hasBeginning/time:inXSDgYear "2020"^^xsd:gYear .
+              FILTER NOT EXISTS { id:interval\\/since-2020 time:hasEnd ?end } }
+        """,
+    )
+    rows = select(
+        store,
+        """
+        SELECT ?indicator ?rate WHERE {
+          ?observation gov:rate ?rate ; gov:indicator/skos:prefLabel ?indicator ;
+              sdmx-dimension:refPeriod id:interval\\/since-2020 .
+          FILTER (LANG(?indicator) = "zh")
+        }
+        """,
+    )
+    assert {row["indicator"]: float(row["rate"]) for row in rows} == {
+        "合法性审查率": 100.0,
+        "审查发现问题处理率": 100.0,
+        "集体讨论研究率": 100.0,
+    }
+
+
+def test_legislation_counts_since_2020(store: ox.Store) -> None:
+    rows = select(
+        store,
+        """
+        SELECT ?type ?count WHERE {
+          ?observation gov:legalActCount ?count ; gov:legalActType/skos:prefLabel ?type ;
+              sdmx-dimension:refPeriod id:interval\\/since-2020 .
+          FILTER (LANG(?type) = "zh")
+        }
+        """,
+    )
+    assert {row["type"]: int(row["count"]) for row in rows} == {
+        "地方性法规": 2,
+        "政府规章": 2,
+        "行政规范性文件": 38,
+    }
+
+
+def test_three_regulations_with_full_titles_and_nothing_invented(store: ox.Store) -> None:
+    rows = select(
+        store,
+        """
+        SELECT ?resource ?title ?action ?about WHERE {
+          ?resource a eli:LegalResource ; eli:is_realized_by/eli:title ?title ;
+              gov:reportedAction/skos:prefLabel ?action ; eli:is_about ?about .
+          FILTER (LANG(?action) = "zh")
+        }
+        """,
+    )
+    assert {(row["title"], row["action"]) for row in rows} == {
+        ("肇庆古城墙保护条例", "立法"),
+        ("肇庆市星湖风景名胜区七星岩景区保护管理条例", "出台"),
+        ("肇庆市端砚石资源保护条例", "颁布"),
+    }
+    assert all(row["resource"].startswith(BASE + "eli/cn-441200/local-regulation/") for row in rows)
+    assert not ask(
+        store,
+        """
+        ASK { ?resource a eli:LegalResource ;
+              (eli:date_document|eli:date_publication|eli:first_date_entry_in_force|eli:number
+               |eli:id_local|eli:passed_by) ?value }
+        """,
+    )
+
+
+def test_recognition_of_the_double_commitment_reform(store: ox.Store) -> None:
+    rows = select(
+        store,
+        """
+        SELECT ?size ?edition ?year WHERE {
+          ?recognition a gov:Recognition ; gov:shortlistSize ?size ;
+              gov:recognizedItem id:initiative\\/double-tolerance-double-commitment ;
+              gov:inSelection ?selection .
+          ?selection gov:edition ?edition ; <http://purl.org/dc/terms/temporal>/time:inXSDgYear ?year .
+        }
+        """,
+    )
+    assert rows == [{"size": "50", "edition": "2", "year": "2019"}]
+
+
+def test_one_n_three_system(store: ox.Store) -> None:
+    rows = select(
+        store,
+        """
+        SELECT ?component ?count WHERE {
+          id:system\\/major-administrative-decision-1-n-3 gov:hasComponent ?component .
+          OPTIONAL { ?component gov:memberCount ?count }
+        }
+        """,
+    )
+    counts = {row["component"].rsplit("/", 1)[1]: row.get("count") for row in rows}
+    assert counts == {
+        "major-decision-procedure-provisions": None,
+        "supporting-detailed-documents": None,  # "N": the article gives no number
+        "three-platforms": "3",
+    }
+    platforms = select(
+        store,
+        """
+        SELECT ?label WHERE {
+          id:component\\/three-platforms <http://purl.org/dc/terms/hasPart>/rdfs:label ?label .
+          FILTER (LANG(?label) = "zh")
+        }
+        """,
+    )
+    assert {row["label"] for row in platforms} == {"市政府法律顾问团队", "社会公众参与平台", "咨询论证专家库"}
+
+
+def test_quotation_is_verbatim_and_attributed(store: ox.Store) -> None:
+    rows = select(
+        store,
+        """
+        SELECT ?text ?who WHERE {
+          ?quotation a <http://schema.org/Quotation> ; <http://schema.org/text> ?text ;
+              prov:wasAttributedTo/rdfs:label ?who .
+          FILTER (LANG(?who) = "zh")
+        }
+        """,
+    )
+    assert len(rows) == 1
+    assert rows[0]["who"] == "不少群众"
+    assert rows[0]["text"] in article_text()
+    assert rows[0]["text"].startswith("以前办理一个业务") and rows[0]["text"].endswith("像网购一样方便。")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Ontology and IRIs
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_every_gov_term_has_labels_and_definitions_in_zh_and_en(ontology_graph: rdflib.Graph) -> None:
+    terms = {
+        subject
+        for subject in ontology_graph.subjects()
+        if isinstance(subject, rdflib.URIRef) and str(subject).startswith(GOV)
+    }
+    assert len(terms) >= 30
+    ontology = rdflib.URIRef(BASE + "ontology")
+    missing = []
+    for term in sorted(terms):
+        for predicate in (rdflib.RDFS.label, rdflib.SKOS.definition):
+            languages = {literal.language for literal in ontology_graph.objects(term, predicate)}
+            if not {"zh", "en"} <= languages:
+                missing.append(f"{term} {predicate} has languages {languages}")
+        if (term, rdflib.RDFS.isDefinedBy, ontology) not in ontology_graph:
+            missing.append(f"{term} lacks rdfs:isDefinedBy")
+    assert missing == []
+
+
+def test_every_gov_term_used_is_defined(store: ox.Store, ontology_graph: rdflib.Graph) -> None:
+    defined = {str(subject) for subject in ontology_graph.subjects() if str(subject).startswith(GOV)}
+    used = {
+        term.value
+        for term in all_terms(store)
+        if isinstance(term, ox.NamedNode) and term.value.startswith(GOV)
+    }
+    assert used - defined == set()
+
+
+def test_every_iri_under_the_base_follows_the_pattern(store: ox.Store) -> None:
+    iris = {
+        term.value
+        for term in all_terms(store)
+        if isinstance(term, ox.NamedNode) and term.value.startswith(BASE)
+    }
+    assert len(iris) > 200
+    assert sorted(iri for iri in iris if not IRI_PATTERN.fullmatch(iri)) == []
+
+
+def test_no_absolute_path_of_this_machine_in_the_files() -> None:
+    here = str(Path(__file__).resolve().parent.parent)
+    for path in [*fact_files(), *link_files(), ONTOLOGY_PATH, SHAPES_PATH, LINKS_DIR / "README.md"]:
+        text = path.read_text(encoding="utf-8")
+        assert here not in text and "file://" not in text, path
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Curated links
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_links_go_only_to_verified_or_derived_identifiers(store: ox.Store) -> None:
+    external = {
+        quad.object.value
+        for quad in store.quads_for_pattern(None, None, None, ox.NamedNode(LINKS_GRAPH))
+        if str(quad.predicate.value)
+        in {"http://www.w3.org/2002/07/owl#sameAs", "http://www.w3.org/2004/02/skos/core#closeMatch"}
+    }
+    assert external == ALLOWED_EXTERNAL_LINKS
+    assert not ask(
+        store,
+        """ASK { id:place\\/zhaoqing (owl:sameAs|skos:closeMatch|skos:exactMatch) ?wikidata
+                 FILTER STRSTARTS(STR(?wikidata), "http://www.wikidata.org/") }""",
+    )
+
+
+def test_each_linkset_counts_its_links(store: ox.Store) -> None:
+    assert len(link_files(LINKS_DIR)) >= 3
+    for path in link_files(LINKS_DIR):
+        graph = rdflib.Graph().parse(path, format="turtle")
+        for linkset in graph.subjects(rdflib.RDF.type, rdflib.VOID.Linkset):
+            predicate = graph.value(linkset, rdflib.VOID.linkPredicate)
+            declared = graph.value(linkset, rdflib.VOID.triples)
+            subjects_target = graph.value(linkset, rdflib.VOID.subjectsTarget)
+            objects_target = graph.value(linkset, rdflib.VOID.objectsTarget)
+            links = [
+                (s, o)
+                for s, o in graph.subject_objects(predicate)
+                if str(s).startswith(BASE) and not str(o).startswith(BASE)
+            ]
+            assert int(declared) == len(links), f"{path.name}: {linkset}"
+            assert str(subjects_target) == BASE + "id/dataset/zhaoqing-rule-of-law"
+            assert (objects_target, rdflib.RDF.type, rdflib.VOID.Dataset) in graph
+            space = str(graph.value(objects_target, rdflib.VOID.uriSpace))
+            assert all(str(o).startswith(space) for _, o in links), f"{path.name}: {linkset}"
+            assert graph.value(linkset, rdflib.DCTERMS.description) is not None
+            assert graph.value(linkset, rdflib.DCTERMS.source) is not None
+
+
+def test_gbt2260_codes(store: ox.Store) -> None:
+    rows = select(
+        store,
+        f"""
+        SELECT ?place ?code WHERE {{
+          ?place skos:notation ?code FILTER (DATATYPE(?code) = <{GOV}GBT2260Code>)
+          ?place <http://purl.org/dc/terms/identifier> ?identifier FILTER (STR(?identifier) = STR(?code))
+        }}
+        """,
+    )
+    assert {(row["place"].rsplit("/", 1)[1], row["code"]) for row in rows} == {
+        ("zhaoqing", "441200"),
+        ("guangdong", "440000"),
+    }
