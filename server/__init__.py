@@ -38,5 +38,8 @@ def _blueprints() -> list:
     """One blueprint per concern; each module exposes ``blueprint``."""
     from . import health, resources
     from . import compression, sparql_protocol  # noqa: I001 - one line per owner
+    from . import openapi, query_page, stored_query_api  # noqa: I001 - one line per owner
 
-    return [health.blueprint, resources.blueprint, sparql_protocol.blueprint, compression.blueprint]
+    blueprints = [health.blueprint, resources.blueprint, sparql_protocol.blueprint, compression.blueprint]
+    blueprints += [query_page.blueprint, stored_query_api.blueprint, openapi.blueprint]
+    return blueprints

@@ -68,6 +68,8 @@ QUERIES_DIR = PROJECT_ROOT / "queries"
 
 REQUIRED_KEYS = ("summary", "summary_zh", "description", "tags")
 OPTIONAL_KEYS = ("federated", "endpoint_in_url", "defaults")
+#: URL parameters that /queries/NAME (and the SPARQL endpoint behind it) read themselves.
+RESERVED_PARAMETERS = frozenset({"query", "update", "format", "output", "results", "endpoint", "lang"})
 _SCALAR_KEYS = ("summary", "summary_zh", "description")
 _BOOLEAN_KEYS = ("federated", "endpoint_in_url")
 _LIST_KEYS = ("tags", "defaults")
@@ -127,6 +129,15 @@ class StoredQuery:
     def text_for(self, base_iri: str) -> str:
         """The file's text with its IRIs rebased to ``base_iri``, as the server there runs it."""
         return rebase_iris(self.text, DEFAULT_BASE_IRI, base_iri)
+
+    def defaults_for(self, base_iri: str) -> dict[str, str]:
+        """The parameters' default values as a server under ``base_iri`` uses them (IRIs rebased)."""
+        return {
+            name: rebase_iris(f"<{value}>", DEFAULT_BASE_IRI, base_iri)[1:-1]
+            if name.endswith("_iri")
+            else value
+            for name, value in self.defaults.items()
+        }
 
     def bound_text(
         self,
@@ -373,6 +384,8 @@ def _list_item(key: str, raw: str, items: list, path: Path, number: int) -> obje
     name, value = match.group(1), _scalar(match.group(2).strip(), path, number)
     if not _PARAMETER.fullmatch(name):
         raise StoredQueryError(path, f"parameter name {name!r} must start with a letter", number)
+    if name in RESERVED_PARAMETERS:
+        raise StoredQueryError(path, f"parameter name {name!r} is reserved for the endpoint", number)
     if any(name == existing for existing, _ in items):
         raise StoredQueryError(path, f"parameter {name!r} is given twice", number)
     try:

@@ -224,6 +224,12 @@ def _header(**replace: str) -> str:
             _header() + "#+ defaults:\n#+   - scope x\n" + ASK, 6, "written '- name: value'", id="bad-default"
         ),
         pytest.param(
+            _header() + "#+ defaults:\n#+   - format: csv\n" + "ASK { ?s ?p ?_format }\n",
+            6,
+            "'format' is reserved",
+            id="reserved-parameter",
+        ),
+        pytest.param(
             _header() + "#+ defaults: [a]\n" + ASK, 5, "one '#\\+   - name: value' line", id="inline-defaults"
         ),
         pytest.param(
