@@ -162,6 +162,106 @@ def validate(data_dir: Path | None, ontology_path: Path | None, shapes_path: Pat
     sys.exit(1)
 
 
+@main.command()
+@click.option(
+    "--target",
+    required=True,
+    help="The other dataset: a SPARQL endpoint URL, or an RDF dump file (any format, .gz too).",
+)
+@click.option(
+    "--type",
+    "type_filter",
+    default=None,
+    help="Link only our resources of this family (place, organization, concept, ...) or class "
+    "(CURIE or IRI, e.g. schema:AdministrativeArea).",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    default=0.8,
+    show_default=True,
+    help="Lowest score of a link.",
+)
+@click.option(
+    "--near-miss-floor",
+    type=click.FloatRange(0, 1),
+    default=0.5,
+    show_default=True,
+    help="Lowest score of a near miss (pairs between it and the threshold go to the CSV).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Turtle linkset to write (default: stdout).",
+)
+@click.option(
+    "--near-misses",
+    "near_misses_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV of the near misses to write, for a person to review.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Folder of our fact files to link instead of data/ (its links/ too).",
+)
+@click.option(
+    "--page-size", type=click.IntRange(1), default=500, show_default=True, help="Rows per endpoint request."
+)
+@click.option(
+    "--max-pages",
+    type=click.IntRange(1),
+    default=20,
+    show_default=True,
+    help="Most pages fetched per endpoint query.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for each endpoint request.",
+)
+def link(
+    target: str,
+    type_filter: str | None,
+    threshold: float,
+    near_miss_floor: float,
+    output: Path | None,
+    near_misses_path: Path | None,
+    data_dir: Path | None,
+    page_size: int,
+    max_pages: int,
+    timeout: float,
+) -> None:
+    """Propose links from our resources to another dataset: a VoID linkset and a CSV of near misses.
+
+    The links are a proposal to review; curated links live in data/links/.
+    """
+    from .linking import LinkingError, linkset_turtle, near_miss_csv, run_link_discovery, summary
+
+    try:
+        run = run_link_discovery(
+            target,
+            type_filter=type_filter,
+            threshold=threshold,
+            near_miss_floor=near_miss_floor,
+            data_dir=data_dir,
+            page_size=page_size,
+            max_pages=max_pages,
+            timeout=timeout,
+        )
+    except LinkingError as error:
+        raise click.ClickException(str(error)) from None
+    _write_output(linkset_turtle(run), output)
+    if near_misses_path is not None:
+        near_misses_path.write_text(near_miss_csv(run), encoding="utf-8")
+    click.echo(summary(run), err=True)
+
+
 def _write_output(data: bytes, output: Path | None) -> None:
     if output is None:
         sys.stdout.buffer.write(data)
