@@ -39,7 +39,9 @@ def _blueprints() -> list:
     from . import health, resources
     from . import compression, sparql_protocol  # noqa: I001 - one line per owner
     from . import openapi, query_page, stored_query_api  # noqa: I001 - one line per owner
+    from . import dumps, metadata  # noqa: I001 - one line per owner
 
     blueprints = [health.blueprint, resources.blueprint, sparql_protocol.blueprint, compression.blueprint]
     blueprints += [query_page.blueprint, stored_query_api.blueprint, openapi.blueprint]
+    blueprints += [dumps.blueprint, metadata.blueprint]
     return blueprints

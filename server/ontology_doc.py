@@ -31,6 +31,7 @@ import logging
 import re
 import sys
 import types
+import warnings
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from importlib.metadata import PackageNotFoundError, version
@@ -70,12 +71,20 @@ def _build(loaded: LoadedGraph, language: str) -> OntologyPage:
         quad.triple for quad in loaded.store.quads_for_pattern(None, None, None, loaded.graph_iri("ontology"))
     ]
     try:
-        OntPub = _import_ontpub()
-        generated = OntPub(ontology=_rdflib_graph(one_language(triples, language))).make_html()
-        return _sanitized_page(generated, loaded, language)
+        generated = pylode_html(one_language(triples, language))
+        return _sanitized_page(generated, loaded, triples, language)
     except Exception:  # noqa: BLE001 - any pyLODE failure falls back to our own page
         log.exception("pyLODE could not document the ontology; serving the simple term list")
         return _fallback_page(loaded, triples, language)
+
+
+def pylode_html(triples: list[ox.Triple]) -> str:
+    """pyLODE's (OntPub profile) HTML documentation of an ontology, unsanitized."""
+    OntPub = _import_ontpub()
+    with warnings.catch_warnings():
+        # pyLODE 3.4.1 reads its CSS with open(...).read() and leaves the file to the GC.
+        warnings.simplefilter("ignore", ResourceWarning)
+        return OntPub(ontology=_rdflib_graph(triples)).make_html()
 
 
 def _import_ontpub():  # noqa: ANN202
@@ -320,9 +329,12 @@ def fix_term_anchors(page: str, namespace: str, script_root: str) -> str:
     return _FRAGMENT_LINK.sub(relink, page)
 
 
-def _sanitized_page(generated: str, loaded: LoadedGraph, language: str) -> OntologyPage:
+def _sanitized_page(
+    generated: str, loaded: LoadedGraph, triples: list[ox.Triple], language: str
+) -> OntologyPage:
     page, styles = sanitize_html(generated)
     page = fix_term_anchors(page, loaded.base_iri + "ontology#", request.script_root)
+    page = _add_undocumented_terms(page, loaded, triples, language)
     banner = render_template("ontology_banner.html", page_language=language)
     head_extra = (
         '<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -347,23 +359,52 @@ def _alternates() -> list[tuple[str, str, str]]:
     return [(document_name("ontology", fmt.extension), fmt.label, fmt.media_type) for fmt in TRIPLE_FORMATS]
 
 
-def _fallback_page(loaded: LoadedGraph, triples: list[ox.Triple], language: str) -> OntologyPage:
-    from .resources import PageBuilder, PropertyRow
+def _term_sections(
+    loaded: LoadedGraph, triples: list[ox.Triple], language: str, skip: set[str] = frozenset()
+) -> list[tuple[str, str, list]]:
+    """``(anchor, label, rows)`` for each IRI subject of ``triples`` whose anchor is not in ``skip``."""
+    from .resources import PageBuilder
 
     builder = PageBuilder(loaded, language)
     namespace = loaded.base_iri + "ontology#"
     by_subject: dict = {}
     for triple in triples:
         by_subject.setdefault(triple.subject, []).append(triple)
-    terms: list[tuple[str, str, list[PropertyRow]]] = []
+    terms = []
     for subject in sorted((s for s in by_subject if isinstance(s, ox.NamedNode)), key=lambda s: s.value):
         anchor = subject.value[len(namespace) :] if subject.value.startswith(namespace) else ""
-        view = builder.iri_view(subject)
-        terms.append((anchor, view.text, builder.rows(by_subject[subject], by_subject)))
+        if anchor not in skip:
+            terms.append(
+                (anchor, builder.iri_view(subject).text, builder.rows(by_subject[subject], by_subject))
+            )
+    return terms
+
+
+def _add_undocumented_terms(page: str, loaded: LoadedGraph, triples: list[ox.Triple], language: str) -> str:
+    """Add a section for the terms pyLODE leaves out (datatypes, individuals), so every
+    ``{base}ontology#Term`` has its anchor on the page."""
+    namespace = loaded.base_iri + "ontology#"
+    anchors = set(re.findall(r'\sid="([^"]*)"', page))
+    documented = {html.unescape(anchor) for anchor in anchors} | {""}
+    missing = [
+        term
+        for term in _term_sections(loaded, triples, language, skip=documented)
+        if term[0] and (namespace + term[0]) != loaded.base_iri + "ontology"
+    ]
+    if not missing:
+        return page
+    section = render_template("ontology_more_terms.html", terms=missing, page_language=language)
+    marker = '<div id="namespaces">'
+    if marker in page:
+        return page.replace(marker, section + marker, 1)
+    return page.replace("</body>", section + "</body>", 1)
+
+
+def _fallback_page(loaded: LoadedGraph, triples: list[ox.Triple], language: str) -> OntologyPage:
     body = render_template(
         "ontology.html",
         iri=loaded.base_iri + "ontology",
-        terms=terms,
+        terms=_term_sections(loaded, triples, language),
         alternates=_alternates(),
         page_language=language,
     )

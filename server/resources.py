@@ -570,12 +570,17 @@ def _rdf_response(
 ) -> Response:
     data = serialize_triples(triples, fmt, loaded.base_iri)
     response = Response(data, headers={"Content-Type": fmt.content_type})
-    return _finish(response, loaded, local_path, fmt.extension, negotiated, fmt.name)
+    return representation_headers(response, loaded, local_path, fmt.extension, negotiated, fmt.name)
 
 
-def _finish(
+def representation_headers(
     response: Response, loaded: LoadedGraph, local_path: str, extension: str, negotiated: bool, variant: str
 ) -> Response:
+    """Headers of one representation of the resource at ``{base}{local_path}``.
+
+    ``Content-Location`` (when the representation was negotiated), ``Link`` to the
+    alternates, ``Vary``, the security headers, and a strong ETag for conditional GET.
+    """
     if negotiated:
         response.headers["Content-Location"] = document_name(local_path, extension)
     response.headers["Link"] = link_header(
@@ -675,7 +680,7 @@ def describe_resource(local_path: str) -> Response:
         ui=_UI_TEXT[language],
         more_text=_UI_TEXT[language]["more"],
     )
-    return _finish(response, loaded, local_path, "html", extension is None, f"html-{language}")
+    return representation_headers(response, loaded, local_path, "html", extension is None, f"html-{language}")
 
 
 def _incoming_rows(builder: PageBuilder, triples: Sequence[ox.Triple]) -> list[PropertyRow]:
@@ -760,7 +765,7 @@ def named_graph(path: str) -> Response:
         ui=_UI_TEXT[language],
         more_text=_UI_TEXT[language]["more"],
     )
-    return _finish(response, loaded, local_path, "html", extension is None, f"html-{language}")
+    return representation_headers(response, loaded, local_path, "html", extension is None, f"html-{language}")
 
 
 @blueprint.get("/ontology")
@@ -784,5 +789,7 @@ def ontology(extension: str | None = None) -> Response:
     language = page_language()
     page = ontology_page(loaded, language)
     response = Response(page.html, headers={"Content-Type": content_type(HTML)})
-    response = _finish(response, loaded, "ontology", "html", extension is None, f"html-{language}")
+    response = representation_headers(
+        response, loaded, "ontology", "html", extension is None, f"html-{language}"
+    )
     return security_headers(response, page.content_security_policy)

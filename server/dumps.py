@@ -1,0 +1,222 @@
+"""Dumps: the whole dataset as files, in every format of :mod:`server.formats`, plain and gzipped.
+
+URL space::
+
+    /dumps/                  the index: every file with its format, byte size and SHA-256
+                             (HTML, or JSON for ``Accept: application/json``)
+    /dumps/govkg.<ext>       the dataset in one format (ttl, nt, jsonld, rdf, nq, trig)
+    /dumps/govkg.<ext>.gz    the same file gzipped, served as application/gzip
+
+The names are stable; the dataset version is in each file's ETag and in the
+index, so a client revalidates with ``If-None-Match`` and gets 304 until the data
+changes. A dump holds the dataset: every named graph but ``{base}graph/metadata`` —
+``ontology``, ``facts``, ``links`` and any extra file of the ``data`` setting (N-Quads
+and TriG keep the graphs apart; the other formats hold their union). The metadata
+graph is not in the dumps: it describes them, down to their byte sizes, so it could
+not be inside them; it is served at ``/.well-known/void`` and ``/catalog``.
+
+Each file is built once per dataset version, on first request, with
+:func:`server.serialize.serialize_quads` (canonical blank nodes, sorted, so the
+bytes are the same on every build and every machine), and kept in memory. The
+gzip variants are compressed with a zero timestamp, so they are byte-stable too;
+they are files in their own right (``Content-Type: application/gzip``), never a
+``Content-Encoding``.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import NotAcceptable, NotFound
+
+from .formats import RDF_FORMATS, RdfFormat, content_type
+from .negotiation import negotiate
+from .responses import app_cache, conditional, html_page, install_cache, security_headers, vary
+from .serialize import serialize_quads
+from .store import LoadedGraph, loaded_graph
+
+blueprint = Blueprint("dumps", __name__, url_prefix="/dumps")
+
+
+@blueprint.record_once
+def _install(state) -> None:  # noqa: ANN001
+    install_cache(state.app, "dumps")
+
+
+#: The one named graph the dumps leave out: the description of the dumps themselves.
+METADATA_GRAPH_SLUG = "metadata"
+DUMP_STEM = "govkg"
+GZIP_MEDIA_TYPE = "application/gzip"
+
+
+@dataclass(frozen=True)
+class DumpFile:
+    """One downloadable file: a format of the registry, plain or gzipped."""
+
+    fmt: RdfFormat
+    compressed: bool
+
+    @property
+    def name(self) -> str:
+        """The file name, e.g. ``govkg.ttl.gz``."""
+        return f"{DUMP_STEM}.{self.fmt.extension}" + (".gz" if self.compressed else "")
+
+    @property
+    def media_type(self) -> str:
+        """What the file is: the RDF media type, or ``application/gzip`` for a ``.gz``."""
+        return GZIP_MEDIA_TYPE if self.compressed else self.fmt.media_type
+
+
+#: Every dump file, in registry order, each plain then gzipped.
+DUMP_FILES: tuple[DumpFile, ...] = tuple(
+    DumpFile(fmt, compressed) for fmt in RDF_FORMATS for compressed in (False, True)
+)
+DUMP_FILES_BY_NAME: dict[str, DumpFile] = {dump.name: dump for dump in DUMP_FILES}
+
+
+@dataclass(frozen=True)
+class BuiltDump:
+    """A dump file's bytes and checksum."""
+
+    file: DumpFile
+    data: bytes
+
+    @property
+    def byte_size(self) -> int:
+        """The length of the file in bytes."""
+        return len(self.data)
+
+    @property
+    def sha256(self) -> str:
+        """The SHA-256 of the file, in lower-case hex."""
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def dataset_graphs(loaded: LoadedGraph) -> list[ox.NamedNode]:
+    """The named graphs of the dataset: all but the metadata graph, sorted by IRI."""
+    metadata = loaded.graph_iri(METADATA_GRAPH_SLUG)
+    graphs = (graph for graph in loaded.store.named_graphs() if graph != metadata)
+    return sorted((graph for graph in graphs if isinstance(graph, ox.NamedNode)), key=lambda g: g.value)
+
+
+def dataset_quads(loaded: LoadedGraph) -> list[ox.Quad]:
+    """The quads of the dataset: every quad of :func:`dataset_graphs`."""
+    quads: list[ox.Quad] = []
+    for graph in dataset_graphs(loaded):
+        quads.extend(loaded.store.quads_for_pattern(None, None, None, graph))
+    return quads
+
+
+def build_dump(loaded: LoadedGraph, dump: DumpFile, plain: bytes | None = None) -> BuiltDump:
+    """Serialize the dataset as ``dump`` (gzipping ``plain`` if it is already built)."""
+    if plain is None:
+        plain = serialize_quads(dataset_quads(loaded), dump.fmt, loaded.base_iri)
+    data = gzip.compress(plain, compresslevel=9, mtime=0) if dump.compressed else plain
+    return BuiltDump(dump, data)
+
+
+def build_all_dumps(loaded: LoadedGraph) -> list[BuiltDump]:
+    """Every dump file, in :data:`DUMP_FILES` order (each format serialized once)."""
+    built: list[BuiltDump] = []
+    for fmt in RDF_FORMATS:
+        plain = build_dump(loaded, DumpFile(fmt, False))
+        built.extend([plain, build_dump(loaded, DumpFile(fmt, True), plain.data)])
+    return built
+
+
+def cached_dump(loaded: LoadedGraph, dump: DumpFile) -> BuiltDump:
+    """``dump`` built once per dataset version for the current app, then kept in memory."""
+    cache = app_cache("dumps")
+    if not dump.compressed:
+        return cache.get(loaded.dataset_version, dump.name, lambda: build_dump(loaded, dump))
+    plain = cached_dump(loaded, DumpFile(dump.fmt, False))
+    return cache.get(loaded.dataset_version, dump.name, lambda: build_dump(loaded, dump, plain.data))
+
+
+def dump_url(base_iri: str, dump: DumpFile) -> str:
+    """The download URL of a dump under the base IRI.
+
+    >>> dump_url("https://w3id.org/govkg/", DUMP_FILES[1])
+    'https://w3id.org/govkg/dumps/govkg.ttl.gz'
+    """
+    return f"{base_iri}dumps/{dump.name}"
+
+
+def human_size(byte_size: int) -> str:
+    """A byte count for people.
+
+    >>> human_size(512), human_size(123456), human_size(9876543)
+    ('512 B', '120.6 KiB', '9.4 MiB')
+    """
+    if byte_size < 1024:
+        return f"{byte_size} B"
+    if byte_size < 1024 * 1024:
+        return f"{byte_size / 1024:.1f} KiB"
+    return f"{byte_size / 1024 / 1024:.1f} MiB"
+
+
+@blueprint.get("/")
+def index() -> Response:
+    """The list of dump files, as HTML or JSON."""
+    chosen = negotiate(request.headers.get("Accept"), ["text/html", "application/json"])
+    if chosen is None:
+        raise NotAcceptable("The dumps index is available as text/html and application/json.")
+    loaded = loaded_graph()
+    built = [cached_dump(loaded, dump) for dump in DUMP_FILES]
+    if chosen == "application/json":
+        response = jsonify(
+            dataset=f"{loaded.base_iri}id/dataset/zhaoqing-rule-of-law",
+            dataset_version=loaded.dataset_version,
+            last_modified=loaded.last_modified.isoformat().replace("+00:00", "Z"),
+            license="https://creativecommons.org/licenses/by/4.0/",
+            graphs=[graph.value for graph in dataset_graphs(loaded)],
+            dumps=[
+                {
+                    "name": item.file.name,
+                    "url": dump_url(loaded.base_iri, item.file),
+                    "format": item.file.fmt.label,
+                    "media_type": item.file.media_type,
+                    "rdf_media_type": item.file.fmt.media_type,
+                    "compressed": item.file.compressed,
+                    "named_graphs": item.file.fmt.carries_graphs,
+                    "byte_size": item.byte_size,
+                    "sha256": item.sha256,
+                }
+                for item in built
+            ],
+        )
+        security_headers(response)
+    else:
+        response = html_page(
+            "dumps.html",
+            loaded=loaded,
+            built=built,
+            graphs=[graph.value for graph in dataset_graphs(loaded)],
+            human_size=human_size,
+        )
+    vary(response, "Accept")
+    return conditional(response, loaded, f"index-{'json' if chosen == 'application/json' else 'html'}")
+
+
+@blueprint.get("/<name>")
+def download(name: str) -> Response:
+    """One dump file, as an attachment; supports HEAD, conditional GET and byte ranges."""
+    dump = DUMP_FILES_BY_NAME.get(name)
+    if dump is None:
+        raise NotFound("No such dump; the index at /dumps/ lists them all.")
+    loaded = loaded_graph()
+    built = cached_dump(loaded, dump)
+    response = Response(built.data, headers={"Content-Type": content_type(dump.media_type)})
+    response.headers["Content-Disposition"] = f'attachment; filename="{dump.name}"'
+    response.headers["Cache-Control"] = "public, no-cache"
+    # RFC 9530: the digest of the whole file, also valid on a 206 partial response.
+    response.headers["Repr-Digest"] = (
+        f"sha-256=:{base64.b64encode(hashlib.sha256(built.data).digest()).decode()}:"
+    )
+    security_headers(response)
+    return conditional(response, loaded, dump.name, accept_ranges=True)
