@@ -24,6 +24,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from .errors import ClientError
 from .formats import RDF_FORMATS, RESULTS_FORMATS, content_type
 from .negotiation import negotiate_language
+from .responses import security_headers
 from .serialize import project_prefixes
 from .sparql_text import complete_prefixes
 from .store import loaded_graph
@@ -34,11 +35,6 @@ blueprint = Blueprint("query_page", __name__)
 PAGE_LANGUAGES = ("en", "zh")
 #: The ``lang`` attribute of a page (and of text) in each page language.
 HTML_LANGUAGE = {"en": "en", "zh": "zh-Hans"}
-
-#: Pages load nothing but this site's own files: no inline script or style, no frames.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
 
 STARTER_QUERY = """\
 # Everything with a label. Known prefixes such as rdfs: and gov: need no PREFIX line.
@@ -171,11 +167,8 @@ def html_response(html: str) -> Response:
     """An HTML page with the security headers; it varies with the request's languages."""
     response = Response(html, status=200)
     response.headers["Content-Type"] = content_type("text/html")
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
     response.vary.add("Accept-Language")
-    return response
+    return security_headers(response)  # the site's one Content-Security-Policy: default-src 'self'…
 
 
 def sparql_url(**params: str) -> str:

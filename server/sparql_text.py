@@ -1,9 +1,9 @@
 """Lexical helpers over SPARQL query text: what is code, which prefixes it uses, rebasing IRIs.
 
-These never parse a query; they split its text into the few token kinds that
-matter here (comments, string literals, IRI references, everything else), the
-same way the SPARQL grammar's terminals do, so that a ``#`` inside an IRI or a
-``gov:`` inside a string is never mistaken for a comment or a prefixed name.
+These never parse a query; they read the terminals found by the endpoint's lexer
+(:func:`server.sparql_lexer.tokenize`, the SPARQL grammar's rules), so that a
+``#`` inside an IRI or a ``gov:`` inside a string is never mistaken for a comment
+or a prefixed name.
 The query page's JavaScript (``static/query.js``) mirrors :func:`complete_prefixes`.
 """
 
@@ -12,35 +12,29 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
-# One alternative per token kind; the order matters: long strings before short ones.
-_TOKEN = re.compile(
-    r"""
-      (?P<comment>\#[^\n\r]*)
-    | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*(?:\"\"\"|$)
-               | '''(?:[^'\\]|\\.|'(?!''))*(?:'''|$)
-               | "(?:[^"\\\n\r]|\\.)*"?
-               | '(?:[^'\\\n\r]|\\.)*'?)
-    | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-    | (?P<code>[^#"'<]+|<)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
+from .sparql_lexer import QUERY_FORMS, analyze_query, tokenize
 
-_PN_PREFIX = r"[^\W\d_](?:[\w.-]*[\w-])?"
-_DECLARED = re.compile(rf"\bPREFIX\s+({_PN_PREFIX})?:", re.IGNORECASE)
-# A prefixed name's prefix: not part of a longer name, a variable or another prefixed name.
-_USED = re.compile(rf"(?<![\w.\-?$:])({_PN_PREFIX})?:")
+_KEPT_KINDS = ("comment", "string", "iri")
 
 
 def tokens(query_text: str) -> Iterator[tuple[str, str]]:
-    """The text as ``(kind, text)`` pairs; kind is comment, string, iri or code.
+    """The text as ``(kind, text)`` pairs; kind is comment, string, iri or code (all the rest).
 
     >>> [kind for kind, _ in tokens('SELECT * { <a#b> ?p "#x" } # done')]
     ['code', 'iri', 'code', 'string', 'code', 'comment']
     """
-    for match in _TOKEN.finditer(query_text):
-        kind = match.lastgroup or "code"
-        yield kind, match.group()
+    code: list[str] = []
+    for token in tokenize(query_text):
+        text = query_text[token.start : token.end]
+        if token.kind in _KEPT_KINDS:
+            if code:
+                yield "code", "".join(code)
+                code = []
+            yield token.kind, text
+        else:
+            code.append(text)
+    if code:
+        yield "code", "".join(code)
 
 
 def code_only(query_text: str, keep_iris: bool = False) -> str:
@@ -62,13 +56,28 @@ def code_only(query_text: str, keep_iris: bool = False) -> str:
     return "".join(parts)
 
 
+def _prefixed_names(query_text: str) -> Iterator[tuple[str, bool]]:
+    """Each prefixed name's prefix, and whether it is the one a ``PREFIX`` declaration declares."""
+    previous = None  # the last token that is not white space or a comment
+    for token in tokenize(query_text):
+        if token.kind in ("ws", "comment"):
+            continue
+        text = query_text[token.start : token.end]
+        # A blank node label _:b lexes as the word "_" and then ":b"; it names no prefix.
+        blank_node = previous is not None and previous[1] == "_" and previous[0].end == token.start
+        if token.kind == "pname" and not blank_node:
+            declaring = previous is not None and previous[1].upper() == "PREFIX"
+            yield text.split(":", 1)[0], declaring
+        previous = (token, text)
+
+
 def declared_prefixes(query_text: str) -> set[str]:
     """Prefixes the query declares with ``PREFIX`` (the empty prefix as ``""``).
 
     >>> sorted(declared_prefixes("PREFIX gov: <x> prefix : <y> SELECT * {}"))
     ['', 'gov']
     """
-    return {match.group(1) or "" for match in _DECLARED.finditer(code_only(query_text))}
+    return {prefix for prefix, declaring in _prefixed_names(query_text) if declaring}
 
 
 def used_prefixes(query_text: str) -> list[str]:
@@ -80,8 +89,9 @@ def used_prefixes(query_text: str) -> list[str]:
     ['xsd']
     """
     seen: dict[str, None] = {}
-    for match in _USED.finditer(code_only(query_text)):
-        seen.setdefault(match.group(1) or "", None)
+    for prefix, declaring in _prefixed_names(query_text):
+        if not declaring:
+            seen.setdefault(prefix, None)
     return list(seen)
 
 
@@ -129,10 +139,12 @@ def rebase_iris(query_text: str, canonical_base: str, base_iri: str) -> str:
 
 
 def query_form(query_text: str) -> str | None:
-    """The query form: ``SELECT``, ``ASK``, ``CONSTRUCT`` or ``DESCRIBE`` (``None`` if none is found).
+    """The query form: ``SELECT``, ``ASK``, ``CONSTRUCT`` or ``DESCRIBE`` (``None`` for anything else).
 
     >>> query_form("PREFIX s: <http://x/select#> # CONSTRUCT\\nselect * {}")
     'SELECT'
+    >>> query_form("INSERT DATA {}") is None
+    True
     """
-    match = re.search(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", code_only(query_text), re.IGNORECASE)
-    return match.group(1).upper() if match else None
+    form = analyze_query(query_text).form
+    return form if form in QUERY_FORMS else None

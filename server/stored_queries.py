@@ -61,6 +61,7 @@ import pyoxigraph as ox
 
 from .knowledge_graph import PROJECT_ROOT, DataFileError
 from .settings import DEFAULT_BASE_IRI
+from .sparql_lexer import ServiceCall, analyze_query, tokenize
 from .sparql_text import code_only, query_form, rebase_iris
 
 #: Where the project's competency questions live.
@@ -85,7 +86,6 @@ _INLINE_ITEM = re.compile(
     r"\s*(\"(?:[^\"\\]|\\.)*\"|'(?:[^']|'')*'|[^,\"'\s](?:[^,\"']*[^,\"'\s])?)?\s*(,|$)"
 )
 _IRI = re.compile(r"https?://[^<>\"{}|^`\\\x00-\x20]+")
-_SERVICE = re.compile(r"\bSERVICE\s+(?:SILENT\s+)?(<[^>]*>)?", re.IGNORECASE)
 _SYNTAX_POSITION = re.compile(r"error at (\d+):(\d+)")
 
 
@@ -166,9 +166,9 @@ class StoredQuery:
         return rebase_iris(text, DEFAULT_BASE_IRI, base_iri)
 
     def service_iri(self) -> str | None:
-        """The IRI of the query's first ``SERVICE <IRI>``, if it has one."""
-        match = _SERVICE.search(code_only(self.text, keep_iris=True))
-        return match.group(1)[1:-1] if match and match.group(1) else None
+        """The IRI that the query's first ``SERVICE`` calls, if it has one."""
+        calls = _service_calls(self.text)
+        return calls[0].iri if calls else None
 
 
 def parameter_term(name: str, value: str) -> str:
@@ -196,11 +196,15 @@ def parameter_term(name: str, value: str) -> str:
     return '"' + value.replace('"', '\\"') + '"'
 
 
+def _service_calls(text: str) -> tuple[ServiceCall, ...]:
+    """The query's SERVICE calls, found by the endpoint's own lexer."""
+    return analyze_query(text).service_calls
+
+
 def _replace_service_iri(text: str, endpoint: str) -> str:
-    match = _SERVICE.search(code_only(text, keep_iris=True))
-    assert match and match.group(1), "checked when the file was loaded"
-    start, end = match.span(1)
-    return text[:start] + f"<{endpoint}>" + text[end:]
+    (call,) = _service_calls(text)  # exactly one: checked when the file was loaded
+    start = text.index(call.target, call.offset)
+    return text[:start] + f"<{endpoint}>" + text[start + len(call.target) :]
 
 
 def load_stored_queries(directory: Path = QUERIES_DIR) -> list[StoredQuery]:
@@ -456,7 +460,12 @@ def _check_query(query: StoredQuery, header: Mapping[str, tuple[object, int]], b
     code = code_only(query.text)
     if not code.strip():
         raise StoredQueryError(path, "the header is not followed by a query", body_start)
-    uses_service = bool(_SERVICE.search(code))
+    if query_form(query.text) is None:
+        raise StoredQueryError(
+            path, "not a query: the form must be SELECT, ASK, CONSTRUCT or DESCRIBE", body_start
+        )
+    calls = _service_calls(query.text)
+    uses_service = bool(calls)
     if uses_service and not query.federated:
         raise StoredQueryError(
             path,
@@ -470,15 +479,15 @@ def _check_query(query: StoredQuery, header: Mapping[str, tuple[object, int]], b
             raise StoredQueryError(
                 path, "endpoint_in_url needs federated: true", header["endpoint_in_url"][1]
             )
-        services = _SERVICE.findall(code_only(query.text, keep_iris=True))
-        if len(services) != 1 or not services[0]:
+        if len(calls) != 1 or calls[0].iri is None:
             raise StoredQueryError(
                 path,
                 "endpoint_in_url needs exactly one 'SERVICE <IRI>' to replace",
                 header["endpoint_in_url"][1],
             )
+    variables = {query.text[t.start + 1 : t.end] for t in tokenize(query.text) if t.kind == "var"}
     for parameter in query.defaults:
-        if not re.search(rf"[?$]_{re.escape(parameter)}(?![\w\u00B7\u0300-\u036F\u203F\u2040])", code):
+        if f"_{parameter}" not in variables:
             raise StoredQueryError(
                 path,
                 f"parameter {parameter!r} is not used: the query has no ?_{parameter}",

@@ -129,6 +129,18 @@ def test_a_federated_query_declares_its_service_and_may_take_the_endpoint_from_t
         query.bound_text("https://w3id.org/govkg/", endpoint="file:///etc/passwd")
 
 
+def test_the_service_endpoint_may_be_a_prefixed_name():
+    text = GOOD_HEADER + (
+        "#+ federated: true\n#+ endpoint_in_url: true\n"
+        "PREFIX ex: <https://query.example/>\n"
+        "SELECT * WHERE { SERVICE SILENT ex:sparql { ?s ?p ?o } }\n"
+    )
+    query = parse_stored_query("federated", text)
+    assert query.service_iri() == "https://query.example/sparql"
+    bound = query.bound_text("https://w3id.org/govkg/", endpoint="https://other.example/sparql")
+    assert "SERVICE SILENT <https://other.example/sparql> {" in bound
+
+
 REQUIRED = {
     "summary": "#+ summary: S\n",
     "summary_zh": "#+ summary_zh: 问\n",
@@ -208,6 +220,7 @@ def _header(**replace: str) -> str:
         pytest.param(
             _header() + "#+ federated: true\n" + ASK, 5, "has no SERVICE", id="federated-no-service"
         ),
+        pytest.param(_header() + "INSERT DATA { <a:b> <a:c> <a:d> }\n", 5, "not a query", id="update"),
         pytest.param(
             _header() + "#+ endpoint_in_url: true\n" + ASK,
             5,
