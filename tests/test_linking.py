@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 import os
 import shutil
 import signal
@@ -29,6 +30,10 @@ from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS, VOID, XSD
 from server import linking
 from server.cli import link as link_command
 from server.cli import main
+from server.knowledge_graph import load_store
+from server.local_query import run_local_query
+from server.settings import DEFAULT_BASE_IRI
+from server.stored_queries import QUERIES_DIR, read_stored_query
 from tests.conftest import free_port
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "linking"
@@ -373,3 +378,35 @@ def test_the_project_graph_links_to_the_wikidata_sample():
     links = found_links(run)
     assert (ZHAOQING, WD + "Q999000001", str(OWL.sameAs)) in links
     assert (CHINA, WD + "Q148", str(OWL.sameAs)) in links
+
+
+# -- the link competency queries ----------------------------------------------------------------
+
+
+def test_the_external_identifiers_query_gives_its_expected_results():
+    query = read_stored_query(QUERIES_DIR / "external-identifiers.rq")
+    answer = run_local_query(query.bound_text(DEFAULT_BASE_IRI), "json", DEFAULT_BASE_IRI)
+    expected = (QUERIES_DIR / "expected" / "external-identifiers.srj").read_text(encoding="utf-8")
+    assert json.loads(answer) == json.loads(expected)
+
+
+def test_the_federated_query_finds_the_item_that_carries_our_geonames_id(endpoints):
+    query = read_stored_query(QUERIES_DIR / "federated-geonames.rq")
+    assert query.federated and query.endpoint_in_url
+    assert query.service_iri() == "https://query.wikidata.org/sparql"
+    # The Wikidata-shaped fixture stands in for the Wikidata Query Service.
+    text = query.bound_text(DEFAULT_BASE_IRI, endpoint=endpoints["wikidata"])
+    solutions = load_store().query(text, use_default_graph_as_union=True)
+    rows = [
+        {name: solution[name].value for name in ("place", "relation", "item", "itemDivisionCode", "ourCode")}
+        for solution in solutions
+    ]
+    assert rows == [
+        {
+            "place": ZHAOQING,
+            "relation": str(SKOS.closeMatch),
+            "item": WD + "Q999000001",
+            "itemDivisionCode": "44 12",
+            "ourCode": "441200",
+        }
+    ]
