@@ -18,11 +18,14 @@ The steps:
    ``schema:geo``, Wikidata ``P625`` WKT) and the links we already have.
 2. **Block.** Our resources (a few dozen) are indexed by keys of their normalised labels
    (the name without its administrative suffix, plus its character bigrams or words) and
-   by their codes and IDs. Each resource of the other dataset is streamed past this index,
-   so only pairs that share a key are scored, and the other dataset is never held in
-   memory as pairs. A SPARQL endpoint is asked only for the resources whose labels contain
-   one of our names or that carry one of our codes, page by page (``ORDER BY`` with
-   ``LIMIT``/``OFFSET``, a bounded number of pages, a timeout per request).
+   by their codes, GeoNames IDs and linked IRIs. Each resource of the other dataset is
+   looked up in this index and scored only against ours that share a key, so the work
+   grows with the size of the other dataset, not with the product of the two. A dump is
+   read once, keeping only the describing predicates. A SPARQL endpoint is asked only for
+   the resources whose labels contain one of our names (Simplified and Traditional) or
+   that carry one of our codes or IDs, page by page (``ORDER BY`` with ``LIMIT``/
+   ``OFFSET``, a bounded number of pages, a timeout per request); a label the endpoint
+   spells with other punctuation or in full-width forms is not found that way.
 3. **Score.** The evidence is added up; each piece adds a reason shown in the CSV:
 
    =====================  =========  ================================================
@@ -48,7 +51,10 @@ The steps:
    =====================  =========  ================================================
 
    The score reported is the sum clipped to [0, 1], rounded to three places; pairs are
-   ranked by the unclipped sum.
+   ranked by the unclipped sum. At the default threshold of 0.8 an exact label is not
+   enough: it needs a matching type (0.65 + 0.25), or Chinese and Latin labels that both
+   match and no type against it; one piece of contrary evidence (another type, another
+   code, 100 km apart) keeps a pair out.
 4. **Assign.** Pairs are taken best first. A pair at or above the threshold becomes a
    link when neither of its resources already has a link with that predicate; the
    predicate follows the types (:func:`link_predicate`). A pair that loses to a better
@@ -441,6 +447,14 @@ def name_similarity(ours: str, theirs: str) -> tuple[float, str]:
     return round(0.9 * ratio, 4), f"similar names (ratio {ratio:.2f})"
 
 
+#: Words and character pairs too common to block on (every government, every company);
+#: names still meet on their other words and on their whole core name.
+GENERIC_WORDS = frozenset(
+    {"the", "and", "for", "of", "people", "municipal", "government", "company", "limited", "ltd", "co"}
+    | {"人民", "政府", "有限", "公司", "中心"}
+)
+
+
 def block_keys(label: str) -> set[str]:
     """The blocking keys of a label: its core name, and its character bigrams or words.
 
@@ -461,9 +475,10 @@ def block_keys(label: str) -> set[str]:
     keys = {"=" + core}
     if is_chinese(core):
         compact = core.replace(" ", "")
-        keys.update("~" + compact[i : i + 2] for i in range(len(compact) - 1))
+        bigrams = {compact[i : i + 2] for i in range(len(compact) - 1)}
+        keys.update("~" + bigram for bigram in bigrams - GENERIC_WORDS)
     else:
-        keys.update("~" + word for word in core.split() if len(word) >= 3)
+        keys.update("~" + word for word in core.split() if len(word) >= 3 and word not in GENERIC_WORDS)
     return keys
 
 
@@ -774,18 +789,21 @@ class TypeVerdict(NamedTuple):
         return self.kind in ("same", "broader", "close", "unknown")
 
 
-def compare_types(ours: frozenset[str], theirs: frozenset[str], our_root: str) -> TypeVerdict:
+def compare_types(ours: frozenset[str], theirs: frozenset[str]) -> TypeVerdict:
     """Compare two sets of type families; the best pair decides.
 
-    >>> compare_types(frozenset({"admin-area"}), frozenset({"admin-area", "populated-place"}), "place").kind
+    An unrecognised type costs a little, except for our concepts: other datasets seldom
+    type their concepts in a way we could recognise.
+
+    >>> compare_types(frozenset({"admin-area"}), frozenset({"admin-area", "populated-place"})).kind
     'same'
-    >>> compare_types(frozenset({"admin-area"}), frozenset({"facility"}), "place")
+    >>> compare_types(frozenset({"admin-area"}), frozenset({"facility"}))
     TypeVerdict(kind='incompatible', weight=-0.6, reason='types incompatible (admin-area / facility)')
-    >>> compare_types(frozenset({"concept"}), frozenset(), "concept").weight
-    0.0
+    >>> [compare_types(frozenset({family}), frozenset()).weight for family in ("concept", "person")]
+    [0.0, -0.1]
     """
     if not ours or not theirs:
-        weight = 0.0 if our_root == "concept" else TYPE_UNKNOWN
+        weight = 0.0 if "concept" in ours else TYPE_UNKNOWN
         return TypeVerdict("unknown", weight, "type not recognised")
     best: TypeVerdict | None = None
     for our_family in sorted(ours):
@@ -844,7 +862,6 @@ def score_pair(ours: Entity, theirs: Entity) -> ScoredPair:
     >>> score_pair(zhaoqing, station).score, score_pair(zhaoqing, station).types.kind
     (0.018, 'incompatible')
     """
-    our_root = min(ours.roots) if ours.roots else "concept"
     reasons: list[str] = []
     score = 0.0
     negative = False
@@ -869,7 +886,7 @@ def score_pair(ours: Entity, theirs: Entity) -> ScoredPair:
         score += BOTH_SCRIPTS_BONUS
         reasons.append("Chinese and Latin labels both match")
 
-    types = compare_types(ours.families, theirs.families, our_root)
+    types = compare_types(ours.families, theirs.families)
     score += types.weight
     reasons.append(types.reason)
     negative |= types.kind == "incompatible"
@@ -982,7 +999,7 @@ def discover(
 
     Returns the links, the near misses (best first) and the number of pairs scored.
     """
-    blocker = Blocker([entity for entity in ours if entity.labels or entity.keys])
+    blocker = Blocker(ours)
     scored: list[ScoredPair] = []
     compared = 0
     our_iris = {entity.iri for entity in ours}
@@ -992,27 +1009,27 @@ def discover(
         for candidate in blocker.candidates(entity):
             compared += 1
             pair = score_pair(candidate, entity)
-            if pair.score >= near_miss_floor or pair.score >= threshold:
+            if pair.score >= near_miss_floor:
                 scored.append(pair)
     scored.sort(key=lambda pair: (-pair.raw_score, pair.ours.iri, pair.theirs.iri))
     links: list[Link] = []
     near_misses: list[NearMiss] = []
-    taken: dict[tuple[str, str, str], str] = {}
+    # (IRI, predicate) -> the IRI it is already linked to, on each side.
+    linked_ours: dict[tuple[str, str], str] = {}
+    linked_theirs: dict[tuple[str, str], str] = {}
     for pair in scored:
         predicate = link_predicate(pair)
+        ours_key, theirs_key = (pair.ours.iri, predicate), (pair.theirs.iri, predicate)
         if pair.score < threshold:
             near_misses.append(NearMiss(pair, "below threshold"))
         elif not pair.types.linkable:
             near_misses.append(NearMiss(pair, "types only related"))
-        elif ("ours", pair.ours.iri, predicate) in taken or ("theirs", pair.theirs.iri, predicate) in taken:
-            winner = (
-                taken.get(("ours", pair.ours.iri, predicate)) or taken[("theirs", pair.theirs.iri, predicate)]
-            )
+        elif ours_key in linked_ours or theirs_key in linked_theirs:
+            winner = linked_ours.get(ours_key) or linked_theirs[theirs_key]
             near_misses.append(NearMiss(pair, f"runner-up to {winner}"))
         else:
             links.append(Link(pair, predicate))
-            taken[("ours", pair.ours.iri, predicate)] = pair.theirs.iri
-            taken[("theirs", pair.theirs.iri, predicate)] = pair.ours.iri
+            linked_ours[ours_key], linked_theirs[theirs_key] = pair.theirs.iri, pair.ours.iri
     return links, near_misses, compared
 
 
@@ -1128,7 +1145,8 @@ def dump_entities(path: Path) -> Iterator[Entity]:
                 triples.append((name, predicate, _term(quad.object)))
     except DataFileError as error:
         raise LinkingError(str(error)) from None
-    yield from build_entities(triples).values()
+    # A relative IRI resolves against the dump's file: URI, which names nothing outside this machine.
+    yield from (entity for entity in build_entities(triples).values() if not entity.iri.startswith("file:"))
 
 
 @dataclass
@@ -1246,7 +1264,8 @@ def endpoint_entities(client: EndpointClient, ours: Sequence[Entity], batch_size
         subjects.update(row["s"].value for row in client.select_pages(query))
     triples: list[Triple] = []
     coordinates = _values(LATITUDE_PREDICATES + LONGITUDE_PREDICATES)
-    for batch in _batches(sorted(subjects), batch_size * 4):
+    writable = sorted(iri for iri in subjects if _IRIREF.fullmatch(iri))
+    for batch in _batches(writable, batch_size * 4):
         resources = " ".join(f"<{iri}>" for iri in batch)
         query = f"""
             SELECT ?s ?p ?o WHERE {{
@@ -1258,6 +1277,10 @@ def endpoint_entities(client: EndpointClient, ours: Sequence[Entity], batch_size
             ORDER BY ?s ?p ?o"""
         triples.extend((row["s"].value, row["p"].value, row["o"]) for row in client.select_pages(query))
     return list(build_entities(triples).values())
+
+
+# What may stand between < and > in SPARQL; other IRIs cannot be asked about.
+_IRIREF = re.compile(r"[^<>\"{}|^`\\\x00-\x20]+")
 
 
 def _batches(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
