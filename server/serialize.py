@@ -4,6 +4,8 @@ Blank nodes are renamed by RDF Dataset Canonicalization (RDFC-1.0) and quads are
 sorted, so the same data always gives the same bytes and dumps diff cleanly.
 Turtle goes through rdflib's ``longturtle`` writer (pretty, one subject a block,
 sorted, with the project's prefixes); every other format through pyoxigraph.
+Turtle's number shorthand writes an integral ``xsd:decimal`` as ``90.0``: the same
+value as the store's canonical ``"90"^^xsd:decimal``.
 """
 
 from __future__ import annotations
@@ -98,7 +100,28 @@ def _pretty_turtle(quads: list[ox.Quad], prefixes: dict[str, str]) -> bytes:
     graph = rdflib.Graph(bind_namespaces="none")
     for prefix, namespace in prefixes.items():
         graph.bind(prefix, namespace)
-    # N-Triples is the lossless bridge between the two libraries' term models.
-    ntriples = ox.serialize(_distinct_triples(quads), format=ox.RdfFormat.N_TRIPLES)
-    graph.parse(data=ntriples.decode("utf-8"), format="nt")
+    # Terms are carried over one by one (not re-parsed) so blank nodes keep their
+    # canonical labels, which is what makes rdflib's output order stable.
+    for triple in _distinct_triples(quads):
+        graph.add(
+            (to_rdflib_term(triple.subject), to_rdflib_term(triple.predicate), to_rdflib_term(triple.object))
+        )
     return graph.serialize(format="longturtle", encoding="utf-8")
+
+
+def to_rdflib_term(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> rdflib.term.Node:
+    """The rdflib term for a pyoxigraph term, blank-node label included.
+
+    >>> to_rdflib_term(ox.Literal("肇庆", language="zh"))
+    rdflib.term.Literal('肇庆', lang='zh')
+    >>> to_rdflib_term(ox.BlankNode("c14n0"))
+    rdflib.term.BNode('c14n0')
+    """
+    if isinstance(term, ox.NamedNode):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return rdflib.BNode(term.value)
+    if term.language:
+        return rdflib.Literal(term.value, lang=term.language)
+    # normalize=False: the lexical form is the data; rdflib would rewrite e.g. "Z" as "+00:00".
+    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value), normalize=False)

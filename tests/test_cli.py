@@ -22,7 +22,11 @@ def loaded():
 def _canonical(quads, keep_graphs: bool) -> set[str]:
     if not keep_graphs:
         quads = {ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()) for q in quads}
-    dataset = ox.Dataset(quads)
+    # Through a Store, as the loader reads them: Oxigraph keeps numbers in their canonical
+    # form, and Turtle's decimal shorthand writes "90"^^xsd:decimal as 90.0 (same value).
+    store = ox.Store()
+    store.extend(quads)
+    dataset = ox.Dataset(store.quads_for_pattern(None, None, None))
     dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     return {str(quad) for quad in dataset}
 
