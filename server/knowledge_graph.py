@@ -44,8 +44,25 @@ class DataFileError(Exception):
     def __init__(self, path: Path | str, message: str, line: int | None = None) -> None:
         self.path = Path(path)
         self.line = line
-        where = f"{self.path}, line {line}" if line else str(self.path)
+        where = f"{display_path(self.path)}, line {line}" if line else display_path(self.path)
         super().__init__(f"{where}: {message}")
+
+    @property
+    def is_syntax_error(self) -> bool:
+        """True when the file was read but its content is not valid RDF."""
+        return self.line is not None
+
+
+def display_path(path: Path) -> str:
+    """A path as a person would type it: relative to the working directory when inside it.
+
+    >>> display_path(Path.cwd() / "data" / "01-overview.ttl")
+    'data/01-overview.ttl'
+    """
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 @dataclass(frozen=True)
