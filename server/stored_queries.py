@@ -529,3 +529,89 @@ def queries_by_name(queries: Iterable[StoredQuery]) -> dict[str, StoredQuery]:
     []
     """
     return {query.name: query for query in queries}
+
+
+# -- reviewed answers ---------------------------------------------------------------------------
+
+#: The reviewed answer of each non-federated query: ``expected/NAME.srj`` (SPARQL JSON).
+EXPECTED_DIR = QUERIES_DIR / "expected"
+
+
+def answer_json(query: StoredQuery, store: ox.Store) -> dict:
+    """The query's answer on ``store`` (union default graph, defaults bound) as SPARQL JSON.
+
+    ``store`` holds the graph under the canonical base IRI. Only SELECT and ASK
+    answers can be written as SPARQL JSON.
+    """
+    if query.federated:
+        raise StoredQueryError(query.path, "a federated query has no stored answer")
+    if query.returns_graph:
+        raise StoredQueryError(query.path, f"a {query.form} answer is a graph, not SPARQL JSON")
+    result = store.query(query.bound_text(DEFAULT_BASE_IRI), use_default_graph_as_union=True)
+    return json.loads(result.serialize(format=ox.QueryResultsFormat.JSON))
+
+
+def expected_text(answer: Mapping) -> str:
+    """SPARQL JSON as stored in ``queries/expected``: indented, keys sorted, UTF-8 unescaped.
+
+    >>> print(expected_text({"head": {}, "boolean": True}), end="")
+    {
+      "boolean": true,
+      "head": {}
+    }
+    >>> "肇庆" in expected_text({"value": "肇庆"})
+    True
+    """
+    return json.dumps(answer, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def write_expected(names: Iterable[str], directory: Path = QUERIES_DIR) -> list[Path]:
+    """Run the named queries on the embedded graph and (re)write their ``expected/NAME.srj``.
+
+    Every name is checked before anything is written; review the diff afterwards.
+    """
+    from .store import open_knowledge_graph  # late: the store pulls in the web layer
+
+    names = list(names)
+    known = queries_by_name(load_stored_queries(directory))
+    for name in names:
+        if name not in known:
+            raise StoredQueryError(Path(directory) / f"{name}.rq", "no such query")
+        if known[name].federated:
+            raise StoredQueryError(known[name].path, "a federated query has no stored answer")
+    store = open_knowledge_graph(DEFAULT_BASE_IRI).store
+    written = []
+    for name in names:
+        target = Path(directory) / "expected" / f"{name}.srj"
+        target.parent.mkdir(exist_ok=True)
+        target.write_text(expected_text(answer_json(known[name], store)), encoding="utf-8")
+        written.append(target)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m server.stored_queries --write-expected NAME [NAME ...]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m server.stored_queries",
+        description="Rewrite the reviewed answer of competency questions after a reviewed data change.",
+    )
+    parser.add_argument(
+        "--write-expected",
+        metavar="NAME",
+        nargs="+",
+        required=True,
+        help="query name(s): run queries/NAME.rq and write queries/expected/NAME.srj",
+    )
+    arguments = parser.parse_args(argv)
+    try:
+        for path in write_expected(arguments.write_expected):
+            print(path.relative_to(PROJECT_ROOT))
+    except DataFileError as error:
+        parser.exit(1, f"error: {error}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
