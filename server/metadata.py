@@ -534,24 +534,40 @@ blueprint = Blueprint("metadata", __name__)
 @blueprint.record_once
 def _install(state) -> None:  # noqa: ANN001
     install_cache(state.app, "metadata")
-    _add_service_description(state.app)
+    install_cache(state.app, "dumps")
+    _rebuild_metadata_graph(state.app)
 
 
-def _add_service_description(app: Flask) -> None:
-    """Put the SPARQL service description (``server.service_description``) in the metadata graph.
+def _rebuild_metadata_graph(app: Flask) -> None:
+    """Make the app's metadata graph describe exactly the bytes the app will serve.
 
-    It is added here, when the app is made, because it depends on the app's settings
-    (limits, allowlist), which the loader does not see.
+    The dumps are built here, once, and kept in the app's dumps cache; the metadata
+    graph is rebuilt from those very bytes (sizes, checksums), so a serializer whose
+    output varied between builds could never make the catalogue lie. The SPARQL
+    service description (``server.service_description``) is added too: it depends on
+    the app's settings (limits, allowlist), which the loader does not see.
     """
-    if importlib.util.find_spec(f"{__package__}.service_description") is None:
-        return
-    from .service_description import service_description_quads
+    from .dumps import build_all_dumps
     from .store import EXTENSION_KEY
 
     loaded = app.extensions[EXTENSION_KEY]
+    built = build_all_dumps(loaded)
+    dumps_cache = app.extensions["govkg.cache.dumps"]
+    for item in built:
+        dumps_cache.get(loaded.dataset_version, item.file.name, lambda item=item: item)
+    documents = metadata_documents(loaded, built)
+    app.extensions["govkg.cache.metadata"].get(loaded.dataset_version, "documents", lambda: documents)
     graph = loaded.graph_iri("metadata")
-    quads = service_description_quads(loaded, app.config["GOVKG_SETTINGS"])
-    loaded.store.extend([ox.Quad(q.subject, q.predicate, q.object, graph) for q in quads])
+    quads = [
+        ox.Quad(t.subject, t.predicate, t.object, graph) for triples in documents.values() for t in triples
+    ]
+    if importlib.util.find_spec(f"{__package__}.service_description") is not None:
+        from .service_description import service_description_quads
+
+        sd_quads = service_description_quads(loaded, app.config["GOVKG_SETTINGS"])
+        quads += [ox.Quad(q.subject, q.predicate, q.object, graph) for q in sd_quads]
+    loaded.store.clear_graph(graph)
+    loaded.store.extend(quads)
 
 
 def _document_triples(loaded: LoadedGraph, kind: str) -> list[ox.Triple]:

@@ -35,6 +35,25 @@ def _rdflib_graph(triples: list[ox.Triple]) -> rdflib.Graph:
     return rdflib.Graph().parse(data=data, format="nt")
 
 
+def _by_value(graph: rdflib.Graph) -> rdflib.Graph:
+    """The graph with each typed literal in rdflib's lexical form for its value, and
+    ``"x"^^xsd:string`` as ``"x"`` (one term in RDF 1.1).
+
+    The Turtle forms come from serialize.py's rdflib writer, which rewrites some lexical
+    forms (``"100"^^xsd:decimal`` as ``100.0``; test_dumps pins that down exactly); the
+    resource tests check which statements are served, compared by value.
+    """
+    normal = rdflib.Graph()
+    for s, p, o in graph:
+        if isinstance(o, rdflib.Literal) and o.datatype is not None:
+            if o.datatype == rdflib.XSD.string:
+                o = rdflib.Literal(str(o))
+            elif not isinstance(o.toPython(), rdflib.Literal):
+                o = rdflib.Literal(o.toPython(), datatype=o.datatype)
+        normal.add((s, p, o))
+    return normal
+
+
 def _get(live_server, path: str, **headers: str) -> requests.Response:  # noqa: ANN001
     return requests.get(live_server.url + path, headers=headers, timeout=20)
 
@@ -149,7 +168,7 @@ def test_rdflib_parses_a_resource_url_into_its_cbd(live_server, loaded, path):
     graph = rdflib.Graph().parse(live_server.url + path)
     expected = concise_bounded_description(loaded.store, ox.NamedNode(live_server.url + path))
     assert len(graph) > 0
-    assert isomorphic(graph, _rdflib_graph(expected))
+    assert isomorphic(_by_value(graph), _by_value(_rdflib_graph(expected)))
 
 
 @pytest.mark.parametrize("extension", ["ttl", "nt", "jsonld", "rdf"])
@@ -158,7 +177,8 @@ def test_every_rdf_form_of_a_fact_holds_its_cbd(live_server, loaded, extension):
     path = fact.value[len(live_server.url) :]
     response = _get(live_server, f"{path}.{extension}")
     graph = rdflib.Graph().parse(data=response.content, format=rdflib.util.guess_format(f"x.{extension}"))
-    assert isomorphic(graph, _rdflib_graph(concise_bounded_description(loaded.store, fact)))
+    expected = _rdflib_graph(concise_bounded_description(loaded.store, fact))
+    assert isomorphic(_by_value(graph), _by_value(expected))
 
 
 def test_the_ontology_and_a_graph_serve_all_their_triples(live_server, loaded):
@@ -166,7 +186,7 @@ def test_the_ontology_and_a_graph_serve_all_their_triples(live_server, loaded):
         graph = rdflib.Graph().parse(live_server.url + path)
         triples = [q.triple for q in loaded.store.quads_for_pattern(None, None, None, loaded.graph_iri(slug))]
         assert len(graph) == len(set(triples)) > 0
-        assert isomorphic(graph, _rdflib_graph(triples))
+        assert isomorphic(_by_value(graph), _by_value(_rdflib_graph(triples)))
 
 
 # --- the HTML page -------------------------------------------------------------------------------

@@ -1,0 +1,335 @@
+"""Dataset metadata over real HTTP: the DCAT-AP 3.0.1 catalogue and the VoID description."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyshacl
+import pytest
+import rdflib
+import requests
+from rdflib import RDF, XSD, Literal, Namespace, URIRef
+from rdflib.compare import isomorphic
+
+from server.dumps import DUMP_FILES
+from server.formats import RDF_FORMATS
+
+SHARED_DCAT_AP = Path(__file__).resolve().parent.parent.parent / "shared" / "dcat-ap"
+SH = Namespace("http://www.w3.org/ns/shacl#")
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
+DCT = Namespace("http://purl.org/dc/terms/")
+VOID = Namespace("http://rdfs.org/ns/void#")
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+@pytest.fixture(scope="module")
+def catalogue(live_server) -> rdflib.Graph:  # noqa: ANN001
+    response = requests.get(live_server.url + "catalog", headers={"Accept": "text/turtle"}, timeout=30)
+    assert response.headers["Content-Type"] == "text/turtle; charset=utf-8"
+    return rdflib.Graph().parse(data=response.content, format="turtle")
+
+
+@pytest.fixture(scope="module")
+def void(live_server) -> rdflib.Graph:  # noqa: ANN001
+    return rdflib.Graph().parse(live_server.url + ".well-known/void")
+
+
+@pytest.fixture(scope="module")
+def dcat_ap_shapes() -> rdflib.Graph:
+    """The official DCAT-AP 3.0.1 shapes, constraints and class ranges.
+
+    Both files reference five property shapes that neither defines (SEMICeu/DCAT-AP#448,
+    open); engines refuse such a shapes graph, so those dangling references are dropped.
+    Every constraint that is defined is kept.
+    """
+    if not SHARED_DCAT_AP.is_dir():
+        pytest.fail(f"the DCAT-AP shapes are missing: {SHARED_DCAT_AP.name}/ beside the project")
+    shapes = rdflib.Graph()
+    for name in ("dcat-ap-3.0.1-SHACL.ttl", "dcat-ap-3.0.1-ranges.ttl"):
+        shapes.parse(SHARED_DCAT_AP / name, format="turtle")
+    for node_shape, property_shape in list(shapes.subject_objects(SH.property)):
+        if shapes.value(property_shape, SH.path) is None:
+            shapes.remove((node_shape, SH.property, property_shape))
+    return shapes
+
+
+def _violations(data: rdflib.Graph, shapes: rdflib.Graph) -> list[str]:
+    _, report, _ = pyshacl.validate(data, shacl_graph=shapes, inference="none", allow_warnings=True)
+    return sorted(
+        f"{report.value(result, SH.focusNode)} {report.value(result, SH.resultPath)}: "
+        f"{report.value(result, SH.resultMessage)}"
+        for result in report.subjects(RDF.type, SH.ValidationResult)
+        if report.value(result, SH.resultSeverity) == SH.Violation
+    )
+
+
+def _sparql_count(live_server, query: str) -> int:  # noqa: ANN001
+    response = requests.post(
+        live_server.sparql_url,
+        data=query.encode("utf-8"),
+        headers={"Content-Type": "application/sparql-query", "Accept": "application/sparql-results+json"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return int(response.json()["results"]["bindings"][0]["n"]["value"])
+
+
+def _sparql_rows(live_server, query: str) -> list[dict[str, str]]:  # noqa: ANN001
+    response = requests.post(
+        live_server.sparql_url,
+        data=query.encode("utf-8"),
+        headers={"Content-Type": "application/sparql-query", "Accept": "application/sparql-results+json"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    rows = response.json()["results"]["bindings"]
+    return [{name: value["value"] for name, value in row.items()} for row in rows]
+
+
+# --- DCAT-AP ----------------------------------------------------------------------------------
+
+
+def test_the_catalogue_conforms_to_dcat_ap_3_0_1(catalogue, dcat_ap_shapes):
+    assert _violations(catalogue, dcat_ap_shapes) == []
+
+
+@pytest.mark.parametrize(
+    ("remove", "expected"),
+    [
+        ((None, DCT.title, None), "title"),  # a mandatory property (the constraints file)
+        ((URIRef("https://creativecommons.org/licenses/by/4.0/"), RDF.type, None), "license"),  # a range
+    ],
+)
+def test_the_shapes_do_catch_a_broken_catalogue(catalogue, dcat_ap_shapes, remove, expected):
+    broken = rdflib.Graph()
+    for triple in catalogue:
+        broken.add(triple)
+    broken.remove(remove)
+    violations = _violations(broken, dcat_ap_shapes)
+    assert any(expected in violation for violation in violations)
+
+
+def test_every_dump_is_a_distribution(live_server, catalogue):
+    dataset = URIRef(live_server.url + "id/dataset/zhaoqing-rule-of-law")
+    distributions = set(catalogue.objects(dataset, DCAT.distribution))
+    assert len(distributions) == len(DUMP_FILES)
+    by_url = {str(catalogue.value(d, DCAT.downloadURL)): d for d in distributions}
+    iana = "https://www.iana.org/assignments/media-types/"
+    for dump in DUMP_FILES:
+        distribution = by_url[f"{live_server.url}dumps/{dump.name}"]
+        assert catalogue.value(distribution, DCAT.accessURL) is not None
+        assert catalogue.value(distribution, DCAT.mediaType) == URIRef(iana + dump.fmt.media_type)
+        compressed = catalogue.value(distribution, DCAT.compressFormat)
+        assert compressed == (URIRef(iana + "application/gzip") if dump.compressed else None)
+        assert str(catalogue.value(distribution, DCT["format"])).startswith(
+            "http://publications.europa.eu/resource/authority/file-type/"
+        )
+        size = catalogue.value(distribution, DCAT.byteSize)
+        assert size.datatype == XSD.nonNegativeInteger
+        head = requests.head(f"{live_server.url}dumps/{dump.name}", headers={"Accept-Encoding": "identity"})
+        assert int(head.headers["Content-Length"]) == int(size)
+        assert catalogue.value(distribution, DCT.license) == URIRef(
+            "https://creativecommons.org/licenses/by/4.0/"
+        )
+
+
+def test_the_catalogue_describes_service_place_themes_languages_and_dates(live_server, catalogue):
+    base = live_server.url
+    dataset = URIRef(base + "id/dataset/zhaoqing-rule-of-law")
+    service = catalogue.value(predicate=DCAT.servesDataset, object=dataset)
+    assert catalogue.value(service, DCAT.endpointURL) == URIRef(base + "sparql")
+    assert catalogue.value(service, DCAT.endpointDescription) is not None
+    assert set(catalogue.objects(dataset, DCT.spatial)) == {
+        URIRef(base + "id/place/zhaoqing"),
+        URIRef("https://sws.geonames.org/1784853/"),
+    }
+    eu = "http://publications.europa.eu/resource/authority/"
+    assert URIRef(eu + "data-theme/GOVE") in set(catalogue.objects(dataset, DCAT.theme))
+    assert set(catalogue.objects(dataset, DCT.language)) == {
+        URIRef(eu + "language/ZHO"),
+        URIRef(eu + "language/ENG"),
+    }
+    assert {title.language for title in catalogue.objects(dataset, DCT.title)} == {"zh", "en"}
+    modified = catalogue.value(dataset, DCT.modified)
+    assert modified.datatype == XSD.dateTime
+    last_modified = requests.head(base + "dumps/govkg.nt").headers["Last-Modified"]
+    from email.utils import parsedate_to_datetime
+
+    assert modified.toPython() == parsedate_to_datetime(last_modified)
+    record = catalogue.value(URIRef(base + "catalog"), DCAT.record)
+    assert catalogue.value(record, rdflib.FOAF.primaryTopic) == dataset
+    assert catalogue.value(catalogue.value(dataset, DCT.publisher), rdflib.FOAF.name) is not None
+
+
+def _rdf11(graph: rdflib.Graph) -> rdflib.Graph:
+    """The graph with ``"x"^^xsd:string`` written as ``"x"``: one term in RDF 1.1, two in rdflib."""
+    plain = rdflib.Graph()
+    for s, p, o in graph:
+        if isinstance(o, Literal) and o.datatype == XSD.string:
+            o = Literal(str(o))
+        plain.add((s, p, o))
+    return plain
+
+
+@pytest.mark.parametrize("extension", ["rdf", "jsonld", "nt"])
+def test_the_catalogue_in_every_format_is_the_same_graph(live_server, catalogue, extension):
+    graph = rdflib.Graph().parse(f"{live_server.url}catalog.{extension}")
+    assert isomorphic(_rdf11(graph), _rdf11(catalogue))
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        ("*/*", "text/turtle"),
+        ("application/rdf+xml", "application/rdf+xml"),
+        ("application/ld+json", "application/ld+json"),
+        (BROWSER_ACCEPT, "text/html"),
+    ],
+)
+@pytest.mark.parametrize("path", ["catalog", ".well-known/void"])
+def test_metadata_documents_negotiate(live_server, path, accept, media_type):
+    response = requests.get(live_server.url + path, headers={"Accept": accept}, timeout=30)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].split(";")[0] == media_type
+    assert "Accept" in response.headers["Vary"]
+    assert response.headers["Content-Location"].startswith("./")
+    if media_type == "text/html":
+        assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert (
+        requests.get(live_server.url + path, headers={"Accept": "image/png"}, timeout=30).status_code == 406
+    )
+
+
+# --- VoID ---------------------------------------------------------------------------------------
+
+DATASET_TRIPLES = """
+SELECT DISTINCT ?s ?p ?o WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != <{base}graph/metadata>) }}
+"""
+
+
+def _count_over_dataset(live_server, projection: str, where: str = "") -> int:  # noqa: ANN001
+    inner = DATASET_TRIPLES.format(base=live_server.url)
+    return _sparql_count(live_server, f"SELECT ({projection} AS ?n) WHERE {{ {{ {inner} }} {where} }}")
+
+
+def test_void_counts_equal_sparql_counts(live_server, void):
+    dataset = URIRef(live_server.url + "id/dataset/zhaoqing-rule-of-law")
+    rdf_type = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+    expected = {
+        VOID.triples: _count_over_dataset(live_server, "COUNT(*)"),
+        VOID.distinctSubjects: _count_over_dataset(live_server, "COUNT(DISTINCT ?s)"),
+        VOID.distinctObjects: _count_over_dataset(live_server, "COUNT(DISTINCT ?o)"),
+        VOID.properties: _count_over_dataset(live_server, "COUNT(DISTINCT ?p)"),
+        VOID.classes: _count_over_dataset(live_server, "COUNT(DISTINCT ?o)", f"FILTER (?p = {rdf_type})"),
+        VOID.entities: _count_over_dataset(
+            live_server,
+            "COUNT(DISTINCT ?s)",
+            f'FILTER (isIRI(?s) && STRSTARTS(STR(?s), "{live_server.url}"))',
+        ),
+    }
+    assert expected[VOID.triples] > 1000
+    for prop, count in expected.items():
+        assert int(void.value(dataset, prop)) == count, prop
+
+
+def test_void_partitions_and_subsets_equal_sparql_counts(live_server, void):
+    dataset = URIRef(live_server.url + "id/dataset/zhaoqing-rule-of-law")
+    inner = DATASET_TRIPLES.format(base=live_server.url)
+    rows = _sparql_rows(
+        live_server,
+        f"SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {{ {{ {inner} }} "
+        "FILTER (?p = <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> && isIRI(?o)) BIND (?o AS ?class) } "
+        "GROUP BY ?class",
+    )
+    classes = {
+        str(void.value(partition, VOID["class"])): int(void.value(partition, VOID.entities))
+        for partition in void.objects(dataset, VOID.classPartition)
+    }
+    assert classes == {row["class"]: int(row["n"]) for row in rows}
+    rows = _sparql_rows(live_server, f"SELECT ?p (COUNT(*) AS ?n) WHERE {{ {{ {inner} }} }} GROUP BY ?p")
+    properties = {
+        str(void.value(partition, VOID.property)): int(void.value(partition, VOID.triples))
+        for partition in void.objects(dataset, VOID.propertyPartition)
+    }
+    assert properties == {row["p"]: int(row["n"]) for row in rows}
+    for graph in ("ontology", "facts", "links"):
+        subset = URIRef(f"{live_server.url}graph/{graph}")
+        assert subset in set(void.objects(dataset, VOID.subset))
+        count = _sparql_count(
+            live_server, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{subset}> {{ ?s ?p ?o }} }}"
+        )
+        assert int(void.value(subset, VOID.triples)) == count
+
+
+def test_every_declared_linkset_is_a_counted_subset(live_server, void):
+    dataset = URIRef(live_server.url + "id/dataset/zhaoqing-rule-of-law")
+    links = f"{live_server.url}graph/links"
+    declared = _sparql_rows(
+        live_server,
+        f"SELECT DISTINCT ?linkset WHERE {{ GRAPH <{links}> {{ ?linkset a <{VOID.Linkset}> }} }}",
+    )
+    assert declared, "the links graph declares no void:Linkset"
+    for row in declared:
+        linkset = URIRef(row["linkset"])
+        assert linkset in set(void.objects(dataset, VOID.subset))
+        predicates = " ".join(
+            f"<{r['p']}>"
+            for r in _sparql_rows(live_server, f"SELECT ?p WHERE {{ <{linkset}> <{VOID.linkPredicate}> ?p }}")
+        )
+        spaces = [
+            r["space"]
+            for r in _sparql_rows(
+                live_server,
+                f"SELECT ?space WHERE {{ <{linkset}> <{VOID.objectsTarget}>|<{VOID.target}> ?t . "
+                f"?t <{VOID.uriSpace}> ?space }}",
+            )
+        ]
+        space_filter = " || ".join(f'STRSTARTS(STR(?o), "{space}")' for space in spaces) or "true"
+        count = _sparql_count(
+            live_server,
+            f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT ?s ?p ?o WHERE {{ "
+            f"GRAPH <{links}> {{ ?s ?p ?o }} VALUES ?p {{ {predicates} }} "
+            f"FILTER (isIRI(?o) && ({space_filter})) }} }}",
+        )
+        assert int(void.value(linkset, VOID.triples)) == count, linkset
+
+
+def test_void_names_vocabularies_dumps_endpoint_and_examples(live_server, void):
+    base = live_server.url
+    dataset = URIRef(base + "id/dataset/zhaoqing-rule-of-law")
+    inner = DATASET_TRIPLES.format(base=base)
+    rdf_type = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+    terms = [row["p"] for row in _sparql_rows(live_server, f"SELECT DISTINCT ?p WHERE {{ {{ {inner} }} }}")]
+    terms += [
+        row["o"]
+        for row in _sparql_rows(
+            live_server,
+            f"SELECT DISTINCT ?o WHERE {{ {{ {inner} }} FILTER (?p = <{rdf_type}> && isIRI(?o)) }}",
+        )
+    ]
+    namespaces = {term[: max(term.rfind("#"), term.rfind("/")) + 1] for term in terms}
+    assert {str(v) for v in void.objects(dataset, VOID.vocabulary)} == namespaces
+    assert {str(d) for d in void.objects(dataset, VOID.dataDump)} == {
+        f"{base}dumps/{d.name}" for d in DUMP_FILES
+    }
+    for dump in void.objects(dataset, VOID.dataDump):
+        assert requests.head(str(dump), timeout=30).status_code == 200
+    assert void.value(dataset, VOID.sparqlEndpoint) == URIRef(base + "sparql")
+    assert str(void.value(dataset, VOID.uriSpace)) == base
+    assert void.value(dataset, DCT.license) == URIRef("https://creativecommons.org/licenses/by/4.0/")
+    assert {title.language for title in void.objects(dataset, DCT.title)} == {"zh", "en"}
+    features = {str(f) for f in void.objects(dataset, VOID.feature)}
+    assert len(features) == len(RDF_FORMATS)
+    examples = list(void.objects(dataset, VOID.exampleResource))
+    assert URIRef(base + "id/place/zhaoqing") in examples
+    for example in examples:
+        page = requests.get(str(example), headers={"Accept": "text/turtle"}, timeout=30)
+        assert page.status_code == 200 and len(rdflib.Graph().parse(data=page.content, format="turtle")) > 0
+
+
+def test_the_metadata_graph_holds_void_dcat_and_the_service_description(live_server):
+    metadata = f"{live_server.url}graph/metadata"
+    for cls in (VOID.Dataset, DCAT.Catalog, DCAT.Distribution, SD.Service):
+        query = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{metadata}> {{ ?s a <{cls}> }} }}"
+        assert _sparql_count(live_server, query) > 0, cls
