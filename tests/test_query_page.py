@@ -17,8 +17,11 @@ from server.formats import RDF_FORMATS, RESULTS_FORMATS, ResultsFormat
 from server.openapi import openapi_path
 from server.sparql_text import complete_prefixes
 from server.stored_queries import load_stored_queries
+from tests.conftest import start_server, stop_server
 
 STORED = load_stored_queries()
+LOCAL = [query for query in STORED if not query.federated]
+FEDERATED = [query for query in STORED if query.federated]
 HOSTILE = '</textarea><script>alert("x")</script><img src=x onerror=alert(1)> </script><!-- & "q" \'a\''
 
 
@@ -31,6 +34,7 @@ class Page(HTMLParser):
         self.text_of: dict[str, str] = {}  # by element id: its text content
         self._open: list[tuple[str, str | None]] = []
         self._textarea_start = False
+        self.text = ""  # all of the page's text, character references decoded
         self.feed(html)
 
     def handle_starttag(self, tag, attrs):  # noqa: ANN001, ANN201
@@ -50,6 +54,7 @@ class Page(HTMLParser):
         if self._textarea_start and data.startswith("\n"):
             data = data[1:]
         self._textarea_start = False
+        self.text += data
         for _, element_id in self._open:
             if element_id:
                 self.text_of[element_id] += data
@@ -78,7 +83,7 @@ def test_the_page_lists_every_stored_query_with_both_summaries(live_server):
     examples = page.find_all("a", **{"class": "example"})
     assert [link["data-example"] for link in examples] == [query.name for query in STORED]
     for query in STORED:
-        assert query.summary in response.text and query.summary_zh in response.text
+        assert query.summary in page.text and query.summary_zh in page.text
     # Each example is a share link that carries its query, rebased to this server.
     data = page.page_data()
     for link, example in zip(examples, data["examples"], strict=True):
@@ -93,14 +98,14 @@ def test_the_page_language_follows_accept_language_and_lang(live_server):
     )
     assert '<html lang="zh-Hans">' in chinese.text and "查询知识图谱" in chinese.text
     assert "Accept-Language" in chinese.headers["Vary"]
-    first = STORED[0]
-    assert chinese.text.index(first.summary_zh) < chinese.text.index(first.summary)
+    first, chinese_text = STORED[0], Page(chinese.text).text
+    assert chinese_text.index(first.summary_zh) < chinese_text.index(first.summary)
     english = requests.get(
         live_server.url, params={"lang": "en"}, headers={"Accept-Language": "zh"}, timeout=10
     )
-    assert '<html lang="en">' in english.text and english.text.index(first.summary) < english.text.index(
-        first.summary_zh
-    )
+    english_text = Page(english.text).text
+    assert '<html lang="en">' in english.text
+    assert english_text.index(first.summary) < english_text.index(first.summary_zh)
     assert requests.get(live_server.url, params={"lang": "<x>"}, timeout=10).status_code == 400
 
 
@@ -186,7 +191,7 @@ def test_the_page_declares_the_project_prefixes_under_this_base(live_server):
 
 
 @pytest.mark.parametrize("fmt", RESULTS_FORMATS, ids=lambda fmt: fmt.name)
-@pytest.mark.parametrize("query", [q for q in STORED if not q.returns_graph], ids=lambda q: q.name)
+@pytest.mark.parametrize("query", [q for q in LOCAL if not q.returns_graph], ids=lambda q: q.name)
 def test_a_stored_query_answers_in_each_results_format(live_server, query, fmt):
     url = f"{live_server.url}queries/{query.name}"
     by_parameter = requests.get(url, params={"format": fmt.name}, timeout=10)
@@ -210,8 +215,8 @@ def _read_results(body: bytes, fmt: ResultsFormat) -> tuple[list[str], list]:
     return [variable.value for variable in solutions.variables], list(solutions)
 
 
-def test_every_stored_query_finds_answers(live_server):
-    for query in STORED:
+def test_every_local_stored_query_finds_answers(live_server):
+    for query in LOCAL:
         answer = requests.get(f"{live_server.url}queries/{query.name}", params={"format": "json"}, timeout=10)
         assert answer.status_code == 200
         assert answer.json()["results"]["bindings"], f"{query.name} finds nothing"
@@ -227,6 +232,42 @@ def test_stored_query_parameters_default_and_override(live_server):
     assert any("双容双承诺" in row["quote"]["value"] for row in chosen["results"]["bindings"])
     refused = requests.get(url, params={"resource_iri": "javascript:alert(1)"}, timeout=10)
     assert refused.status_code == 400 and "absolute http(s) IRI" in refused.text
+
+
+@pytest.mark.parametrize("query", FEDERATED, ids=lambda q: q.name)
+def test_a_federated_query_is_refused_without_an_allowlisted_endpoint(live_server, query):
+    url = f"{live_server.url}queries/{query.name}"
+    refused = requests.get(url, params={"format": "json"}, timeout=10)
+    assert refused.status_code == 400 and "service_allowlist" in refused.text
+    if query.endpoint_in_url:
+        elsewhere = requests.get(url, params={"endpoint": "http://127.0.0.1:9/sparql"}, timeout=10)
+        assert elsewhere.status_code == 400 and "service_allowlist" in elsewhere.text
+
+
+@pytest.mark.parametrize("query", [q for q in FEDERATED if q.endpoint_in_url], ids=lambda q: q.name)
+def test_a_federated_query_calls_the_endpoint_given_in_the_url(live_server, tmp_path, query):
+    # The live server stands in for the remote endpoint; a second server may call it.
+    target = live_server.sparql_url
+    calls_before = _service_calls_received(live_server)
+    caller = start_server(tmp_path, "--service-allowlist", target)
+    try:
+        answer = requests.get(
+            f"{caller.url}queries/{query.name}", params={"format": "json", "endpoint": target}, timeout=30
+        )
+    finally:
+        stop_server(caller)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["head"]["vars"]
+    assert _service_calls_received(live_server) > calls_before
+
+
+def _service_calls_received(server) -> int:  # noqa: ANN001
+    """SPARQL requests that a query engine (pyoxigraph's SERVICE client) sent to ``server``."""
+    return sum(
+        1
+        for line in server.log().splitlines()
+        if '"POST /sparql HTTP/1.1" 200' in line and "Oxigraph/" in line
+    )
 
 
 def test_a_browser_asking_for_a_stored_query_is_sent_to_the_page(live_server):
@@ -267,12 +308,15 @@ def test_the_listing_as_json_and_as_html(live_server):
         )
         assert requests.get(entry["links"]["text"], timeout=10).text == query.text_for(live_server.url)
         assert set(entry["links"]["formats"]) == {fmt.name for fmt in RESULTS_FORMATS}
-        csv = requests.get(entry["links"]["formats"]["csv"], timeout=10)
-        assert csv.headers["Content-Type"] == "text/csv; charset=utf-8"
+        if not query.federated:
+            csv = requests.get(entry["links"]["formats"]["csv"], timeout=10)
+            assert csv.headers["Content-Type"] == "text/csv; charset=utf-8"
     html = requests.get(live_server.url + "queries/", headers={"Accept": "text/html"}, timeout=10)
     assert html.headers["Content-Type"] == "text/html; charset=utf-8"
+    listed = Page(html.text)
     for query in STORED:
-        assert query.summary in html.text and f'id="{query.name}"' in html.text
+        assert query.summary in listed.text and query.summary_zh in listed.text
+        assert listed.find_all("li", id=query.name)
     assert requests.get(live_server.url + "queries/", params={"format": "html"}, timeout=10).text == html.text
     assert (
         requests.get(live_server.url + "queries/", headers={"Accept": "image/png"}, timeout=10).status_code
