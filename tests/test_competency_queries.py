@@ -1,0 +1,147 @@
+"""The competency questions give their reviewed answers on the embedded graph.
+
+Every ``queries/*.rq`` is found from the folder, run with its defaults on the union of
+the graphs (as ``/queries/NAME`` runs it) and compared with ``queries/expected/NAME.srj``.
+After a reviewed data change, rewrite an answer with
+``python -m server.stored_queries --write-expected NAME`` (see queries/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from server.settings import DEFAULT_BASE_IRI
+from server.sparql_text import code_only
+from server.store import open_knowledge_graph
+from server.stored_queries import (
+    EXPECTED_DIR,
+    QUERIES_DIR,
+    StoredQuery,
+    StoredQueryError,
+    answer_json,
+    expected_text,
+    load_stored_queries,
+    main,
+    write_expected,
+)
+
+QUERIES = load_stored_queries(QUERIES_DIR)
+ANSWERED = [query for query in QUERIES if not query.federated]
+README = QUERIES_DIR / "README.md"
+WRITE_COMMAND = "python -m server.stored_queries --write-expected"
+
+
+@pytest.fixture(scope="module")
+def store():
+    return open_knowledge_graph(DEFAULT_BASE_IRI).store
+
+
+def has_order_by(query: StoredQuery) -> bool:
+    """Whether the query itself (not a subquery) has ORDER BY: one outside every ``{ }``.
+
+    >>> from server.stored_queries import parse_stored_query
+    >>> header = "#+ summary: s\\n#+ summary_zh: s\\n#+ description: d\\n#+ tags: [t]\\n"
+    >>> has_order_by(parse_stored_query("q", header + "SELECT * { ?s ?p ?o } ORDER BY ?s"))
+    True
+    >>> has_order_by(parse_stored_query("q", header + 'SELECT * { { SELECT * { ?s ?p ?o } ORDER BY ?s } }'))
+    False
+    >>> has_order_by(parse_stored_query("q", header + 'SELECT * { ?s ?p "ORDER BY" } # ORDER BY'))
+    False
+    >>> has_order_by(parse_stored_query("q", header + "SELECT * { ?s ?p ?o } ORDER BY ?s VALUES ?s { 1 }"))
+    True
+    """
+    depth = 0
+    top_level = []
+    for char in code_only(query.text):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        top_level.append(char if depth == 0 else " ")
+    return re.search(r"\bORDER\s+BY\b", "".join(top_level), re.IGNORECASE) is not None
+
+
+def row_key(row: Mapping) -> str:
+    """A row (variable -> RDF term) as one comparable, hashable string."""
+    return json.dumps(row, ensure_ascii=False, sort_keys=True)
+
+
+def blank_nodes(answer: Mapping) -> list[str]:
+    """The variables bound to a blank node in any row of a SELECT answer."""
+    rows = answer.get("results", {}).get("bindings", [])
+    return sorted({name for row in rows for name, term in row.items() if term["type"] == "bnode"})
+
+
+def test_there_are_at_least_15_competency_questions():
+    assert len(ANSWERED) >= 15, [query.name for query in ANSWERED]
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=lambda query: query.name)
+def test_the_query_gives_its_reviewed_answer(query, store):
+    if query.federated:
+        pytest.skip("'#+ federated: true': its answer depends on another endpoint")
+    expected_path = EXPECTED_DIR / f"{query.name}.srj"
+    assert expected_path.is_file(), (
+        f"{query.name} has no reviewed answer: run `{WRITE_COMMAND} {query.name}`, "
+        f"check queries/expected/{query.name}.srj against the article, and commit it"
+    )
+    expected = json.loads(expected_path.read_text(encoding="utf-8"))
+    actual = answer_json(query, store)
+    assert not blank_nodes(actual), "select IRIs or literals: blank node labels change from run to run"
+    if "boolean" in expected or "boolean" in actual:
+        assert actual == expected
+        return
+    assert actual["head"]["vars"] == expected["head"]["vars"]
+    actual_rows = [row_key(row) for row in actual["results"]["bindings"]]
+    expected_rows = [row_key(row) for row in expected["results"]["bindings"]]
+    if has_order_by(query):
+        assert actual_rows == expected_rows
+    else:
+        assert Counter(actual_rows) == Counter(expected_rows)
+
+
+@pytest.mark.parametrize("query", ANSWERED, ids=lambda query: query.name)
+def test_an_answer_of_several_rows_has_a_stable_order(query, store):
+    rows = answer_json(query, store).get("results", {}).get("bindings", [])
+    assert len(rows) <= 1 or has_order_by(query), f"{query.name} returns {len(rows)} rows without ORDER BY"
+
+
+def test_every_expected_answer_belongs_to_a_query():
+    orphans = {path.stem for path in EXPECTED_DIR.glob("*.srj")} - {query.name for query in ANSWERED}
+    assert not orphans, f"expected answers without a (non-federated) query: {sorted(orphans)}"
+
+
+def test_the_readme_lists_every_question_and_documents_the_tool():
+    readme = README.read_text(encoding="utf-8")
+    linked = set(re.findall(r"\]\(([a-z0-9-]+)\.rq\)", readme))
+    assert linked == {query.name for query in QUERIES}
+    assert WRITE_COMMAND in readme
+    for key in ("summary", "summary_zh", "description", "tags", "federated", "endpoint_in_url", "defaults"):
+        assert f"| `{key}` |" in readme
+
+
+def test_write_expected_writes_the_canonical_answer(tmp_path, store):
+    query = next(query for query in ANSWERED if query.defaults)  # one with parameters, bound by default
+    (tmp_path / f"{query.name}.rq").write_text(query.text, encoding="utf-8")
+    (written,) = write_expected([query.name], tmp_path)
+    assert written == tmp_path / "expected" / f"{query.name}.srj"
+    text = written.read_text(encoding="utf-8")
+    assert text == expected_text(answer_json(query, store))
+    assert json.loads(text) == json.loads((EXPECTED_DIR / written.name).read_text(encoding="utf-8"))
+
+
+def test_write_expected_refuses_unknown_and_federated_queries(tmp_path, capsys):
+    federated = next((query for query in QUERIES if query.federated), None)
+    if federated is not None:
+        (tmp_path / f"{federated.name}.rq").write_text(federated.text, encoding="utf-8")
+        with pytest.raises(StoredQueryError, match="federated query has no stored answer"):
+            write_expected([federated.name], tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        main(["--write-expected", "no-such-question"])
+    assert stopped.value.code == 1
+    assert "no-such-question.rq: no such query" in capsys.readouterr().err
+    assert not (EXPECTED_DIR / "no-such-question.srj").exists()
+    assert not list(Path(tmp_path, "expected").glob("*"))
