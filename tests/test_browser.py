@@ -60,6 +60,12 @@ def test_query_page_end_to_end(live_server, tmp_path: Path):
 
             # A competency question: one click loads its query; Run shows the table.
             page.goto(live_server.url)
+            examples = page.locator("li:has(> a[data-example])")
+            page.fill("#example-filter", "firsts scope")
+            expect(page.locator("a[data-example='firsts-by-scope']")).to_be_visible()
+            expect(page.locator("a[data-example='evidence-for-a-resource']")).to_be_hidden()
+            page.fill("#example-filter", "")
+            expect(page.locator("li:has(> a[data-example]):visible")).to_have_count(examples.count())
             page.click("a[data-example='firsts-by-scope']")
             expect(page.locator("#query")).to_have_value(re.compile(r"gov:FirstMoverAchievement"))
             page.click("#run-query")

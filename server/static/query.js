@@ -146,11 +146,19 @@
     return holder;
   }
 
+  // Datatypes whose values speak for themselves: their name is only shown on hover.
+  const PLAIN_DATATYPES = new Set(
+    ["string", "integer", "decimal", "double", "boolean", "nonNegativeInteger"].map((name) => XSD + name)
+  );
+
   function literalNode(value, language, datatype) {
-    const parts = [el("span", { className: "literal", lang: language || undefined, text: value })];
+    const literal = el("span", { className: "literal", lang: language || undefined, text: value });
+    const parts = [literal];
     if (language) {
       parts.push(el("span", { className: "term-note", text: "@" + language }));
-    } else if (datatype && datatype !== XSD + "string" && datatype !== RDF_LANG_STRING) {
+    } else if (datatype && PLAIN_DATATYPES.has(datatype)) {
+      literal.title = compact(datatype) || datatype;
+    } else if (datatype && datatype !== RDF_LANG_STRING) {
       parts.push(el("span", { className: "term-note", title: datatype, text: compact(datatype) || datatype }));
     }
     const numeric = datatype && /#(integer|decimal|double|float|int|long|nonNegativeInteger)$/.test(datatype);
@@ -480,6 +488,15 @@
       else link.removeAttribute("aria-current");
     }
   }
+
+  const filter = document.getElementById("example-filter");
+  filter.addEventListener("input", () => {
+    const words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
+    for (const link of exampleLinks) {
+      const text = (link.textContent + " " + link.dataset.example).toLowerCase();
+      link.parentElement.hidden = !words.every((word) => text.includes(word));
+    }
+  });
 
   for (const link of exampleLinks) {
     link.addEventListener("click", (event) => {
