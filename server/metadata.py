@@ -308,6 +308,17 @@ def void_triples(
         t.add(dataset, VOID + "subset", graph)
         t.add(graph, RDF + "type", VOID + "Dataset")
         t.add(graph, VOID + "triples", _integer(count))
+    # Parts the data declares itself (``dcterms:isPartOf`` the dataset), e.g. the codes file.
+    for part in sorted(
+        {
+            q.subject.value
+            for q in loaded.store.quads_for_pattern(
+                None, ox.NamedNode(DCT + "isPartOf"), ox.NamedNode(dataset)
+            )
+            if isinstance(q.subject, ox.NamedNode)
+        }
+    ):
+        t.add(dataset, VOID + "subset", part)
     for linkset, count in _linksets(loaded):
         t.add(dataset, VOID + "subset", linkset.value)
         t.add(linkset.value, RDF + "type", VOID + "Linkset")

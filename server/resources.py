@@ -128,6 +128,7 @@ _UI_TEXT: dict[str, dict[str, str]] = {
         "no_properties": "No triple has this resource as subject; it is only the object of other triples.",
         "language": "Language",
         "quote_only": "Quoted words (their sentence could not be located in the article):",
+        "article": "The article, with the words each fact is drawn from marked",
     },
     "zh": {
         "types": "类型",
@@ -144,6 +145,7 @@ _UI_TEXT: dict[str, dict[str, str]] = {
         "no_properties": "没有以此资源为主语的三元组；它只作为其他三元组的宾语出现。",
         "language": "语言",
         "quote_only": "引用原文（未能在文章中定位其所在句子）：",
+        "article": "文章全文（标出的是各事实所依据的原文）",
     },
 }
 
@@ -553,6 +555,52 @@ def _locate(text: str, exact: str | None, start: int | None, end: int | None) ->
     return None
 
 
+@dataclass
+class ArticleSegment:
+    """A run of the article: plain text, or a quote that links to the fact it supports."""
+
+    text: str
+    fact: TermView | None = None
+
+
+def article_segments(builder: PageBuilder, resource: ox.NamedNode) -> list[ArticleSegment]:
+    """The article as segments, every quote whose target's ``oa:hasSource`` is ``resource``
+    marked and linked to its fact; empty if ``resource`` is no annotation's source.
+
+    Quotes that overlap one already marked are left unmarked (the first, longest wins).
+    """
+    store = builder.store
+    text = article_text()
+    spans: list[tuple[int, int, ox.NamedNode | ox.BlankNode | ox.Literal]] = []
+    for quad in store.quads_for_pattern(None, ox.NamedNode(OA + "hasSource"), resource, None):
+        target = quad.subject
+        exact, start, end = None, None, None
+        for selector in _objects(store, target, OA + "hasSelector"):
+            for value in _objects(store, selector, OA + "exact"):
+                exact = value.value if isinstance(value, ox.Literal) else exact
+            for value in _objects(store, selector, OA + "start"):
+                start = _int_value(value)
+            for value in _objects(store, selector, OA + "end"):
+                end = _int_value(value)
+        span = _locate(text, exact, start, end)
+        for annotation in store.quads_for_pattern(None, ox.NamedNode(OA + "hasTarget"), target, None):
+            for body in _objects(store, annotation.subject, OA + "hasBody"):
+                if span is not None:
+                    spans.append((span[0], span[1], body))
+    if not spans:
+        return []
+    segments: list[ArticleSegment] = []
+    position = 0
+    for start, end, body in sorted(spans, key=lambda s: (s[0], -s[1], str(s[2]))):
+        if start < position:
+            continue
+        segments.append(ArticleSegment(text[position:start]))
+        segments.append(ArticleSegment(text[start:end], builder.view(body, {}, MAX_NESTING, frozenset())))
+        position = end
+    segments.append(ArticleSegment(text[position:]))
+    return [segment for segment in segments if segment.text]
+
+
 # --- responses --------------------------------------------------------------------------------
 
 
@@ -674,6 +722,7 @@ def describe_resource(local_path: str) -> Response:
         incoming_rows=incoming_rows,
         incoming_truncated=len(incoming) > MAX_INCOMING_LINKS,
         evidence=evidence_for(builder, node),
+        article=article_segments(builder, node),
         alternates=_alternates(local_path),
         language_links=_language_links(local_path),
         page_language=language,

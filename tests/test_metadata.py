@@ -293,6 +293,11 @@ def test_every_declared_linkset_is_a_counted_subset(live_server, void):
             f"FILTER (isIRI(?o) && ({space_filter})) }} }}",
         )
         assert int(void.value(linkset, VOID.triples)) == count, linkset
+        # A count the data declares itself must agree with it too.
+        declared_counts = _sparql_rows(
+            live_server, f"SELECT ?n WHERE {{ GRAPH <{links}> {{ <{linkset}> <{VOID.triples}> ?n }} }}"
+        )
+        assert all(int(row["n"]) == count for row in declared_counts), linkset
 
 
 def test_void_names_vocabularies_dumps_endpoint_and_examples(live_server, void):

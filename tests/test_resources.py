@@ -236,6 +236,24 @@ def test_the_evidence_quote_is_marked_inside_its_sentence(live_server, loaded):
     assert len(sentence) > len(quote) or sentence.endswith(("。", "！", "？", "；"))
 
 
+def test_the_source_text_page_shows_the_article_with_its_quotes_linked(live_server, loaded):
+    source = next(
+        row["source"]
+        for row in loaded.store.query(
+            "PREFIX oa: <http://www.w3.org/ns/oa#> "
+            "SELECT ?source WHERE { ?annotation oa:hasTarget/oa:hasSource ?source }",
+            use_default_graph_as_union=True,
+        )
+    )
+    page = _get(live_server, source.value[len(live_server.url) :], Accept=BROWSER_ACCEPT).text
+    article = re.search(r'<div class="article-text" lang="zh">(.*?)</div>', page, re.S).group(1)
+    assert html.unescape(re.sub(r"<[^>]+>", "", article)) == article_text()
+    marks = re.findall(r'<mark><a href="([^"]+)"[^>]*>(.*?)</a></mark>', article, re.S)
+    assert marks and all(html.unescape(quote) in article_text() for _, quote in marks)
+    for href, _ in marks[:3]:
+        assert _get(live_server, href.lstrip("/"), Accept="text/turtle").status_code == 200
+
+
 def test_blank_node_values_are_nested_and_properties_linked(live_server, loaded):
     fact, _ = _fact_with_evidence(loaded)
     annotation = next(loaded.store.quads_for_pattern(None, ox.NamedNode(OA + "hasBody"), fact, None)).subject
