@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import Page, Route, expect, sync_playwright
 
-from server.formats import RESULTS_FORMATS
+from server.formats import RDF_FORMATS, RESULTS_FORMATS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -107,6 +107,23 @@ def test_query_page_end_to_end(live_server, tmp_path: Path):
             _run(page, "SELECT ?label WHERE { ?s a gov:FirstMoverAchievement ; rdfs:label ?label } LIMIT 3")
             expect(rows).to_have_count(3)
             expect(page.locator("#prefixes-added")).to_contain_text("gov: rdfs:")
+
+            # A graph answer is a subject / predicate / object table, downloadable in the RDF formats.
+            _run(
+                page,
+                'CONSTRUCT { ?s gov:note "say \\"hi\\"" } WHERE { ?s a gov:FirstMoverAchievement } LIMIT 2',
+            )
+            expect(page.locator("table.results-table th")).to_have_text(["subject", "predicate", "object"])
+            expect(rows).to_have_count(2)
+            expect(rows.first.locator("td").nth(2)).to_have_text('say "hi"')
+            hrefs = page.locator("#download-links a").evaluate_all("links => links.map(link => link.href)")
+            assert [parse_qs(urlsplit(href).query)["format"][0] for href in hrefs] == [
+                fmt.name for fmt in RDF_FORMATS
+            ]
+
+            # An ASK answer is a sentence.
+            _run(page, "ASK { ?s a gov:FirstMoverAchievement }")
+            expect(page.locator(".answer-boolean")).to_have_text("Answer: yes (true)")
 
             # A hostile literal is shown as text: nothing is injected.
             hostile = '<img src=x onerror="window.injected=1">'
