@@ -29,6 +29,9 @@ class _GunicornApplication(BaseApplication):
         self.cfg.set("timeout", int(self.settings["query_timeout"]) + 30)
         self.cfg.set("graceful_timeout", int(self.settings["query_timeout"]) + 5)
         self.cfg.set("accesslog", "-")
+        # Shareable query links carry the whole query in the URL; allow gunicorn's maximum.
+        # Longer queries go by POST (max_query_bytes bounds them).
+        self.cfg.set("limit_request_line", 8190)
         # The app (and its store) is built once in the master and shared copy-on-write
         # by the forked workers: less memory, and a bad data file stops the start-up
         # with one clear message instead of failing in every worker.
