@@ -7,20 +7,23 @@ URL space::
     /dumps/govkg.<ext>       the dataset in one format (ttl, nt, jsonld, rdf, nq, trig)
     /dumps/govkg.<ext>.gz    the same file gzipped, served as application/gzip
 
-The names are stable; the dataset version is in each file's ETag and in the
-index, so a client revalidates with ``If-None-Match`` and gets 304 until the data
-changes. A dump holds the dataset: every named graph but ``{base}graph/metadata`` —
+The names are stable. Each file's ETag holds the dataset version and the file's
+checksum, and the index holds the version, so a client revalidates with
+``If-None-Match`` and gets 304 until the data changes.
+
+A dump holds the dataset: every named graph but ``{base}graph/metadata`` —
 ``ontology``, ``facts``, ``links`` and any extra file of the ``data`` setting (N-Quads
 and TriG keep the graphs apart; the other formats hold their union). The metadata
 graph is not in the dumps: it describes them, down to their byte sizes, so it could
 not be inside them; it is served at ``/.well-known/void`` and ``/catalog``.
 
-Each file is built once per dataset version, on first request, with
-:func:`server.serialize.serialize_quads` (canonical blank nodes, sorted, so the
-bytes are the same on every build and every machine), and kept in memory. The
-gzip variants are compressed with a zero timestamp, so they are byte-stable too;
-they are files in their own right (``Content-Type: application/gzip``), never a
-``Content-Encoding``.
+Each file is built once per dataset version with
+:func:`server.serialize.serialize_quads` and kept in memory, in a per-app
+:class:`~server.responses.VersionedCache` (thread-safe; a file not yet built is built
+on first request). The metadata blueprint fills that cache when the app starts, so
+the sizes and checksums the catalogue publishes are those of the very bytes served.
+The gzip variants are compressed with a zero timestamp; they are files in their own
+right (``Content-Type: application/gzip``), never a ``Content-Encoding``.
 """
 
 from __future__ import annotations
@@ -219,4 +222,6 @@ def download(name: str) -> Response:
         f"sha-256=:{base64.b64encode(hashlib.sha256(built.data).digest()).decode()}:"
     )
     security_headers(response)
-    return conditional(response, loaded, dump.name, accept_ranges=True)
+    # Strong: the checksum in the tag pins the bytes, even if another worker process built
+    # a differently ordered (but equivalent) file.
+    return conditional(response, loaded, f"{dump.name}-{built.sha256[:16]}", accept_ranges=True, weak=False)

@@ -613,9 +613,10 @@ def _serve(kind: str, local_path: str, extension: str | None, template: str) -> 
         fmt = extensions.get(extension)
     triples = _document_triples(loaded, kind)
     if fmt is not None:
-        response = Response(
-            serialize_triples(triples, fmt, loaded.base_iri), headers={"Content-Type": fmt.content_type}
+        data = app_cache("metadata").get(
+            loaded.dataset_version, (kind, fmt.name), lambda: serialize_triples(triples, fmt, loaded.base_iri)
         )
+        response = Response(data, headers={"Content-Type": fmt.content_type})
         return representation_headers(
             response, loaded, local_path, fmt.extension, extension is None, fmt.name
         )
@@ -623,6 +624,7 @@ def _serve(kind: str, local_path: str, extension: str | None, template: str) -> 
 
     language = page_language()
     iris = MetadataIris(loaded.base_iri)
+    cache = app_cache("metadata")
     response = html_page(
         template,
         loaded=loaded,
@@ -633,9 +635,9 @@ def _serve(kind: str, local_path: str, extension: str | None, template: str) -> 
         description=DESCRIPTION[language],
         keywords=KEYWORDS[language],
         themes=THEMES,
-        stats=dataset_statistics(loaded) if kind == "void" else None,
-        linksets=_linksets(loaded) if kind == "void" else [],
-        examples=_example_resources(loaded),
+        stats=cache.get(loaded.dataset_version, "statistics", lambda: dataset_statistics(loaded)),
+        linksets=cache.get(loaded.dataset_version, "linksets", lambda: _linksets(loaded)),
+        examples=cache.get(loaded.dataset_version, "examples", lambda: _example_resources(loaded)),
         built=[cached_dump(loaded, dump) for dump in DUMP_FILES],
         human_size=human_size,
         alternates=[(document_name(local_path, f.extension), f.label, f.media_type) for f in TRIPLE_FORMATS],

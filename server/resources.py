@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -610,13 +610,23 @@ def _alternates(local_path: str) -> list[tuple[str, str, str]]:
 
 
 def _rdf_response(
-    triples: Iterable[ox.Triple],
+    triples: Iterable[ox.Triple] | Callable[[], Iterable[ox.Triple]],
     fmt: RdfFormat,
     loaded: LoadedGraph,
     local_path: str,
     negotiated: bool,
 ) -> Response:
-    data = serialize_triples(triples, fmt, loaded.base_iri)
+    """The triples in ``fmt``. Given a function instead (whole graphs: the ontology, a named
+    graph), it is called and its serialization kept, once per dataset version."""
+    if callable(triples):
+        build = triples
+        data = app_cache("resources").get(
+            loaded.dataset_version,
+            ("rdf", local_path, fmt.name),
+            lambda: serialize_triples(build(), fmt, loaded.base_iri),
+        )
+    else:
+        data = serialize_triples(triples, fmt, loaded.base_iri)
     response = Response(data, headers={"Content-Type": fmt.content_type})
     return representation_headers(response, loaded, local_path, fmt.extension, negotiated, fmt.name)
 
@@ -782,8 +792,11 @@ def named_graph(path: str) -> Response:
     graph = ox.NamedNode(loaded.base_iri + local_path)
     fmt = choose_representation(extension)
     if fmt is not None:
-        triples = [quad.triple for quad in loaded.store.quads_for_pattern(None, None, None, graph)]
-        return _rdf_response(triples, fmt, loaded, local_path, extension is None)
+
+        def graph_triples() -> list[ox.Triple]:
+            return [quad.triple for quad in loaded.store.quads_for_pattern(None, None, None, graph)]
+
+        return _rdf_response(graph_triples, fmt, loaded, local_path, extension is None)
     language = page_language()
     builder = PageBuilder(loaded, language)
     quads = list(loaded.store.quads_for_pattern(None, None, None, graph))
@@ -831,8 +844,11 @@ def ontology(extension: str | None = None) -> Response:
     fmt = choose_representation(extension)
     graph = loaded.graph_iri("ontology")
     if fmt is not None:
-        triples = [quad.triple for quad in loaded.store.quads_for_pattern(None, None, None, graph)]
-        return _rdf_response(triples, fmt, loaded, "ontology", extension is None)
+
+        def ontology_triples() -> list[ox.Triple]:
+            return [quad.triple for quad in loaded.store.quads_for_pattern(None, None, None, graph)]
+
+        return _rdf_response(ontology_triples, fmt, loaded, "ontology", extension is None)
     from .ontology_doc import ontology_page
 
     language = page_language()

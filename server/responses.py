@@ -42,11 +42,16 @@ def html_page(template: str, status: int = 200, **context: Any) -> Response:
 
 
 def conditional(
-    response: Response, loaded: LoadedGraph, variant: str, accept_ranges: bool = False
+    response: Response, loaded: LoadedGraph, variant: str, accept_ranges: bool = False, weak: bool = True
 ) -> Response:
-    """Give ``response`` a strong ETag (dataset version + ``variant``) and Last-Modified, then
-    answer ``If-None-Match`` / ``If-Modified-Since`` (304) and, if asked, ``Range`` (206)."""
-    response.set_etag(f"{loaded.dataset_version}-{variant}")
+    """Give ``response`` an ETag (dataset version + ``variant``) and Last-Modified, then
+    answer ``If-None-Match`` / ``If-Modified-Since`` (304) and, if asked, ``Range`` (206).
+
+    The ETag is weak unless the caller vouches that ``variant`` pins the exact bytes:
+    pages and RDF documents are the same statements for one dataset version, but the
+    order of blank nodes may differ between worker processes.
+    """
+    response.set_etag(f"{loaded.dataset_version}-{variant}", weak=weak)
     response.last_modified = loaded.last_modified
     return response.make_conditional(
         request,
