@@ -373,7 +373,9 @@ def hostile_client(tmp_path_factory):  # noqa: ANN001, ANN201
     rdfs:seeAlso <javascript:alert(4)> , <http://example.org/x'onmouseover='alert(5)> , <data:text/html,x> ;
     <http://example.org/p'onclick='alert(6)> "x" .
 <http://example.org/x'onmouseover='alert(5)> rdfs:label "</a><script>alert(7)</script>" .
-""",
+<https://w3id.org/govkg/id/test/many> rdfs:seeAlso """
+        + ", ".join(f"<http://example.org/value/{n}>" for n in range(120))
+        + " .\n",
         encoding="utf-8",
     )
     app = create_app({"base_iri": "http://127.0.0.1:5000/", "data": str(path)})
@@ -393,6 +395,16 @@ def test_hostile_literals_and_iris_are_escaped(hostile_client, language):
     assert "onmouseover='alert" not in page and "onclick='alert" not in page
     assert "&#39;onmouseover=&#39;alert(5)" in page
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_long_value_lists_are_capped_on_the_page_not_in_the_rdf(hostile_client):
+    from server.resources import MAX_VALUES_PER_PROPERTY
+
+    page = hostile_client.get("/id/test/many?lang=en", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert page.count('href="http://example.org/value/') == MAX_VALUES_PER_PROPERTY
+    assert f"… {120 - MAX_VALUES_PER_PROPERTY} more values not shown" in page
+    turtle = hostile_client.get("/id/test/many.nt").get_data(as_text=True)
+    assert turtle.count("<http://example.org/value/") == 120
 
 
 def test_hostile_data_in_the_rdf_forms_is_never_served_as_html(hostile_client):
