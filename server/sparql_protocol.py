@@ -291,7 +291,6 @@ def _answer(query: str, parameters: MultiDict) -> Response:
         base_iri=base_iri,
         default_graphs=default_graphs if protocol_dataset else None,
         named_graphs=named_graphs if protocol_dataset else None,
-        union_default_graph=not analysis.has_dataset_clause,
         federated=bool(analysis.service_calls),
     )
     answer = query_pool().run(job, settings["query_timeout"])

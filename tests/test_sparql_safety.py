@@ -1,0 +1,527 @@
+"""Safety of /sparql, over real HTTP: no file or network access, no writes, SERVICE allowlist,
+time limit with killed work, row limit, shared memory, fork safety.
+
+"No connection was made" is checked with a real TCP listener on 127.0.0.1 that counts
+connections; each such test also shows that the listener does count one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+import requests
+
+from server.query_runner import QueryJob, query_pool
+from server.sparql_lexer import analyze_query, refused_service_calls
+from tests.conftest import LiveServer, free_port, start_server, stop_server
+
+TIMEOUT = 10
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+
+
+class Listener:
+    """A TCP server on 127.0.0.1 that accepts and closes connections, counting them."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.connections = 0
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                return
+            self.connections += 1
+            connection.close()
+
+    def assert_no_connection(self) -> None:
+        time.sleep(0.3)  # a connection attempt in flight would arrive by now
+        assert self.connections == 0
+        # The control: the listener does see a connection.
+        socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
+        deadline = time.monotonic() + 2
+        while self.connections == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert self.connections == 1
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+@pytest.fixture()
+def listener() -> Iterator[Listener]:
+    server = Listener()
+    yield server
+    server.close()
+
+
+def _get(server: LiveServer, query: str, **params) -> requests.Response:  # noqa: ANN003
+    return requests.get(server.sparql_url, params={"query": query, **params}, timeout=TIMEOUT)
+
+
+def _rows(response: requests.Response) -> list[dict]:
+    assert response.status_code == 200, response.text
+    return response.json()["results"]["bindings"]
+
+
+def _store_state(server: LiveServer) -> tuple[int, list[dict]]:
+    quads = requests.get(server.url + "readyz", timeout=TIMEOUT).json()["quads"]
+    graphs = _rows(_get(server, "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?g"))
+    return quads, graphs
+
+
+# --- no file access, no fetching ----------------------------------------------------------------
+
+
+def test_from_a_local_file_reads_nothing(live_server, tmp_path):
+    secret = tmp_path / "secret.ttl"
+    secret.write_text('<urn:x:secret> <urn:x:p> "leaked" .\n', encoding="utf-8")
+    before = _store_state(live_server)
+    for iri in (secret.as_uri(), "file:///etc/passwd"):
+        assert _rows(_get(live_server, f"SELECT * FROM <{iri}> WHERE {{ ?s ?p ?o }}")) == []
+        assert (
+            _rows(_get(live_server, f"SELECT * FROM NAMED <{iri}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}")) == []
+        )
+        assert _rows(_get(live_server, "SELECT * WHERE { ?s ?p ?o }", **{"default-graph-uri": iri})) == []
+        assert _rows(_get(live_server, f"SELECT * WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}")) == []
+    assert _get(live_server, 'ASK { ?s ?p "leaked" }').json()["boolean"] is False
+    assert _store_state(live_server) == before
+
+
+def test_from_an_http_iri_makes_no_connection(live_server, listener):
+    url = listener.url
+    for query, params in (
+        (f"SELECT * FROM <{url}> WHERE {{ ?s ?p ?o }}", {}),
+        (f"SELECT * FROM NAMED <{url}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}", {}),
+        ("SELECT * WHERE { ?s ?p ?o }", {"default-graph-uri": url}),
+        ("SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }", {"named-graph-uri": url}),
+        (f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{url}> {{ ?s ?p ?o }} }}", {}),
+        (f"DESCRIBE <{url}>", {}),
+    ):
+        response = _get(live_server, query, **params)
+        assert response.status_code == 200
+        assert "leaked" not in response.text
+    listener.assert_no_connection()
+
+
+# --- SERVICE allowlist ------------------------------------------------------------------------------
+
+
+def _service_variants(url: str) -> list[str]:
+    """SERVICE calls written every way the parser accepts, each to ``url``."""
+    host = url.removesuffix("/")
+    return [
+        f"SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+        f"SELECT * WHERE {{ SERVICE SILENT <{url}> {{ ?s ?p ?o }} }}",
+        f"select * where {{ service silent <{url}> {{ ?s ?p ?o }} }}",
+        f"SELECT*{{SERVICESILENT<{url}>{{?s ?p ?o}}}}",
+        f"PREFIX remote: <{host}/> SELECT * WHERE {{ SERVICE remote:sparql {{ ?s ?p ?o }} }}",
+        f"PREFIX : <{host}/> SELECT * WHERE {{ SERVICE:sparql{{ ?s ?p ?o }} }}",
+        f"BASE <{host}/x/> SELECT * WHERE {{ SERVICE <../sparql> {{ ?s ?p ?o }} }}",
+        f"SELECT * WHERE {{ SERVICE <{host}/\\u0073parql> {{ ?s ?p ?o }} }}",
+        f"SELECT * WHERE {{ SERVICE # a comment\n <{url}> # another\n {{ ?s ?p ?o }} }}",
+        f"SELECT * WHERE {{ VALUES ?endpoint {{ <{url}> }} SERVICE ?endpoint {{ ?s ?p ?o }} }}",
+        f"SELECT * WHERE {{ BIND(<{url}> AS ?e) SERVICE SILENT ?e {{ ?s ?p ?o }} }}",
+        f"SELECT * WHERE {{ ?x ?y ?z OPTIONAL {{ SERVICE <{url}> {{ ?s ?p ?o }} }} }} LIMIT 1",
+        f"SELECT * WHERE {{ {{ SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }} }} }}",
+        f"ASK {{ FILTER EXISTS {{ SERVICE <{url}> {{ ?s ?p ?o }} }} }}",
+        f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+        f"DESCRIBE ?s WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+        f'SELECT * WHERE {{ ?s ?p "SERVICE" . SERVICE <{url}> {{ ?s ?p ?o }} }}',
+    ]
+
+
+def test_service_off_the_allowlist_is_refused_before_any_connection(live_server, listener):
+    for query in _service_variants(listener.url + "sparql"):
+        response = _get(live_server, query)
+        assert response.status_code == 400, query
+        assert "not allowed" in response.text
+        assert "none (service_allowlist is empty)" in response.text
+    for method in ("POST-form", "POST-direct"):
+        query = f"SELECT * WHERE {{ SERVICE <{listener.url}> {{ ?s ?p ?o }} }}"
+        if method == "POST-form":
+            response = requests.post(live_server.sparql_url, data={"query": query}, timeout=TIMEOUT)
+        else:
+            headers = {"Content-Type": "application/sparql-query"}
+            response = requests.post(live_server.sparql_url, data=query.encode(), headers=headers, timeout=5)
+        assert response.status_code == 400
+    listener.assert_no_connection()
+
+
+def test_the_word_service_elsewhere_is_not_refused(live_server):
+    for query in (
+        "SELECT ?service WHERE { ?service ?p ?o } LIMIT 1",
+        'SELECT * WHERE { ?s ?p "SERVICE <http://127.0.0.1:9/> { }" } LIMIT 1',
+        "SELECT * WHERE { ?s ?p ?o } LIMIT 1 # SERVICE <http://127.0.0.1:9/> { }",
+        "SELECT * WHERE { ?s <http://purl.org/vocab/cpsv#PublicService> ?o } LIMIT 1",
+        "PREFIX service: <http://example.org/service#> SELECT * WHERE { ?s service:x ?o } LIMIT 1",
+    ):
+        assert _get(live_server, query).status_code == 200, query
+
+
+def test_the_lexer_finds_every_service_call_the_parser_makes(listener):
+    """Differential test: whenever pyoxigraph itself connects, the lexer had refused the query.
+
+    Queries are built from every way of writing a SERVICE call, then randomly mutated;
+    each runs in-process in pyoxigraph, which really connects to the listener.
+    """
+    base = listener.url
+    prologue = f"PREFIX ex: <{base}> PREFIX : <{base}> BASE <{base}> "
+    keywords = ["SERVICE", "service", "\\u0053ERVICE", "SERVICE SILENT", "SERVICESILENT", "SERVICE\tsilent\n"]
+    before = ["", "}", "a1", ".", "ex:a.", "true", "?s ?p 1", "'x'", "<urn:x>", "\n#c\n"]
+    targets = [f"<{base}q>", "<q>", "ex:q", ":q", f"<{base}\\u0071>", "ex:", "?v"]
+    separators = ["", "#c\n"]
+    rng = random.Random(20240607)
+    queries = []
+    for keyword in keywords:
+        for prefix in before:
+            for target, separator in itertools.product(targets, separators):
+                body = f"?s ?p ?o . {prefix}{keyword}{separator}{target}{separator}{{ ?a ?b ?c }}"
+                queries.append(f"{prologue}SELECT * WHERE {{ VALUES ?v {{ <{base}v> }} {body} }}")
+    noise = ["SERVICE", " SILENT ", f"<{base}>", "ex:", "{", "}", "#", '"', "\\", "\n", ":", "?", "<", ">"]
+    for query in list(queries):
+        chars = list(query)
+        for _ in range(rng.randint(1, 3)):
+            position = rng.randrange(len(chars))
+            if rng.random() < 0.5:
+                del chars[position]
+            else:
+                chars.insert(position, rng.choice(noise))
+        queries.append("".join(chars))
+    store = ox.Store()
+    store.add(ox.Quad(ox.NamedNode("urn:x:s"), ox.NamedNode("urn:x:p"), ox.Literal("o"), ox.DefaultGraph()))
+    bypasses, connecting = [], 0
+    for query in queries:
+        refused = refused_service_calls(
+            analyze_query(query, "http://endpoint.invalid/sparql").service_calls, []
+        )
+        before_count = listener.connections
+        try:
+            list(store.query(query, base_iri="http://endpoint.invalid/sparql"))
+        except (SyntaxError, OSError, RuntimeError):
+            pass
+        # The listener counts a connection before closing it, and pyoxigraph only returns
+        # once it is closed: the count is final here.
+        if listener.connections > before_count:
+            connecting += 1
+            if not refused:
+                bypasses.append(query)
+    assert bypasses == []
+    assert connecting > 50  # the corpus does exercise real SERVICE calls
+    listener.connections = 0
+
+
+# --- read-only ------------------------------------------------------------------------------------------
+
+
+def test_updates_are_refused_and_nothing_changes(live_server, tmp_path):
+    loadable = tmp_path / "data.ttl"
+    loadable.write_text('<urn:x:new> <urn:x:p> "inserted" .\n', encoding="utf-8")
+    before = _store_state(live_server)
+    updates = [
+        'INSERT DATA { <urn:x:new> <urn:x:p> "inserted" }',
+        'PREFIX x: <urn:x:> INSERT DATA { GRAPH x:g { x:new x:p "inserted" } }',
+        "DELETE WHERE { ?s ?p ?o }",
+        f"LOAD <{loadable.as_uri()}>",
+        "CLEAR ALL",
+        "DROP ALL",
+        'WITH <urn:x:g> INSERT { <urn:x:new> <urn:x:p> "inserted" } WHERE {}',
+    ]
+    url = live_server.sparql_url
+    for update in updates:
+        for response in (
+            requests.get(url, params={"update": update}, timeout=TIMEOUT),
+            requests.post(url, data={"update": update}, timeout=TIMEOUT),
+            requests.post(
+                url, data=update.encode(), headers={"Content-Type": "application/sparql-update"}, timeout=5
+            ),
+            requests.post(url, data={"query": update}, timeout=TIMEOUT),
+        ):
+            assert response.status_code == 403, (update, response.text)
+    assert _get(live_server, 'ASK { ?s ?p "inserted" }').json()["boolean"] is False
+    assert _store_state(live_server) == before
+
+
+# --- limits: time, rows, size ---------------------------------------------------------------------------
+
+DIGITS = " ".join(str(digit) for digit in range(10))
+# 10^10 solutions to count, whatever the data: minutes of CPU.
+RUNAWAY = (
+    "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(f"VALUES ?v{i} {{ {DIGITS} }}" for i in range(10)) + " }"
+)
+
+
+@pytest.fixture(scope="module")
+def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    server = start_server(
+        tmp_path_factory.mktemp("limited"),
+        "--query-timeout",
+        "2",
+        "--max-result-rows",
+        "5",
+        "--max-query-bytes",
+        "2000",
+        "--query-workers",
+        "2",
+    )
+    yield server
+    stop_server(server)
+
+
+def _children(pid: int) -> set[int]:
+    children = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.add(int(entry.name))
+    return children
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _query_processes(server: LiveServer) -> set[int]:
+    """The query processes: children of the web workers, the children of the gunicorn arbiter."""
+    return {pid for worker in _children(server.process.pid) for pid in _children(worker)}
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process CPU times from /proc")
+def test_runaway_query_is_stopped_while_others_are_served(limited_server):
+    _get(limited_server, "ASK {}")  # the pool exists
+    processes_before = _query_processes(limited_server)
+    assert len(processes_before) == 2
+    outcome: dict = {}
+
+    def runaway() -> None:
+        started = time.monotonic()
+        response = _get(limited_server, RUNAWAY)
+        outcome["elapsed"] = time.monotonic() - started
+        outcome["response"] = response
+
+    thread = threading.Thread(target=runaway)
+    thread.start()
+    time.sleep(0.3)
+    running = _query_processes(limited_server)
+    cpu_at_start = _cpu_seconds(running)
+    latencies = []
+    busy_during = 0.0
+    while thread.is_alive():
+        started = time.monotonic()
+        assert _get(limited_server, "ASK { ?s ?p ?o }").json()["boolean"] is True
+        latencies.append(time.monotonic() - started)
+        if len(latencies) == 5:  # about a second in, the runaway is still running
+            busy_during = _cpu_seconds(running) - cpu_at_start
+        time.sleep(0.1)
+    thread.join()
+
+    response = outcome["response"]
+    assert response.status_code == 503
+    assert "timed out" in response.text and "2 s" in response.text
+    assert 2.0 <= outcome["elapsed"] < 2.0 + 2.5
+    assert len(latencies) >= 5 and max(latencies) < 1.5  # the other client was served meanwhile
+    assert busy_during > 0.3  # the runaway did burn CPU while it ran ...
+
+    time.sleep(0.2)
+    processes_after = _query_processes(limited_server)
+    idle_start = _cpu_seconds(processes_after)
+    time.sleep(1.0)
+    assert _cpu_seconds(processes_after) - idle_start < 0.2  # ... and nothing burns it now
+    assert len(processes_after) == 2  # one was killed and replaced
+    assert len(processes_before - processes_after) == 1
+    assert _get(limited_server, "ASK {}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("accept", "count_rows"),
+    [
+        ("application/sparql-results+json", lambda r: len(r.json()["results"]["bindings"])),
+        ("application/sparql-results+xml", lambda r: r.text.count("<result>")),
+        ("text/csv", lambda r: len(r.text.strip().splitlines()) - 1),
+        ("text/tab-separated-values", lambda r: len(r.text.strip().splitlines()) - 1),
+    ],
+)
+def test_row_limit_is_signalled(limited_server, accept, count_rows):
+    seven = f"SELECT ?x WHERE {{ VALUES ?x {{ {DIGITS} }} FILTER(?x < 7) }}"
+    response = requests.get(
+        limited_server.sparql_url, params={"query": seven}, headers={"Accept": accept}, timeout=TIMEOUT
+    )
+    assert count_rows(response) == 5
+    assert response.headers["X-Govkg-Truncated"] == "true"
+    assert response.headers["X-Govkg-Max-Rows"] == "5"
+    exactly_five = f"SELECT ?x WHERE {{ VALUES ?x {{ {DIGITS} }} FILTER(?x < 5) }}"
+    response = requests.get(
+        limited_server.sparql_url, params={"query": exactly_five}, headers={"Accept": accept}, timeout=TIMEOUT
+    )
+    assert count_rows(response) == 5
+    assert response.headers["X-Govkg-Truncated"] == "false"
+
+
+def test_row_limit_applies_to_triples(limited_server):
+    construct = f"CONSTRUCT {{ <urn:x:s> <urn:x:p> ?x }} WHERE {{ VALUES ?x {{ {DIGITS} }} }}"
+    headers = {"Accept": "application/n-triples"}
+    response = requests.get(
+        limited_server.sparql_url, params={"query": construct}, headers=headers, timeout=5
+    )
+    assert len(response.text.strip().splitlines()) == 5
+    assert response.headers["X-Govkg-Truncated"] == "true"
+    describe = "DESCRIBE ?s WHERE { ?s ?p ?o }"
+    response = requests.get(limited_server.sparql_url, params={"query": describe}, headers=headers, timeout=5)
+    assert len(response.text.strip().splitlines()) == 5
+    assert response.headers["X-Govkg-Truncated"] == "true"
+
+
+def test_query_size_limit(limited_server):
+    small_enough = "ASK {}" + " " * (2000 - 6)
+    assert (
+        requests.post(limited_server.sparql_url, data={"query": small_enough}, timeout=5).status_code == 200
+    )
+    response = requests.post(limited_server.sparql_url, data={"query": small_enough + " "}, timeout=TIMEOUT)
+    assert response.status_code == 413
+    assert "2001 bytes" in response.text
+
+
+# --- memory and fork safety -------------------------------------------------------------------------------
+
+
+def _memory_kib(pid: int) -> dict[str, int]:
+    values = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value, *_ = line.split()
+        values[name.rstrip(":")] = int(value)
+    return values
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="reads /proc/PID/smaps_rollup")
+def test_query_processes_share_the_store_copy_on_write(live_server):
+    for _ in range(10):
+        _get(live_server, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    (web_worker,) = _children(live_server.process.pid)
+    query_processes = _children(web_worker)
+    assert query_processes
+    worker_rss = _memory_kib(web_worker)["Rss"]
+    for pid in query_processes:
+        memory = _memory_kib(pid)
+        private = memory["Private_Clean"] + memory["Private_Dirty"]
+        # A process that loaded the data itself would hold all of it privately.
+        assert private < worker_rss / 3, (private, worker_rss)
+
+
+def test_a_forked_process_makes_its_own_pool(app):
+    with app.test_request_context("/sparql"):
+        parent_pool = query_pool()
+        assert query_pool() is parent_pool
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through its exit status
+        try:
+            with app.test_request_context("/sparql"):
+                pool = query_pool()
+                answer = pool.run(QueryJob("ASK {}", "ASK", "json", 10), timeout=10)
+                healthy = pool is not parent_pool and pool.owner_pid == os.getpid() and b"true" in answer.body
+                pool.close()
+        except BaseException:  # noqa: BLE001
+            healthy = False
+        os._exit(0 if healthy else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with app.test_request_context("/sparql"):
+        assert query_pool() is parent_pool
+        assert len(parent_pool.pids) == parent_pool.size
+        assert b"true" in parent_pool.run(QueryJob("ASK {}", "ASK", "json", 10), timeout=10).body
+
+
+# --- an allowlisted SERVICE works -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def remote_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real SPARQL endpoint, the oxigraph server, on a free loopback port."""
+    port = free_port()
+    location = tmp_path_factory.mktemp("oxigraph")
+    process = subprocess.Popen(
+        ["oxigraph", "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if requests.get(f"{base}/query", params={"query": "ASK {}"}, timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail("the oxigraph server did not start")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def federating_server(tmp_path_factory, remote_endpoint) -> Iterator[LiveServer]:  # noqa: ANN001
+    server = start_server(
+        tmp_path_factory.mktemp("federating"), "--service-allowlist", f"{remote_endpoint}/query"
+    )
+    yield server
+    stop_server(server)
+
+
+def test_allowlisted_service_joins_remote_data_with_ours(federating_server, remote_endpoint, listener):
+    (row,) = _rows(
+        _get(federating_server, f"SELECT ?s WHERE {{ ?s <{RDFS_LABEL}> ?l FILTER isIRI(?s) }} LIMIT 1")
+    )
+    resource = row["s"]["value"]
+    remote_data = f'<{resource}> <urn:x:remoteNote> "noted remotely" .\n'
+    stored = requests.post(
+        f"{remote_endpoint}/store?default", data=remote_data.encode(), headers={"Content-Type": "text/turtle"}
+    )
+    assert stored.ok
+    query = f"""SELECT ?label ?note WHERE {{
+        <{resource}> <{RDFS_LABEL}> ?label .
+        SERVICE <{remote_endpoint}/query> {{ <{resource}> <urn:x:remoteNote> ?note }}
+    }}"""
+    rows = _rows(_get(federating_server, query))
+    assert rows and all(row["note"]["value"] == "noted remotely" for row in rows)
+    assert {row["label"]["value"] for row in rows} == {
+        r["l"]["value"]
+        for r in _rows(_get(federating_server, f"SELECT ?l {{ <{resource}> <{RDFS_LABEL}> ?l }}"))
+    }
+    description = requests.get(federating_server.sparql_url, headers={"Accept": "application/n-triples"}).text
+    assert "http://www.w3.org/ns/sparql-service-description#BasicFederatedQuery" in description
+    # Only the exact IRI is allowed: not the same host with another path, nor another endpoint.
+    for target in (f"{remote_endpoint}/query/", f"{remote_endpoint}/update", listener.url):
+        response = _get(federating_server, f"SELECT * WHERE {{ SERVICE <{target}> {{ ?s ?p ?o }} }}")
+        assert response.status_code == 400
+        assert f"<{remote_endpoint}/query>" in response.text
+    listener.assert_no_connection()
