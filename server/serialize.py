@@ -4,8 +4,9 @@ Blank nodes are renamed by RDF Dataset Canonicalization (RDFC-1.0) and quads are
 sorted, so the same data always gives the same bytes and dumps diff cleanly.
 Turtle goes through rdflib's ``longturtle`` writer (pretty, one subject a block,
 sorted, with the project's prefixes); every other format through pyoxigraph.
-Turtle's number shorthand writes an integral ``xsd:decimal`` as ``90.0``: the same
-value as the store's canonical ``"90"^^xsd:decimal``.
+Numbers keep their exact lexical form: where Turtle's shorthand would change it
+(``"90"^^xsd:decimal`` would become ``90.0``, a double's ``1.0E6`` would become
+``1e+06``) the literal is written in full with its datatype.
 """
 
 from __future__ import annotations
@@ -123,5 +124,28 @@ def to_rdflib_term(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> rdflib.ter
         return rdflib.BNode(term.value)
     if term.language:
         return rdflib.Literal(term.value, lang=term.language)
+    datatype = term.datatype.value
+    if datatype == _XSD_STRING:
+        return rdflib.Literal(term.value)  # a simple literal: rdflib leaves its datatype unset
     # normalize=False: the lexical form is the data; rdflib would rewrite e.g. "Z" as "+00:00".
-    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value), normalize=False)
+    literal_class = _TypedLiteral if datatype in _SHORTHAND_CHANGES_LEXICAL else rdflib.Literal
+    return literal_class(term.value, datatype=rdflib.URIRef(datatype), normalize=False)
+
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_SHORTHAND_CHANGES_LEXICAL = {
+    "http://www.w3.org/2001/XMLSchema#decimal",
+    "http://www.w3.org/2001/XMLSchema#double",
+}
+
+
+class _TypedLiteral(rdflib.Literal):
+    """A literal that Turtle writers must print as ``"lexical"^^datatype``, never as shorthand.
+
+    >>> from rdflib.namespace import XSD
+    >>> _TypedLiteral("90", datatype=XSD.decimal, normalize=False).n3()
+    '"90"^^<http://www.w3.org/2001/XMLSchema#decimal>'
+    """
+
+    def _literal_n3(self, use_plain: bool = False, qname_callback=None) -> str:  # noqa: ANN001
+        return super()._literal_n3(False, qname_callback)

@@ -13,24 +13,12 @@ import rdflib
 import requests
 from rdflib.compare import IsomorphicGraph, to_isomorphic
 
-from server.dumps import DUMP_FILES, DumpFile, build_dump, dataset_graphs, dataset_quads
+from server.dumps import DUMP_FILES, build_dump, dataset_graphs, dataset_quads
 from server.formats import RDF_FORMATS
 from server.store import LoadedGraph, open_knowledge_graph
 
 PLAIN = [dump for dump in DUMP_FILES if not dump.compressed]
 GZIPPED = [dump for dump in DUMP_FILES if dump.compressed]
-
-#: serialize.py writes Turtle through rdflib's longturtle writer, which prints an
-#: xsd:decimal as a bare token and so turns "100"^^xsd:decimal (the store's canonical
-#: form) into 100.0 — a different literal. Every other format is exact.
-TURTLE_CHANGES_DECIMALS = pytest.mark.xfail(
-    strict=True,
-    reason="serialize.py: rdflib's Turtle writer rewrites xsd:decimal lexical forms ('100' -> 100.0)",
-)
-
-
-def _known_failure(dump: DumpFile):  # noqa: ANN202
-    return pytest.param(dump, id=dump.name, marks=TURTLE_CHANGES_DECIMALS if dump.fmt.name == "ttl" else ())
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +96,7 @@ def test_the_index_page_links_every_file(live_server, index):
     )
 
 
-@pytest.mark.parametrize("dump", [_known_failure(dump) for dump in PLAIN])
+@pytest.mark.parametrize("dump", PLAIN, ids=lambda dump: dump.name)
 def test_rdflib_parses_every_dump_url_isomorphic_to_the_store(live_server, stored, dump):
     # rdflib.compare.isomorphic(a, b) is to_isomorphic(a) == to_isomorphic(b); the store's
     # side is computed once for all formats.
@@ -124,7 +112,7 @@ def test_rdflib_parses_every_dump_url_isomorphic_to_the_store(live_server, store
         assert to_isomorphic(parsed) == stored[None]
 
 
-@pytest.mark.parametrize("dump", [_known_failure(dump) for dump in PLAIN])
+@pytest.mark.parametrize("dump", PLAIN, ids=lambda dump: dump.name)
 def test_every_dump_holds_exactly_the_stored_terms(live_server, loaded, dump):
     """Stricter than isomorphism in rdflib: the very same RDF terms, literals included."""
     body = _download(live_server, dump.name).content
