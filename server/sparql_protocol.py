@@ -33,23 +33,32 @@ Answers
     rows or triples were cut at ``max_result_rows``); every response carries
     ``Vary: Accept, Origin`` and CORS headers.
 
+Caching
+    A GET's answer has a weak ETag (dataset version + a hash of the query, format,
+    dataset and row limit) and Last-Modified; a conditional GET that matches is answered
+    304 *before* the query is evaluated. Queries with SERVICE, RAND, NOW, UUID or
+    STRUUID get no ETag.
+
 Safety: see :mod:`server.query_runner` (time limit, killable processes, row limit) and
 :mod:`server.sparql_lexer` (SERVICE allowlist).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, redirect, request
 from werkzeug.datastructures import MultiDict
+from werkzeug.http import is_resource_modified
 
 from .errors import ClientError
 from .formats import RDF_FORMATS, RESULTS_FORMATS, RdfFormat, ResultsFormat
 from .negotiation import negotiate
 from .query_runner import QueryJob, query_pool
+from .responses import app_cache, conditional, install_cache
 from .serialize import serialize_triples
 from .service_description import endpoint_iri, service_description_quads
 from .sparql_lexer import analyze_query, refused_service_calls
@@ -60,11 +69,13 @@ blueprint = Blueprint("sparql_protocol", __name__)
 TRUNCATED_HEADER = "X-Govkg-Truncated"
 MAX_ROWS_HEADER = "X-Govkg-Max-Rows"
 _ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
-_SD_CACHE_KEY = "govkg.sparql_protocol.service_description"
+_SD_CACHE = "service_description"
 _FORM_URLENCODED = "application/x-www-form-urlencoded"
 _SPARQL_QUERY = "application/sparql-query"
 _SPARQL_UPDATE = "application/sparql-update"
 _HEADER_TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+# Functions whose value changes from one evaluation to the next: such answers get no ETag.
+_VOLATILE = re.compile(r"\b(?:RAND|NOW|UUID|STRUUID)\s*\(", re.IGNORECASE)
 
 Format = RdfFormat | ResultsFormat
 
@@ -131,6 +142,11 @@ def protocol_headers(response: Response) -> Response:
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Expose-Headers"] = _EXPOSED_HEADERS
     return response
+
+
+@blueprint.record_once
+def _install_caches(state) -> None:  # noqa: ANN001
+    install_cache(state.app, _SD_CACHE)
 
 
 @blueprint.before_request
@@ -293,11 +309,41 @@ def _answer(query: str, parameters: MultiDict) -> Response:
         named_graphs=named_graphs if protocol_dataset else None,
         federated=bool(analysis.service_calls),
     )
+    variant = _cache_variant(job, analysis.service_calls)
+    if variant is not None:
+        etag = f"{loaded.dataset_version}-{variant}"
+        if not is_resource_modified(request.environ, etag=etag, last_modified=loaded.last_modified):
+            # The same query, format and dataset on the same data: nothing to evaluate.
+            not_modified = Response(status=304)
+            not_modified.set_etag(etag, weak=True)
+            return protocol_headers(not_modified)
     answer = query_pool().run(job, settings["query_timeout"])
     response = Response(answer.body, status=200, content_type=fmt.content_type if fmt else None)
     response.headers[MAX_ROWS_HEADER] = str(settings["max_result_rows"])
     response.headers[TRUNCATED_HEADER] = "true" if answer.truncated else "false"
+    if variant is not None:
+        response = conditional(response, loaded, variant)
     return protocol_headers(response)
+
+
+def _cache_variant(job: QueryJob, service_calls: Sequence) -> str | None:
+    """The ETag variant of a GET's answer, or ``None`` when the answer may change on the same data.
+
+    A weak ETag: the same data, query, format, dataset and row limit give the same
+    statements (blank node labels may differ between web workers).
+    """
+    if request.method not in ("GET", "HEAD") or service_calls or _VOLATILE.search(job.query):
+        return None
+    key = "\n".join(
+        [
+            job.format_name or "",
+            str(job.max_rows),
+            *(job.default_graphs or ()),
+            "|",
+            *(job.named_graphs or ()),
+        ]
+    )
+    return "q" + hashlib.sha256(f"{key}\n{job.query}".encode()).hexdigest()[:24]
 
 
 def _service_description() -> Response:
@@ -312,13 +358,14 @@ def _service_description() -> Response:
     if fmt is None:
         acceptable = ", ".join(fmt.media_type for fmt in RDF_FORMATS)
         raise ClientError(f"The service description is available as {acceptable} (or text/html).", 406)
-    cache = current_app.extensions.setdefault(_SD_CACHE_KEY, {})
-    body = cache.get(fmt.name)
-    if body is None:
-        loaded = loaded_graph()
+    loaded = loaded_graph()
+
+    def build() -> bytes:
         quads = service_description_quads(loaded, current_app.config["GOVKG_SETTINGS"])
-        body = cache[fmt.name] = serialize_triples((quad.triple for quad in quads), fmt, loaded.base_iri)
-    return Response(body, status=200, content_type=fmt.content_type)
+        return serialize_triples((quad.triple for quad in quads), fmt, loaded.base_iri)
+
+    body = app_cache(_SD_CACHE).get(loaded.dataset_version, fmt.name, build)
+    return conditional(Response(body, status=200, content_type=fmt.content_type), loaded, f"sd-{fmt.name}")
 
 
 def _preflight() -> Response:

@@ -639,3 +639,35 @@ def test_head_answers_like_get_without_a_body(live_server):
     assert head.headers["Content-Type"] == get.headers["Content-Type"]
     assert head.headers["Content-Length"] == get.headers["Content-Length"]
     assert head.content == b""
+
+
+def test_conditional_get_is_answered_before_evaluation(live_server):
+    params = {"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"}
+    first = requests.get(live_server.sparql_url, params=params, timeout=TIMEOUT)
+    etag = first.headers["ETag"]
+    assert etag.startswith('W/"') and first.headers["Last-Modified"]
+    again = requests.get(
+        live_server.sparql_url, params=params, headers={"If-None-Match": etag}, timeout=TIMEOUT
+    )
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["ETag"] == etag and "Accept" in again.headers["Vary"]
+    as_csv = requests.get(
+        live_server.sparql_url,
+        params=params,
+        headers={"If-None-Match": etag, "Accept": "text/csv"},
+        timeout=5,
+    )
+    assert as_csv.status_code == 200 and as_csv.headers["ETag"] != etag
+    other_query = {"query": "SELECT (COUNT(*) AS ?m) WHERE { ?s ?p ?o }"}
+    assert (
+        requests.get(live_server.sparql_url, params=other_query, headers={"If-None-Match": etag}).status_code
+        == 200
+    )
+    volatile = requests.get(
+        live_server.sparql_url, params={"query": "SELECT (RAND() AS ?r) {}"}, timeout=TIMEOUT
+    )
+    assert "ETag" not in volatile.headers
+    posted = requests.post(
+        live_server.sparql_url, data=params, headers={"If-None-Match": etag}, timeout=TIMEOUT
+    )
+    assert posted.status_code == 200 and "ETag" not in posted.headers
