@@ -42,8 +42,17 @@ Serialization of SELECT results goes through the SPARQL JSON results format: the
 rows are written as JSON (returned as is when JSON was asked for) and otherwise re-read and
 written by pyoxigraph in the requested format, so XML, CSV and TSV are pyoxigraph's own.
 
-Overhead: a trivial query costs one pipe round trip (pickling a small job and the answer
-bytes) over evaluating it in-process: about 0.1–0.3 ms; see tests/test_sparql_safety.py.
+Measured (2 CPUs, this graph of ~3.5k triples; tests/test_sparql_safety.py guards the first):
+
+* a 5-row SELECT: 0.02 ms in pyoxigraph in-process, 0.14 ms through a query process (one
+  pipe round trip); over HTTP, /sparql answers in 2.1 ms where /healthz takes 1.3 ms, so
+  the endpoint adds about 0.8 ms to any request and 2 ms to in-process pyoxigraph;
+* a runaway query with a 2 s limit is answered 503 after 2.015–2.02 s, its process gone;
+* a query process holds 4–6 MiB privately; the other ~56 MiB of its 61 MiB are shared
+  with its web worker.
+
+Why processes and not threads: pyoxigraph keeps the GIL while it evaluates, so a query
+in a thread would stall every other request of the web worker, and it cannot be stopped.
 """
 
 from __future__ import annotations

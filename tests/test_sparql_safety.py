@@ -11,6 +11,7 @@ import itertools
 import os
 import random
 import socket
+import statistics
 import subprocess
 import threading
 import time
@@ -21,8 +22,10 @@ import pyoxigraph as ox
 import pytest
 import requests
 
-from server.query_runner import QueryJob, query_pool
+from server.query_runner import QueryJob, build_query_store, execute_query, query_pool
+from server.serialize import project_prefixes
 from server.sparql_lexer import analyze_query, refused_service_calls
+from server.store import EXTENSION_KEY
 from tests.conftest import LiveServer, free_port, start_server, stop_server
 
 TIMEOUT = 10
@@ -526,3 +529,25 @@ def test_allowlisted_service_joins_remote_data_with_ours(federating_server, remo
         assert response.status_code == 400
         assert f"<{remote_endpoint}/query>" in response.text
     listener.assert_no_connection()
+
+
+def test_a_query_process_adds_little_to_in_process_evaluation(app):
+    """The pipe round trip to a query process stays well under a millisecond or two."""
+    loaded = app.extensions[EXTENSION_KEY]
+    query_store = build_query_store(loaded.store)
+    prefixes = project_prefixes(loaded.base_iri)
+    job = QueryJob(f"SELECT ?s ?l WHERE {{ ?s <{RDFS_LABEL}> ?l }} LIMIT 5", "SELECT", "json", 10)
+
+    def median_ms(run) -> float:  # noqa: ANN001
+        timings = []
+        for _ in range(200):
+            started = time.perf_counter()
+            run()
+            timings.append(time.perf_counter() - started)
+        return statistics.median(timings[20:]) * 1000
+
+    with app.test_request_context("/sparql"):
+        pool = query_pool()
+        through_process = median_ms(lambda: pool.run(job, timeout=10))
+    in_process = median_ms(lambda: execute_query(query_store, loaded.store, job, prefixes))
+    assert through_process - in_process < 2.0, (through_process, in_process)
