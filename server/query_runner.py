@@ -22,8 +22,9 @@ by another PID (its parent, before a fork) makes its own.
   process, and the stores are never written after they are built, so their pages stay shared.
   The child closes every inherited descriptor but its own pipe (listening socket, client
   connections, its siblings' pipes), restores default signal handling (gunicorn's handlers
-  would otherwise survive the fork), asks the kernel to kill it if its parent dies, and
-  freezes the garbage collector so it never walks (and so copies) the parent's objects.
+  would otherwise survive the fork), asks the kernel to kill it when the thread that forked
+  it ends (``PR_SET_PDEATHSIG``; gthread threads live as long as their worker), and freezes
+  the garbage collector so it never walks (and so copies) the parent's objects.
 * **One query at a time per process.** A request thread takes an idle process from a
   queue, sends it a :class:`QueryJob` over a pipe and waits at most ``query_timeout``
   seconds. The process parses, evaluates *and serializes* the answer, so the time limit
@@ -500,9 +501,7 @@ def _query_process(
         return
     for name in _RESET_SIGNALS:
         signal.signal(getattr(signal, name), signal.SIG_DFL)
-    keep = connection.fileno()
-    os.closerange(3, keep)
-    os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
+    _close_inherited_descriptors(keep=connection.fileno())
     gc.freeze()
     while True:
         try:
@@ -517,3 +516,17 @@ def _query_process(
             log.exception("query process failed")
             reply = ("error", 500, "Query evaluation failed; the incident was logged.")
         connection.send(reply)
+
+
+def _close_inherited_descriptors(keep: int) -> None:
+    """Close every descriptor above stderr but ``keep``: sockets and pipes of the parent."""
+    try:
+        descriptors = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:  # no /proc: every possible descriptor, within reason
+        descriptors = list(range(3, min(os.sysconf("SC_OPEN_MAX"), 65536)))
+    for descriptor in descriptors:
+        if descriptor > 2 and descriptor != keep:
+            try:
+                os.close(descriptor)
+            except OSError:
+                pass

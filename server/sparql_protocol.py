@@ -103,7 +103,7 @@ _RESULTS_OFFERS = _offers(RESULTS_FORMATS)
 _RDF_OFFERS = _offers(RDF_FORMATS)
 _RESULTS_NAMES = _names(RESULTS_FORMATS)
 _RDF_NAMES = _names(RDF_FORMATS)
-_EXPOSED_HEADERS = f"{TRUNCATED_HEADER}, {MAX_ROWS_HEADER}, Content-Length, Content-Encoding"
+_EXPOSED_HEADERS = f"{TRUNCATED_HEADER}, {MAX_ROWS_HEADER}, ETag, Content-Length, Content-Encoding"
 
 
 def choose_format(form: str, accept: str | None, overrides: Iterable[str] = ()) -> Format | None:

@@ -423,7 +423,7 @@ def _memory_kib(pid: int) -> dict[str, int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="reads /proc/PID/smaps_rollup")
-def test_query_processes_share_the_store_copy_on_write(live_server):
+def test_query_processes_share_the_store_and_hold_no_inherited_socket(live_server):
     for _ in range(10):
         _get(live_server, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
     (web_worker,) = _children(live_server.process.pid)
@@ -435,6 +435,9 @@ def test_query_processes_share_the_store_copy_on_write(live_server):
         private = memory["Private_Clean"] + memory["Private_Dirty"]
         # A process that loaded the data itself would hold all of it privately.
         assert private < worker_rss / 3, (private, worker_rss)
+        # stdin, stdout, stderr and its own pipe: not the listening socket, client
+        # connections or its siblings' pipes, which the web worker had open at the fork.
+        assert len(os.listdir(f"/proc/{pid}/fd")) == 4
 
 
 def test_a_forked_process_makes_its_own_pool(app):
