@@ -93,8 +93,8 @@ def test_the_page_lists_every_stored_query_with_both_summaries(live_server):
 
 
 def test_every_example_link_and_download_fits_in_one_request_line(live_server):
-    # Gunicorn refuses request lines over 8190 bytes (its maximum, which serving.py sets) (its limit_request_line) with 414; each
-    # example link, and each download link the page builds for it, must stay under that.
+    # Gunicorn refuses request lines over 8190 bytes (its limit_request_line, set to its maximum by
+    # serving.py) with 414; each example link, and each download link the page builds for it, must fit.
     _, page = get_page(live_server)
     for link in page.find_all("a", **{"class": "example"}):
         (text,) = parse_qs(urlsplit(link["href"]).query)["query"]
