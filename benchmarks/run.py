@@ -1,0 +1,837 @@
+"""Run govkg's SPARQL endpoint side by side with peer triple stores and print the ratios.
+
+For one dataset size this script generates (or reuses) the data, starts every system on
+127.0.0.1 on free ports, loads the same files into each, checks that each gives the same
+result counts as ours, warms them up, and then runs the query mix at each client count,
+alternating systems, plus a "repeated query" scenario. It prints a Markdown table and
+writes the raw figures to ``benchmarks/results/``. Every server it starts is stopped by
+PID at the end, also on error.
+
+    python benchmarks/run.py --size 100k --clients 1,4,16 --duration 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if __package__ in (None, ""):
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from benchmarks import generate, loadgen, queries  # noqa: E402
+from benchmarks.loadgen import Endpoint, MemorySampler  # noqa: E402
+
+CANONICAL_BASE = "https://w3id.org/govkg/"
+BENCH_GRAPH = "https://bench.govkg.invalid/graph"
+RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
+OURS = "govkg"
+ALL_SYSTEMS = ("govkg", "oxigraph-mem", "oxigraph-disk", "virtuoso", "rdflib-endpoint")
+RDFLIB_MAX_TRIPLES = 100_000
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check: Callable[[], bool], timeout: float, process: subprocess.Popen | None = None) -> bool:
+    """Poll ``check`` every 0.1 s until it holds, the process exits, or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            return False
+        try:
+            if check():
+                return True
+        except (OSError, http.client.HTTPException):
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def http_status(port: int, path: str, method: str = "GET", body: bytes | None = None, headers=None) -> int:  # noqa: ANN001
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        reply = connection.getresponse()
+        reply.read()
+        return reply.status
+    finally:
+        connection.close()
+
+
+def sparql_answers(port: int, path: str) -> bool:
+    body = b"query=ASK%20%7B%7D"
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": loadgen.SELECT_ACCEPT}
+    return http_status(port, path, "POST", body, headers) == 200
+
+
+def post_file(port: int, path: str, file_path: Path, content_type: str, timeout: float = 3600) -> None:
+    """Stream ``file_path`` to the server's store endpoint; raise unless it answers 2xx."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        with file_path.open("rb") as stream:
+            headers = {"Content-Type": content_type, "Content-Length": str(file_path.stat().st_size)}
+            connection.request("POST", path, body=stream, headers=headers)
+        reply = connection.getresponse()
+        detail = reply.read()[:300]
+        if not 200 <= reply.status < 300:
+            raise RuntimeError(f"POST {path} {file_path.name}: {reply.status} {detail!r}")
+    finally:
+        connection.close()
+
+
+def stop_process(process: subprocess.Popen, grace: float = 20) -> None:
+    """SIGTERM the process group started for ``process`` (by its PID), then SIGKILL it."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        process.wait(timeout=10)
+
+
+@dataclass
+class Inputs:
+    """The files every system loads, and a scratch folder; no ``data``: the article graph alone."""
+
+    data: Path | None
+    article: Path | None
+    workdir: Path
+    triples: int
+
+
+@dataclass
+class Running:
+    """A system that is up, loaded and answering."""
+
+    name: str
+    endpoint: Endpoint
+    process: subprocess.Popen
+    load_seconds: float
+    load_what: str
+    notes: list[str] = field(default_factory=list)
+    extra_processes: list[subprocess.Popen] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for process in [self.process, *self.extra_processes]:
+            stop_process(process)
+
+
+class Unavailable(Exception):
+    """A system that cannot take part in this run; the message says why."""
+
+
+def _spawn(command: list[str], log_path: Path, cwd: Path | None = None) -> subprocess.Popen:
+    log_file = log_path.open("ab")
+    try:
+        return subprocess.Popen(
+            command,
+            cwd=cwd,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    finally:
+        log_file.close()
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+# ---------------------------------------------------------------------------------------------------
+# The systems.
+
+
+def our_serve_help() -> str:
+    completed = subprocess.run(
+        [sys.executable, "-m", "server", "serve", "--help"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return completed.stdout
+
+
+def start_govkg(inputs: Inputs, workers: int = 2) -> Running:
+    """``govkg serve --data FILE``: our endpoint, timed from launch until /readyz answers 200."""
+    if inputs.data is not None and "--data" not in our_serve_help():
+        raise Unavailable("`govkg serve` has no --data option yet: the bench data cannot be loaded")
+    port = free_port()
+    log_path = inputs.workdir / "govkg.log"
+    # The canonical base IRI: the data's gov: terms stay as written, as in the peers' copies.
+    command = [
+        sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port),
+        "--base-iri", CANONICAL_BASE, "--workers", str(workers),
+    ]  # fmt: skip
+    if inputs.data is not None:
+        command += ["--data", str(inputs.data)]
+    started = time.perf_counter()
+    process = _spawn(command, log_path, cwd=PROJECT_ROOT)
+    ready = wait_until(lambda: http_status(port, "/readyz") == 200, 3600, process)
+    load_seconds = time.perf_counter() - started
+    if not ready:
+        stop_process(process)
+        raise Unavailable(f"govkg did not become ready:\n{_tail(log_path)}")
+    endpoint = Endpoint(OURS, f"http://127.0.0.1:{port}/sparql")
+    if not sparql_answers(port, "/sparql"):
+        stop_process(process)
+        raise Unavailable("govkg is ready but /sparql does not answer a query yet")
+    return Running(OURS, endpoint, process, load_seconds, "start-up until /readyz")
+
+
+def start_oxigraph_memory(inputs: Inputs) -> Running:
+    """``oxigraph serve`` without --location (in memory), loaded through POST /store."""
+    binary = shutil.which("oxigraph")
+    if binary is None:
+        raise Unavailable("the oxigraph server is not installed (pip install oxigraph)")
+    port = free_port()
+    log_path = inputs.workdir / "oxigraph-mem.log"
+    command = [binary, "serve", "--bind", f"127.0.0.1:{port}", "--union-default-graph"]
+    process = _spawn(command, log_path)
+    try:
+        if not wait_until(lambda: sparql_answers(port, "/query"), 60, process):
+            raise Unavailable(f"oxigraph serve did not start:\n{_tail(log_path)}")
+        started = time.perf_counter()
+        if inputs.data is not None:
+            post_file(port, "/store?default", inputs.data, "application/n-triples")
+        if inputs.article is not None:
+            post_file(port, "/store", inputs.article, "application/n-quads")
+        load_seconds = time.perf_counter() - started
+    except BaseException:
+        stop_process(process)
+        raise
+    endpoint = Endpoint("oxigraph-mem", f"http://127.0.0.1:{port}/query")
+    return Running("oxigraph-mem", endpoint, process, load_seconds, "POST /store")
+
+
+def start_oxigraph_disk(inputs: Inputs) -> Running:
+    """``oxigraph load`` into a RocksDB folder, then ``oxigraph serve-read-only`` on it."""
+    if inputs.data is None:
+        raise Unavailable("runs only with the bench data")
+    binary = shutil.which("oxigraph")
+    if binary is None:
+        raise Unavailable("the oxigraph server is not installed (pip install oxigraph)")
+    location = inputs.workdir / "oxigraph-db"
+    shutil.rmtree(location, ignore_errors=True)
+    log_path = inputs.workdir / "oxigraph-disk.log"
+    files = [str(inputs.data)] + ([str(inputs.article)] if inputs.article else [])
+    started = time.perf_counter()
+    with log_path.open("ab") as log_file:
+        subprocess.run(
+            [binary, "load", "--location", str(location), "--file", *files],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            check=True,
+            timeout=3600,
+        )
+    load_seconds = time.perf_counter() - started
+    port = free_port()
+    command = [binary, "serve-read-only", "--location", str(location), "--bind", f"127.0.0.1:{port}",
+               "--union-default-graph"]  # fmt: skip
+    process = _spawn(command, log_path)
+    if not wait_until(lambda: sparql_answers(port, "/query"), 120, process):
+        stop_process(process)
+        raise Unavailable(f"oxigraph serve-read-only did not start:\n{_tail(log_path)}")
+    endpoint = Endpoint("oxigraph-disk", f"http://127.0.0.1:{port}/query")
+    return Running("oxigraph-disk", endpoint, process, load_seconds, "oxigraph load (RocksDB)")
+
+
+VIRTUOSO_INI = """\
+[Database]
+DatabaseFile = {db}/virtuoso.db
+ErrorLogFile = {db}/virtuoso.log
+LockFile = {db}/virtuoso.lck
+TransactionFile = {db}/virtuoso.trx
+xa_persistent_file = {db}/virtuoso.pxa
+ErrorLogLevel = 7
+FileExtend = 200
+MaxCheckpointRemap = 2000
+Striping = 0
+TempStorage = TempDatabase
+
+[TempDatabase]
+DatabaseFile = {db}/virtuoso-temp.db
+TransactionFile = {db}/virtuoso-temp.trx
+MaxCheckpointRemap = 2000
+Striping = 0
+
+[Parameters]
+ServerPort = 127.0.0.1:{sql_port}
+DisableUnixSocket = 1
+MaxClientConnections = 24
+CheckpointInterval = 0
+CaseMode = 2
+DirsAllowed = ., {data_dirs}
+NumberOfBuffers = {buffers}
+MaxDirtyBuffers = {dirty_buffers}
+MaxQueryMem = 2G
+ThreadsPerQuery = 2
+AsyncQueueMaxThreads = 10
+
+[HTTPServer]
+ServerPort = 127.0.0.1:{http_port}
+MaxClientConnections = 24
+ServerThreads = 24
+MaxKeepAlives = 24
+KeepAliveTimeout = 10
+EnabledGzipContent = 0
+
+[SPARQL]
+; The Debian default of 10000 rows silently truncates results.
+ResultSetMaxRows = 1000000
+MaxQueryCostEstimationTime = 0
+MaxQueryExecutionTime = 120
+"""
+
+
+def start_virtuoso(inputs: Inputs) -> Running:
+    """Virtuoso open source (``virtuoso-t``) with a minimal loopback-only ini; bulk-loaded by isql."""
+    if inputs.data is None:
+        raise Unavailable("runs only with the bench data")
+    server, isql = shutil.which("virtuoso-t"), shutil.which("isql-vt") or shutil.which("isql")
+    if server is None or isql is None:
+        raise Unavailable("Virtuoso is not installed (apt-get install virtuoso-opensource)")
+    db = inputs.workdir / "virtuoso-db"
+    shutil.rmtree(db, ignore_errors=True)
+    db.mkdir(parents=True)
+    sql_port, http_port = free_port(), free_port()
+    # 8 KiB pages: enough buffers to hold the data in memory (about 2.5 KiB per triple with indexes).
+    buffers = max(20_000, min(1_000_000, inputs.triples // 3))
+    data_dirs = sorted({str(inputs.data.parent.resolve())} | ({str(inputs.article.parent.resolve())}
+                                                              if inputs.article else set()))  # fmt: skip
+    ini = db / "virtuoso.ini"
+    ini.write_text(
+        VIRTUOSO_INI.format(
+            db=db,
+            sql_port=sql_port,
+            http_port=http_port,
+            data_dirs=", ".join(data_dirs),
+            buffers=buffers,
+            dirty_buffers=buffers * 3 // 4,
+        )
+    )
+    log_path = inputs.workdir / "virtuoso.out.log"
+    process = _spawn([server, "+foreground", "+configfile", str(ini)], log_path, cwd=db)
+    try:
+        if not wait_until(lambda: sparql_answers(http_port, "/sparql"), 180, process):
+            raise Unavailable(f"Virtuoso did not start:\n{_tail(db / 'virtuoso.log')}")
+        statements = [f"ld_dir('{inputs.data.parent.resolve()}', '{inputs.data.name}', '{BENCH_GRAPH}');"]
+        if inputs.article is not None:
+            statements.append(
+                f"ld_dir('{inputs.article.parent.resolve()}', '{inputs.article.name}', '{BENCH_GRAPH}');"
+            )
+        statements += [
+            "rdf_loader_run();",
+            "checkpoint;",
+            "select ll_file, ll_error from DB.DBA.LOAD_LIST where ll_error is not null;",
+        ]
+        started = time.perf_counter()
+        completed = subprocess.run(
+            [isql, f"127.0.0.1:{sql_port}", "dba", "dba", f"exec={' '.join(statements)}"],
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
+        load_seconds = time.perf_counter() - started
+        if completed.returncode != 0 or "0 Rows." not in completed.stdout:
+            raise Unavailable(
+                f"Virtuoso bulk load failed:\n{completed.stdout[-1500:]}{completed.stderr[-500:]}"
+            )
+    except BaseException:
+        stop_process(process, grace=30)
+        raise
+    endpoint = Endpoint("virtuoso", f"http://127.0.0.1:{http_port}/sparql")
+    return Running("virtuoso", endpoint, process, load_seconds, "ld_dir + rdf_loader_run + checkpoint")
+
+
+def start_rdflib_endpoint(inputs: Inputs) -> Running:
+    """rdflib-endpoint: one uvicorn process serving an in-memory rdflib Dataset."""
+    if inputs.data is None:
+        raise Unavailable("runs only with the bench data")
+    binary = shutil.which("rdflib-endpoint")
+    if binary is None:
+        raise Unavailable("rdflib-endpoint is not installed (pip install -e '.[bench]')")
+    if inputs.triples > RDFLIB_MAX_TRIPLES:
+        raise Unavailable(f"skipped above {RDFLIB_MAX_TRIPLES:,} triples: too slow to load and query")
+    port = free_port()
+    log_path = inputs.workdir / "rdflib-endpoint.log"
+    # The article first: an rdflib Dataset that parses N-Quads after N-Triples loses the
+    # N-Triples from its default-union view (rdflib 7.6).
+    files = [str(path) for path in (inputs.article, inputs.data) if path is not None]
+    started = time.perf_counter()
+    process = _spawn([binary, "serve", "--host", "127.0.0.1", "--port", str(port), *files], log_path)
+    # rdflib-endpoint serves SPARQL at the root path.
+    ready = wait_until(lambda: sparql_answers(port, "/"), 1800, process)
+    load_seconds = time.perf_counter() - started
+    if not ready:
+        stop_process(process)
+        raise Unavailable(f"rdflib-endpoint did not start:\n{_tail(log_path)}")
+    endpoint = Endpoint("rdflib-endpoint", f"http://127.0.0.1:{port}/", timeout=120)
+    return Running("rdflib-endpoint", endpoint, process, load_seconds, "start-up (rdflib parse) until ready")
+
+
+STARTERS: dict[str, Callable[[Inputs], Running]] = {
+    "govkg": start_govkg,
+    "oxigraph-mem": start_oxigraph_memory,
+    "oxigraph-disk": start_oxigraph_disk,
+    "virtuoso": start_virtuoso,
+    "rdflib-endpoint": start_rdflib_endpoint,
+}
+
+
+# ---------------------------------------------------------------------------------------------------
+# The run.
+
+
+def dump_article(workdir: Path) -> Path | None:
+    """The article graph as N-Quads (``govkg dump``), for the peers to load beside the bench data."""
+    path = workdir / "article.nq"
+    completed = subprocess.run(
+        [sys.executable, "-m", "server", "dump", "--format", "nq", "--base-iri", CANONICAL_BASE,
+         "-o", str(path)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    if completed.returncode != 0 or not path.is_file():
+        print(f"warning: no article dump ({completed.stderr.strip()[-300:]})", file=sys.stderr)
+        return None
+    return path
+
+
+def check_counts(
+    systems: list[Running], checks: list[queries.QueryInstance]
+) -> dict[str, dict[str, int | None]]:
+    """Result counts of each check query on each system (rows, 0/1, distinct triples)."""
+    counts: dict[str, dict[str, int | None]] = {}
+    for running in systems:
+        client = loadgen.SparqlClient(running.endpoint)
+        try:
+            for query in checks:
+                response = client.send(query)
+                counts.setdefault(query.name, {})[running.name] = loadgen.result_count(response, query.form)
+        finally:
+            client.close()
+    return counts
+
+
+def mismatches(counts: dict[str, dict[str, int | None]], reference: str) -> list[str]:
+    found = []
+    for name, by_system in counts.items():
+        expected = by_system.get(reference)
+        for system, count in by_system.items():
+            if system != reference and count != expected:
+                found.append(f"{name}: {system} {count} vs {reference} {expected}")
+    return found
+
+
+def ratio(ours: float | None, theirs: float | None) -> str:
+    if not ours or not theirs:
+        return "–"
+    return f"{ours / theirs:.2f}x"
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def render_report(report: dict) -> str:
+    """The Markdown tables of one run."""
+    systems = [s for s in report["systems"] if s["status"] == "ok"]
+    names = [s["name"] for s in systems]
+    ours_up = OURS in names
+    lines = [
+        f"### {report['size_label']} triples ({report['triples']:,}; seed {report['seed']}) — "
+        f"{report['started']}",
+        "",
+        f"Command: `{report['command']}`",
+        "",
+    ]
+    for skipped in report["systems"]:
+        if skipped["status"] != "ok":
+            lines.append(f"- {skipped['name']}: not run — {skipped['reason'].splitlines()[0]}")
+    if len(lines) > 4:
+        lines.append("")
+    header = "| | " + " | ".join(names) + " |"
+    rule = "|---|" + "---|" * len(names)
+    lines += [header, rule]
+
+    def row(label: str, values: dict[str, str]) -> None:
+        lines.append(f"| {label} | " + " | ".join(values.get(n, "–") for n in names) + " |")
+
+    row("load (s)", {s["name"]: f"{s['load_seconds']:.2f}" for s in systems})
+    row("PSS after run (MiB)", {s["name"]: fmt(s["memory"]["pss_mib"]) for s in systems})
+    row("RSS after run (MiB)", {s["name"]: fmt(s["memory"]["rss_mib"]) for s in systems})
+    row("peak PSS (MiB)", {s["name"]: fmt(s["memory"]["peak_pss_mib"]) for s in systems})
+    row("processes", {s["name"]: str(s["memory"]["processes"]) for s in systems})
+    by_key = {(r["system"], r["scenario"], r["clients"]): r for r in report["scenarios"]}
+    for clients in report["clients"]:
+        row(
+            f"mix q/s, {clients} client{'s' if clients > 1 else ''}",
+            {n: fmt(by_key.get((n, "mix", clients), {}).get("throughput_qps")) for n in names},
+        )
+        row(
+            f"p50 / p99 ms, {clients}c",
+            {
+                n: f"{fmt(r.get('p50_ms'), 2)} / {fmt(r.get('p99_ms'), 2)}"
+                for n in names
+                if (r := by_key.get((n, "mix", clients)))
+            },
+        )
+        row(
+            f"errors, {clients}c",
+            {n: str(by_key.get((n, "mix", clients), {}).get("errors", "–")) for n in names},
+        )
+    repeated = report.get("repeated_clients")
+    if repeated:
+        row(
+            f"repeated query q/s, {repeated}c",
+            {n: fmt(by_key.get((n, "repeated", repeated), {}).get("throughput_qps")) for n in names},
+        )
+    lines.append("")
+    if ours_up and len(names) > 1:
+        lines += ["Ratios, ours ÷ peer (throughput: higher is better for us; p99, load, PSS: lower is).", ""]
+        peers = [n for n in names if n != OURS]
+        lines += ["| | " + " | ".join(peers) + " |", "|---|" + "---|" * len(peers)]
+        ours_system = next(s for s in systems if s["name"] == OURS)
+
+        def ratio_row(label: str, pick: Callable[[str], float | None]) -> None:
+            lines.append(f"| {label} | " + " | ".join(ratio(pick(OURS), pick(p)) for p in peers) + " |")
+
+        for clients in report["clients"]:
+            ratio_row(
+                f"mix q/s, {clients}c",
+                lambda n, c=clients: by_key.get((n, "mix", c), {}).get("throughput_qps"),
+            )
+            ratio_row(f"p99, {clients}c", lambda n, c=clients: by_key.get((n, "mix", c), {}).get("p99_ms"))
+        if repeated:
+            ratio_row(
+                f"repeated q/s, {repeated}c",
+                lambda n: by_key.get((n, "repeated", repeated), {}).get("throughput_qps"),
+            )
+        system_by_name = {s["name"]: s for s in systems}
+        ratio_row("load time", lambda n: system_by_name[n]["load_seconds"])
+        ratio_row("PSS", lambda n: system_by_name[n]["memory"]["pss_mib"])
+        del ours_system
+        lines.append("")
+    # Per-query medians at one client.
+    one = min(report["clients"])
+    lines += [f"Median latency per query, ms ({one} client)", ""]
+    lines += [header, rule]
+    query_names = list(report["query_names"])
+    for query_name in query_names:
+        row(
+            query_name,
+            {
+                n: fmt(by_key.get((n, "mix", one), {}).get("median_ms_by_query", {}).get(query_name), 2)
+                for n in names
+            },
+        )
+    lines.append("")
+    if report["count_mismatches"]:
+        lines += ["Result-count mismatches (parameter set 0, against " + report["count_reference"] + "):", ""]
+        lines += [f"- {item}" for item in report["count_mismatches"]]
+    else:
+        lines.append(f"Result counts: every system matches {report['count_reference']} on parameter set 0.")
+    lines.append("")
+    if report.get("competency_questions"):
+        lines.append(render_competency(report["competency_questions"]))
+    return "\n".join(lines)
+
+
+def parse_clients(text: str) -> list[int]:
+    """``"1,4,16"`` → ``[1, 4, 16]``.
+
+    >>> parse_clients("1, 4,16")
+    [1, 4, 16]
+    """
+    values = [int(part) for part in text.replace(" ", "").split(",") if part]
+    if not values or any(not 1 <= value <= 64 for value in values):
+        raise argparse.ArgumentTypeError("client counts must be between 1 and 64")
+    return values
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    # SIGTERM (from `timeout` or a CI runner) unwinds like Ctrl-C, so every server is stopped.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="100k", help="dataset size in triples: 10k, 100k, 1M, 10M")
+    parser.add_argument("--clients", type=parse_clients, default=[1, 4, 16], help="e.g. 1,4,16")
+    parser.add_argument(
+        "--duration", type=float, default=15, help="seconds per scenario (default %(default)s)"
+    )
+    parser.add_argument("--systems", default=",".join(ALL_SYSTEMS), help="comma-separated subset of systems")
+    parser.add_argument("--seed", type=int, default=generate.DEFAULT_SEED)
+    parser.add_argument("--workers", type=int, default=2, help="our web workers (default %(default)s)")
+    parser.add_argument(
+        "--repeated-clients", type=int, default=4, help="clients of the repeated-query scenario"
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="times to repeat the alternating runs")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "govkg-bench",
+        help="where the generated data is written and reused (default: <tmp>/govkg-bench)",
+    )
+    parser.add_argument("--no-article", action="store_true", help="do not load the article graph into peers")
+    args = parser.parse_args(argv)
+    if not 1 <= args.duration <= 600:
+        parser.error("--duration must be between 1 and 600 seconds")
+    if not 1 <= args.rounds <= 10:
+        parser.error("--rounds must be between 1 and 10")
+    selected = [name.strip() for name in args.systems.split(",") if name.strip()]
+    unknown = set(selected) - set(ALL_SYSTEMS)
+    if unknown:
+        parser.error(f"unknown system(s): {', '.join(sorted(unknown))}; choose from {', '.join(ALL_SYSTEMS)}")
+
+    triples = generate.parse_size(args.size)
+    started_at = time.strftime("%Y-%m-%d %H:%M")
+    data_path = args.data_dir / f"bench-{args.size}-seed{args.seed}.nt"
+    print(f"dataset: {data_path.name} ({triples:,} triples)", flush=True)
+    generated = time.perf_counter()
+    manifest = generate.ensure_dataset(data_path, triples, args.seed)
+    print(
+        f"  ready in {time.perf_counter() - generated:.1f} s, {manifest.complete_cities} cities", flush=True
+    )
+
+    mix = queries.build_mix(manifest.seed, manifest.complete_cities)
+    cqs = queries.competency_questions(PROJECT_ROOT / "queries")
+    mix_sets = list(mix.values())
+    workdir = Path(tempfile.mkdtemp(prefix="govkg-bench-run-"))
+    article = None if args.no_article else dump_article(workdir)
+    inputs = Inputs(data_path, article, workdir, triples)
+
+    report: dict = {
+        "size_label": args.size,
+        "triples": manifest.triples,
+        "seed": manifest.seed,
+        "started": started_at,
+        "command": "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}",
+        "clients": args.clients,
+        "duration": args.duration,
+        "repeated_clients": args.repeated_clients,
+        "query_names": list(mix),
+        "systems": [],
+        "scenarios": [],
+        "count_mismatches": [],
+        "count_reference": OURS,
+    }
+    running: list[Running] = []
+    samplers: dict[str, MemorySampler] = {}
+    try:
+        for name in selected:
+            print(f"starting {name} ...", flush=True)
+            try:
+                system = STARTERS[name](inputs) if name != OURS else start_govkg(inputs, args.workers)
+            except Unavailable as reason:
+                print(f"  {name}: not run — {reason}", flush=True)
+                report["systems"].append({"name": name, "status": "unavailable", "reason": str(reason)})
+                continue
+            running.append(system)
+            print(f"  loaded in {system.load_seconds:.2f} s ({system.load_what})", flush=True)
+            samplers[name] = MemorySampler(system.process.pid)
+            samplers[name].__enter__()
+
+        names = [system.name for system in running]
+        reference = OURS if OURS in names else (names[0] if names else OURS)
+        report["count_reference"] = reference
+        checks = [sets[0] for sets in mix_sets]
+        counts = check_counts(running, checks)
+        report["counts"] = counts
+        report["count_mismatches"] = mismatches(counts, reference)
+        for item in report["count_mismatches"]:
+            print(f"  count mismatch: {item}", flush=True)
+
+        for system in running:
+            errors = loadgen.warm_up(system.endpoint, mix_sets)
+            print(f"warmed up {system.name} ({errors} errors)", flush=True)
+
+        for round_number in range(args.rounds):
+            for clients in args.clients:
+                order = running if (round_number + clients) % 2 == 0 else list(reversed(running))
+                for system in order:
+                    result = loadgen.run_scenario(system.endpoint, mix_sets, clients, args.duration)
+                    summary = result.summary()
+                    summary["round"] = round_number
+                    report["scenarios"].append(summary)
+                    print(
+                        f"mix {system.name:16} {clients:3}c  {result.throughput:9.1f} q/s  "
+                        f"p50 {fmt(summary['p50_ms'], 2)} ms  p99 {fmt(summary['p99_ms'], 2)} ms  "
+                        f"errors {result.errors}",
+                        flush=True,
+                    )
+        repeated = [[mix[queries.REPEATED_QUERY][0]]]
+        for system in running:
+            result = loadgen.run_scenario(
+                system.endpoint, repeated, args.repeated_clients, min(args.duration, 10), "repeated"
+            )
+            report["scenarios"].append(result.summary())
+            print(f"repeated {system.name:16} {result.throughput:9.1f} q/s", flush=True)
+
+        for system in running:
+            sampler = samplers.pop(system.name)
+            sampler.__exit__(None, None, None)
+            report["systems"].append(
+                {
+                    "name": system.name,
+                    "status": "ok",
+                    "load_seconds": round(system.load_seconds, 3),
+                    "load_what": system.load_what,
+                    "memory": {
+                        "pss_mib": round(sampler.last.pss_mib, 1),
+                        "rss_mib": round(sampler.last.rss_mib, 1),
+                        "peak_pss_mib": round(sampler.peak.pss_mib, 1),
+                        "processes": sampler.last.processes,
+                    },
+                }
+            )
+        # Aggregate rounds: keep the mean throughput per (system, scenario, clients) for the table.
+        report["scenarios"] = _merge_rounds(report["scenarios"])
+    finally:
+        for sampler in samplers.values():
+            sampler.__exit__(None, None, None)
+        for system in running:
+            system.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    if cqs:
+        report["competency_questions"] = competency_pass(cqs, article, args)
+    table = render_report(report)
+    print()
+    print(table)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stem = f"run-{args.size}-{time.strftime('%Y%m%d-%H%M%S')}"
+    (RESULTS_DIR / f"{stem}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    (RESULTS_DIR / f"{stem}.md").write_text(table + "\n")
+    print(f"raw figures: benchmarks/results/{stem}.json", flush=True)
+    return 0
+
+
+CQ_SYSTEMS = ("govkg", "oxigraph-mem")
+
+
+def competency_pass(cqs: list[queries.QueryInstance], article: Path | None, args: argparse.Namespace) -> dict:
+    """The project's competency questions on the article graph alone: ours against Oxigraph in memory.
+
+    ``article`` is the article graph dumped by ``govkg dump``; without it only ours runs.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="govkg-bench-cq-"))
+    inputs = Inputs(None, article, workdir, 0)
+    section: dict = {"queries": [query.name for query in cqs], "systems": {}, "scenarios": []}
+    running: list[Running] = []
+    try:
+        for name in CQ_SYSTEMS:
+            if name != OURS and article is None:
+                continue
+            try:
+                system = start_govkg(inputs, args.workers) if name == OURS else STARTERS[name](inputs)
+            except Unavailable as reason:
+                print(f"  competency questions, {name}: not run — {reason}", flush=True)
+                continue
+            running.append(system)
+        counts = check_counts(running, cqs)
+        reference = OURS if any(system.name == OURS for system in running) else CQ_SYSTEMS[1]
+        section["counts"] = counts
+        section["count_mismatches"] = mismatches(counts, reference)
+        sets = [[query] for query in cqs]
+        for system in running:
+            loadgen.warm_up(system.endpoint, sets)
+        for clients in sorted({min(args.clients), 4}):
+            for system in running:
+                result = loadgen.run_scenario(system.endpoint, sets, clients, min(args.duration, 10), "cq")
+                section["scenarios"].append(result.summary())
+                print(f"cq  {system.name:16} {clients:3}c  {result.throughput:9.1f} q/s", flush=True)
+    finally:
+        for system in running:
+            system.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return section
+
+
+def render_competency(section: dict) -> str:
+    """The competency-question table: per-query medians and throughput, ours and Oxigraph."""
+    names = sorted({entry["system"] for entry in section["scenarios"]}, key=lambda n: n != OURS)
+    if not names:
+        return ""
+    lines = [
+        "Competency questions (queries/*.rq) on the article graph alone",
+        "",
+        "| | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    by_key = {(entry["system"], entry["clients"]): entry for entry in section["scenarios"]}
+    one = min(clients for _system, clients in by_key)
+    for query_name in section["queries"]:
+        cells = []
+        for name in names:
+            median = by_key.get((name, one), {}).get("median_ms_by_query", {}).get(query_name)
+            count = section["counts"].get(query_name, {}).get(name)
+            cells.append(f"{fmt(median, 2)} ms ({count} results)")
+        lines.append(f"| {query_name} | " + " | ".join(cells) + " |")
+    for clients in sorted({clients for _system, clients in by_key}):
+        lines.append(
+            f"| all, q/s at {clients}c | "
+            + " | ".join(fmt(by_key.get((n, clients), {}).get("throughput_qps")) for n in names)
+            + " |"
+        )
+    lines.append("")
+    for item in section.get("count_mismatches", []):
+        lines.append(f"- count mismatch: {item}")
+    return "\n".join(lines) + "\n"
+
+
+def _merge_rounds(scenarios: list[dict]) -> list[dict]:
+    """One entry per (system, scenario, clients): the round with the median throughput."""
+    grouped: dict[tuple, list[dict]] = {}
+    for entry in scenarios:
+        grouped.setdefault((entry["system"], entry["scenario"], entry["clients"]), []).append(entry)
+    merged = []
+    for entries in grouped.values():
+        entries.sort(key=lambda entry: entry["throughput_qps"])
+        chosen = dict(entries[len(entries) // 2])
+        chosen["rounds"] = len(entries)
+        chosen["throughput_qps_rounds"] = [entry["throughput_qps"] for entry in entries]
+        merged.append(chosen)
+    return merged
+
+
+if __name__ == "__main__":
+    sys.exit(main())
