@@ -532,9 +532,32 @@ def dataset_metadata_quads(loaded: LoadedGraph) -> list[ox.Quad]:
 
     graph = loaded.graph_iri("metadata")
     documents = metadata_documents(loaded, build_all_dumps(loaded))
-    return [
-        ox.Quad(t.subject, t.predicate, t.object, graph) for triples in documents.values() for t in triples
-    ]
+    return metadata_graph_quads(loaded.store, graph, (t for triples in documents.values() for t in triples))
+
+
+def metadata_graph_quads(store: ox.Store, graph: ox.NamedNode, triples: Iterable[ox.Triple]) -> list[ox.Quad]:
+    """``triples`` as quads of the metadata ``graph``, less those another graph of ``store`` states.
+
+    The documents restate some triples of the data (e.g. each ``void:Linkset``'s type,
+    declared in the links graph); in the metadata graph they would be a second copy, and
+    the union default graph would hold them twice. So the graphs stay disjoint.
+
+    >>> store = ox.Store()
+    >>> t = ox.Triple(ox.NamedNode("urn:x:s"), ox.NamedNode("urn:x:p"), ox.NamedNode("urn:x:o"))
+    >>> store.add(ox.Quad(*t, ox.NamedNode("urn:x:links")))
+    >>> u = ox.Triple(ox.NamedNode("urn:x:s"), ox.NamedNode("urn:x:p"), ox.Literal("new"))
+    >>> [str(quad.object) for quad in metadata_graph_quads(store, ox.NamedNode("urn:x:metadata"), [t, u])]
+    ['"new"']
+    """
+    quads = []
+    for triple in dict.fromkeys(triples):
+        elsewhere = any(
+            quad.graph_name != graph
+            for quad in store.quads_for_pattern(triple.subject, triple.predicate, triple.object)
+        )
+        if not elsewhere:
+            quads.append(ox.Quad(triple.subject, triple.predicate, triple.object, graph))
+    return quads
 
 
 # --- the blueprint ----------------------------------------------------------------------------
@@ -569,16 +592,13 @@ def _rebuild_metadata_graph(app: Flask) -> None:
     documents = metadata_documents(loaded, built)
     app.extensions["govkg.cache.metadata"].get(loaded.dataset_version, "documents", lambda: documents)
     graph = loaded.graph_iri("metadata")
-    quads = [
-        ox.Quad(t.subject, t.predicate, t.object, graph) for triples in documents.values() for t in triples
-    ]
+    triples = [t for triples in documents.values() for t in triples]
     if importlib.util.find_spec(f"{__package__}.service_description") is not None:
         from .service_description import service_description_quads
 
-        sd_quads = service_description_quads(loaded, app.config["GOVKG_SETTINGS"])
-        quads += [ox.Quad(q.subject, q.predicate, q.object, graph) for q in sd_quads]
+        triples += [q.triple for q in service_description_quads(loaded, app.config["GOVKG_SETTINGS"])]
     loaded.store.clear_graph(graph)
-    loaded.store.extend(quads)
+    loaded.store.extend(metadata_graph_quads(loaded.store, graph, triples))
 
 
 def _document_triples(loaded: LoadedGraph, kind: str) -> list[ox.Triple]:

@@ -8,18 +8,19 @@ Each web worker process (a gunicorn gthread worker) owns a small :class:`QueryPo
 process that runs it; it remembers that process's PID, and a process that finds a pool made
 by another PID (its parent, before a fork) makes its own.
 
-* **The query store.** The default graph is the union of the named graphs, and it must be
-  an RDF merge, a set: pyoxigraph's own ``use_default_graph_as_union`` (like a default graph
-  of several graphs) repeats a triple once per graph that holds it, which inflates COUNT and
-  repeats rows. So each pool builds, once, a store holding every quad plus the distinct
-  triples of all graphs as its default graph (:func:`build_query_store`). Queries run on it
-  without options: FROM / FROM NAMED then work natively, and ``default-graph-uri`` /
-  ``named-graph-uri`` become pyoxigraph's ``default_graph`` / ``named_graphs``. It costs a
-  second copy of the data per web worker, built in milliseconds for this graph; DESCRIBE
-  still reads its CBDs from the loaded store, like the resource pages.
+* **The union default graph.** The default graph is the union of the named graphs:
+  queries run on the loaded store itself with pyoxigraph's ``use_default_graph_as_union``,
+  never on a copy (a second copy of a big store per web worker would cost more memory than
+  the store). That option overrides the query's own FROM / FROM NAMED, so it is only given
+  to queries without a dataset clause (:func:`server.sparql_lexer.has_dataset_clause`);
+  FROM / FROM NAMED then work natively, and ``default-graph-uri`` / ``named-graph-uri``
+  become pyoxigraph's ``default_graph`` / ``named_graphs``. A triple stated in two graphs
+  appears once per graph in the union (as in Oxigraph server); the article's own graphs
+  are disjoint, so this only shows with extra ``data`` files that repeat triples.
+  DESCRIBE reads its CBDs from the same store, like the resource pages.
 * **Fork, never reload.** A query process is a plain ``os.fork()`` of the web worker, so it
-  shares both in-memory stores copy-on-write: nothing is loaded or copied per query
-  process, and the stores are never written after they are built, so their pages stay shared.
+  shares the in-memory store copy-on-write: nothing is loaded or copied per query
+  process, and the store is never written after it is built, so its pages stay shared.
   The child closes every inherited descriptor but its own pipe (listening socket, client
   connections, its siblings' pipes), restores default signal handling (gunicorn's handlers
   would otherwise survive the fork), asks the kernel to kill it when the thread that forked
@@ -81,6 +82,7 @@ from .describe import concise_bounded_description
 from .errors import ClientError
 from .formats import RdfFormat, ResultsFormat, rdf_format, results_format
 from .serialize import project_prefixes
+from .sparql_lexer import has_dataset_clause
 from .store import LoadedGraph, loaded_graph
 
 log = logging.getLogger(__name__)
@@ -147,45 +149,42 @@ class _QueryFailed(Exception):
 # --- evaluation (runs in the query process, or in-process for the CLI and benchmarks) -------
 
 
-def build_query_store(store: ox.Store) -> ox.Store:
-    """A copy of ``store`` whose default graph is the RDF merge of all its graphs (distinct triples).
+def dataset_options(job: QueryJob) -> dict:
+    """pyoxigraph's dataset options for ``job``: the protocol's graphs, else the query's own, else the union.
 
-    >>> store = ox.Store()
-    >>> triple = (ox.NamedNode("urn:x:s"), ox.NamedNode("urn:x:p"), ox.Literal("o"))
-    >>> store.extend([ox.Quad(*triple, ox.NamedNode("urn:x:g1")), ox.Quad(*triple, ox.NamedNode("urn:x:g2"))])
-    >>> len(list(store.query("SELECT * { ?s ?p ?o }", use_default_graph_as_union=True)))  # not a set
-    2
-    >>> len(list(build_query_store(store).query("SELECT * { ?s ?p ?o }")))
-    1
+    >>> dataset_options(QueryJob("SELECT * { ?s ?p ?o }", "SELECT", "json", 1))
+    {'use_default_graph_as_union': True}
+    >>> dataset_options(QueryJob("SELECT * FROM <urn:g> { ?s ?p ?o }", "SELECT", "json", 1))
+    {}
+    >>> job = QueryJob("SELECT * {}", "SELECT", "json", 1, default_graphs=("urn:g",))
+    >>> dataset_options(job)["default_graph"]
+    [<NamedNode value=urn:g>]
     """
-    query_store = ox.Store()
-    query_store.extend(store)
-    union = dict.fromkeys(quad.triple for quad in store)
-    default = ox.DefaultGraph()
-    query_store.extend(ox.Quad(t.subject, t.predicate, t.object, default) for t in union)
-    return query_store
+    if job.default_graphs is not None or job.named_graphs is not None:
+        return {
+            "default_graph": [ox.NamedNode(iri) for iri in job.default_graphs or ()],
+            "named_graphs": [ox.NamedNode(iri) for iri in job.named_graphs or ()],
+        }
+    if has_dataset_clause(job.query):
+        return {}
+    return {"use_default_graph_as_union": True}
 
 
-def execute_query(
-    query_store: ox.Store, store: ox.Store, job: QueryJob, prefixes: dict[str, str]
-) -> QueryAnswer:
-    """Evaluate ``job`` and serialize the answer; raise :class:`ClientError` on failure.
+def execute_query(store: ox.Store, job: QueryJob, prefixes: dict[str, str]) -> QueryAnswer:
+    """Evaluate ``job`` on ``store`` and serialize the answer; raise :class:`ClientError` on failure.
 
-    ``query_store`` comes from :func:`build_query_store`; ``store`` is the loaded store,
-    which DESCRIBE reads its CBDs from.
+    The default graph is the union of the named graphs unless the job or the query names
+    a dataset (:func:`dataset_options`); DESCRIBE answers CBDs read from ``store``.
     """
     try:
-        return _execute(query_store, store, job, prefixes)
+        return _execute(store, job, prefixes)
     except _QueryFailed as failure:
         raise ClientError(failure.message, failure.status) from None
 
 
-def _execute(query_store: ox.Store, store: ox.Store, job: QueryJob, prefixes: dict[str, str]) -> QueryAnswer:
-    options: dict = {"base_iri": job.base_iri}
-    if job.default_graphs is not None or job.named_graphs is not None:
-        options["default_graph"] = [ox.NamedNode(iri) for iri in job.default_graphs or ()]
-        options["named_graphs"] = [ox.NamedNode(iri) for iri in job.named_graphs or ()]
-    result = _prepare(query_store, job, options)
+def _execute(store: ox.Store, job: QueryJob, prefixes: dict[str, str]) -> QueryAnswer:
+    options: dict = {"base_iri": job.base_iri, **dataset_options(job)}
+    result = _prepare(store, job, options)
     try:
         if isinstance(result, ox.QueryBoolean):
             _expect(job, ("ASK",))
@@ -210,9 +209,7 @@ def _execute(query_store: ox.Store, store: ox.Store, job: QueryJob, prefixes: di
         raise _QueryFailed(500, "Query evaluation failed; the incident was logged.") from None
 
 
-def _prepare(
-    query_store: ox.Store, job: QueryJob, options: dict
-) -> ox.QuerySolutions | ox.QueryTriples | bool:
+def _prepare(store: ox.Store, job: QueryJob, options: dict) -> ox.QuerySolutions | ox.QueryTriples | bool:
     """Parse and plan the query; a call of a function the engine lacks evaluates to an error.
 
     Such a query is valid SPARQL (the W3C syntax test syntax-query/test_4 is one), so the
@@ -223,7 +220,7 @@ def _prepare(
     unsupported: dict[ox.NamedNode, object] = {}
     while True:
         try:
-            return query_store.query(job.query, custom_functions=unsupported or None, **options)
+            return store.query(job.query, custom_functions=unsupported or None, **options)
         except SyntaxError as error:
             raise _QueryFailed(400, syntax_error_message(job.query, str(error))) from None
         except RuntimeError as error:  # valid syntax the engine refuses
@@ -385,7 +382,6 @@ class QueryPool:
         self.owner_pid = os.getpid()
         self.size = size
         self._store = loaded.store
-        self._query_store = build_query_store(loaded.store)
         self._prefixes = project_prefixes(loaded.base_iri)
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._live: dict[int, _Worker] = {}
@@ -452,7 +448,7 @@ class QueryPool:
         pid = os.fork()
         if pid == 0:  # the query process
             try:
-                _query_process(child_end, parent_pid, self._query_store, self._store, self._prefixes)
+                _query_process(child_end, parent_pid, self._store, self._prefixes)
             finally:
                 os._exit(0)
         child_end.close()
@@ -490,7 +486,7 @@ class QueryPool:
 
 
 def _query_process(
-    connection: Connection, parent_pid: int, query_store: ox.Store, store: ox.Store, prefixes: dict[str, str]
+    connection: Connection, parent_pid: int, store: ox.Store, prefixes: dict[str, str]
 ) -> None:
     """The body of a query process: answer jobs from ``connection`` until it closes."""
     try:
@@ -509,7 +505,7 @@ def _query_process(
         except (EOFError, OSError):
             return
         try:
-            reply = ("ok", _execute(query_store, store, job, prefixes))
+            reply = ("ok", _execute(store, job, prefixes))
         except _QueryFailed as failure:
             reply = ("error", failure.status, failure.message)
         except Exception:  # noqa: BLE001 - never let the process die on a bad job

@@ -242,6 +242,30 @@ iri='http://a.example/sparql', offset=37),))
     return QueryAnalysis(form, tuple(calls))
 
 
+def has_dataset_clause(text: str) -> bool:
+    """Whether the query names its own dataset with ``FROM`` or ``FROM NAMED``.
+
+    Only code is looked at (not comments, strings, IRIs, variables or prefixed names), and,
+    as for SERVICE, a keyword glued to another word (``SELECT*FROM<g>``) counts: no other
+    word of the grammar contains ``from``. ``\\u`` escapes are decoded for a second look.
+
+    >>> has_dataset_clause("SELECT * FROM <urn:g> { ?s ?p ?o }"), has_dataset_clause("ASK{}FROM NAMED<g>")
+    (True, True)
+    >>> has_dataset_clause('SELECT ?from { ?from ex:from "FROM" } # FROM <g>')
+    False
+    """
+    texts = [text]
+    if "\\u" in text.lower():
+        texts.append(decode_uchars(text))
+    for candidate in texts:
+        if "from" not in candidate.lower():
+            continue
+        for token in tokenize(candidate):
+            if token.kind == "word" and "from" in candidate[token.start : token.end].lower():
+                return True
+    return False
+
+
 def refused_service_calls(calls: Iterable[ServiceCall], allowlist: Iterable[str]) -> list[ServiceCall]:
     """The calls whose target is not exactly an IRI of the allowlist.
 

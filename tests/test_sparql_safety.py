@@ -22,7 +22,7 @@ import pyoxigraph as ox
 import pytest
 import requests
 
-from server.query_runner import QueryJob, build_query_store, execute_query, query_pool
+from server.query_runner import QueryJob, execute_query, query_pool
 from server.serialize import project_prefixes
 from server.sparql_lexer import analyze_query, refused_service_calls
 from server.store import EXTENSION_KEY
@@ -537,7 +537,6 @@ def test_allowlisted_service_joins_remote_data_with_ours(federating_server, remo
 def test_a_query_process_adds_little_to_in_process_evaluation(app):
     """The pipe round trip to a query process stays well under a millisecond or two."""
     loaded = app.extensions[EXTENSION_KEY]
-    query_store = build_query_store(loaded.store)
     prefixes = project_prefixes(loaded.base_iri)
     job = QueryJob(f"SELECT ?s ?l WHERE {{ ?s <{RDFS_LABEL}> ?l }} LIMIT 5", "SELECT", "json", 10)
 
@@ -552,5 +551,5 @@ def test_a_query_process_adds_little_to_in_process_evaluation(app):
     with app.test_request_context("/sparql"):
         pool = query_pool()
         through_process = median_ms(lambda: pool.run(job, timeout=10))
-    in_process = median_ms(lambda: execute_query(query_store, loaded.store, job, prefixes))
+    in_process = median_ms(lambda: execute_query(loaded.store, job, prefixes))
     assert through_process - in_process < 2.0, (through_process, in_process)
