@@ -163,6 +163,13 @@ def content_type(media_type: str) -> str:
     return media_type
 
 
+def _lookup(formats: tuple, name: str, kind: str):  # noqa: ANN202 - returns an item of ``formats``
+    for fmt in formats:
+        if name in (fmt.name, fmt.extension, fmt.media_type, *fmt.aliases):
+            return fmt
+    raise KeyError(f"unknown {kind} format {name!r}")
+
+
 def rdf_format(name: str) -> RdfFormat:
     """Look an RDF format up by its short name, extension or media type.
 
@@ -173,10 +180,7 @@ def rdf_format(name: str) -> RdfFormat:
     >>> rdf_format("rdf").name
     'rdfxml'
     """
-    for fmt in RDF_FORMATS:
-        if name in (fmt.name, fmt.extension, fmt.media_type, *fmt.aliases):
-            return fmt
-    raise KeyError(f"unknown RDF format {name!r}")
+    return _lookup(RDF_FORMATS, name, "RDF")
 
 
 def results_format(name: str) -> ResultsFormat:
@@ -187,10 +191,7 @@ def results_format(name: str) -> ResultsFormat:
     >>> results_format("srj").name
     'json'
     """
-    for fmt in RESULTS_FORMATS:
-        if name in (fmt.name, fmt.extension, fmt.media_type, *fmt.aliases):
-            return fmt
-    raise KeyError(f"unknown results format {name!r}")
+    return _lookup(RESULTS_FORMATS, name, "results")
 
 
 def rdf_format_for_path(path: str) -> RdfFormat:
