@@ -361,12 +361,33 @@ def query_form(text: str) -> str:
     return match.group(1).lower() if match else "select"
 
 
+# The keyword, not a variable (?service), a prefixed name (gov:service) or an IRI's path.
+_SERVICE = re.compile(r"(?i)(?<![\w?$:/#.-])SERVICE\s*(<|\?|\$|SILENT\b|[\w-]*:)")
+
+
+def calls_service(text: str) -> bool:
+    """Whether a query federates (``SERVICE``): the benchmark never sends such a query anywhere.
+
+    >>> calls_service("SELECT * { SERVICE <https://example.org/sparql> { ?s ?p ?o } }")
+    True
+    >>> calls_service("SELECT * { ?s <urn:x:service> ?o } # a SERVICE in a comment")
+    False
+    >>> calls_service("SELECT ?service ?service_zh { ?service gov:service ?x }")
+    False
+    """
+    return bool(_SERVICE.search(re.sub(r"#[^\n]*", "", text)))
+
+
 def competency_questions(queries_dir: Path) -> list[QueryInstance]:
-    """The project's ``queries/*.rq``, in file-name order (none if the folder has none)."""
+    """The project's ``queries/*.rq``, in file-name order (none if the folder has none).
+
+    Federated ones (``SERVICE``) are left out: a peer would send them off this machine.
+    """
     if not queries_dir.is_dir():
         return []
     instances = []
     for path in sorted(queries_dir.glob("*.rq")):
         text = path.read_text(encoding="utf-8")
-        instances.append(QueryInstance(f"cq:{path.stem}", query_form(text), text))
+        if not calls_service(text):
+            instances.append(QueryInstance(f"cq:{path.stem}", query_form(text), text))
     return instances

@@ -24,7 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,6 +162,16 @@ def _spawn(command: list[str], log_path: Path, cwd: Path | None = None) -> subpr
         log_file.close()
 
 
+@contextmanager
+def stopped_on_error(process: subprocess.Popen) -> Iterator[None]:
+    """Stop ``process`` if anything (an error, Ctrl-C, SIGTERM) interrupts the block."""
+    try:
+        yield
+    except BaseException:
+        stop_process(process)
+        raise
+
+
 def _tail(path: Path, lines: int = 15) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -198,13 +209,16 @@ def start_govkg(inputs: Inputs, workers: int = 2) -> Running:
         command += ["--data", str(inputs.data)]
     started = time.perf_counter()
     process = _spawn(command, log_path, cwd=PROJECT_ROOT)
-    ready = wait_until(lambda: http_status(port, "/readyz") == 200, 3600, process)
+    with stopped_on_error(process):
+        ready = wait_until(lambda: http_status(port, "/readyz") == 200, 3600, process)
     load_seconds = time.perf_counter() - started
     if not ready:
         stop_process(process)
         raise Unavailable(f"govkg did not become ready:\n{_tail(log_path)}")
     endpoint = Endpoint(OURS, f"http://127.0.0.1:{port}/sparql")
-    if not sparql_answers(port, "/sparql"):
+    with stopped_on_error(process):
+        answers = sparql_answers(port, "/sparql")
+    if not answers:
         stop_process(process)
         raise Unavailable("govkg is ready but /sparql does not answer a query yet")
     return Running(OURS, endpoint, process, load_seconds, "start-up until /readyz")
@@ -260,7 +274,9 @@ def start_oxigraph_disk(inputs: Inputs) -> Running:
     command = [binary, "serve-read-only", "--location", str(location), "--bind", f"127.0.0.1:{port}",
                "--union-default-graph"]  # fmt: skip
     process = _spawn(command, log_path)
-    if not wait_until(lambda: sparql_answers(port, "/query"), 120, process):
+    with stopped_on_error(process):
+        ready = wait_until(lambda: sparql_answers(port, "/query"), 120, process)
+    if not ready:
         stop_process(process)
         raise Unavailable(f"oxigraph serve-read-only did not start:\n{_tail(log_path)}")
     endpoint = Endpoint("oxigraph-disk", f"http://127.0.0.1:{port}/query")
@@ -392,7 +408,8 @@ def start_rdflib_endpoint(inputs: Inputs) -> Running:
     started = time.perf_counter()
     process = _spawn([binary, "serve", "--host", "127.0.0.1", "--port", str(port), *files], log_path)
     # rdflib-endpoint serves SPARQL at the root path.
-    ready = wait_until(lambda: sparql_answers(port, "/"), 1800, process)
+    with stopped_on_error(process):
+        ready = wait_until(lambda: sparql_answers(port, "/"), 1800, process)
     load_seconds = time.perf_counter() - started
     if not ready:
         stop_process(process)
@@ -476,7 +493,8 @@ def render_report(report: dict) -> str:
         f"### {report['size_label']} triples ({report['triples']:,}; seed {report['seed']}) — "
         f"{report['started']}",
         "",
-        f"Command: `{report['command']}`",
+        f"Command: `{report['command']}` ({report['machine']}; load average at start "
+        f"{report.get('load_average_at_start', '?')})",
         "",
     ]
     for skipped in report["systems"]:
@@ -645,6 +663,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}",
+        "load_average_at_start": round(os.getloadavg()[0], 2),
         "clients": args.clients,
         "duration": args.duration,
         "repeated_clients": args.repeated_clients,
@@ -723,17 +742,21 @@ def main(argv: list[str] | None = None) -> int:
                     },
                 }
             )
-        # Aggregate rounds: keep the mean throughput per (system, scenario, clients) for the table.
+        # Several rounds: the table shows the round with the median throughput.
         report["scenarios"] = _merge_rounds(report["scenarios"])
     finally:
         for sampler in samplers.values():
             sampler.__exit__(None, None, None)
         for system in running:
             system.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
-    if cqs:
-        report["competency_questions"] = competency_pass(cqs, article, args)
+    try:
+        if cqs:
+            report["competency_questions"] = competency_pass(cqs, article, args)
+    except (OSError, RuntimeError, subprocess.SubprocessError) as error:
+        print(f"competency questions not measured: {error}", file=sys.stderr)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     table = render_report(report)
     print()
     print(table)

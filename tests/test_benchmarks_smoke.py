@@ -97,6 +97,7 @@ def test_competency_questions_are_read_when_present(tmp_path: Path) -> None:
     assert queries.competency_questions(tmp_path / "missing") == []
     (tmp_path / "b.rq").write_text("PREFIX x: <urn:x:>\nASK { ?s ?p ?o }\n", encoding="utf-8")
     (tmp_path / "a.rq").write_text("#+ summary: a\nCONSTRUCT WHERE { ?s ?p ?o }\n", encoding="utf-8")
+    (tmp_path / "c.rq").write_text("SELECT * { SERVICE <https://example.org/s> { ?s ?p ?o } }\n")
     found = queries.competency_questions(tmp_path)
     assert [(q.name, q.form) for q in found] == [("cq:a", "construct"), ("cq:b", "ask")]
 
