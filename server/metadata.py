@@ -144,12 +144,16 @@ class DatasetStatistics:
 
 
 def namespace_of(iri: str) -> str:
-    """The namespace of a term: its IRI up to the last ``#`` or ``/``.
+    """The namespace of a term: its IRI up to the last ``#`` or ``/`` (``:`` if it has neither).
 
     >>> namespace_of("http://www.w3.org/ns/oa#hasBody"), namespace_of("http://schema.org/name")
     ('http://www.w3.org/ns/oa#', 'http://schema.org/')
+    >>> namespace_of("urn:x:property")  # a URN: never an empty namespace
+    'urn:x:'
     """
     cut = max(iri.rfind("#"), iri.rfind("/"))
+    if cut < 0:
+        cut = iri.rfind(":")
     return iri[: cut + 1]
 
 
