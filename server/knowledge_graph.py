@@ -19,6 +19,7 @@ rewritten to it as the files are loaded, so every resource dereferences locally.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,6 +160,8 @@ def read_quads(
         raise DataFileError(path, _syntax_message(error), error.lineno) from None
     except OSError as error:
         raise DataFileError(path, error.strerror or str(error)) from None
+    except (EOFError, zlib.error) as error:  # a truncated or damaged .gz
+        raise DataFileError(path, f"not a valid gzip file: {error}") from None
 
 
 def _syntax_message(error: SyntaxError) -> str:
