@@ -1,13 +1,30 @@
-"""Run the application under gunicorn, the production server."""
+"""Run the application under gunicorn, the production server.
+
+Stalled clients. A gthread worker has 8 threads, and a thread that writes an answer
+blocks until the client has read it: a client that stops reading a large dump (or stops
+sending its request) would hold the thread for ever, and a few such clients would stop the
+worker. So every connection gets kernel send and receive time-outs (``SO_SNDTIMEO``,
+``SO_RCVTIMEO``, set on the listening sockets, which accepted connections inherit) of
+``client_timeout`` seconds: a send or receive that makes *no progress* for that long fails,
+the connection is dropped and the thread is free again. A slow client that keeps reading,
+however slowly, is never cut off. Each drop is logged as one warning line.
+"""
 
 from __future__ import annotations
 
+import logging
+import socket
+import struct
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from . import create_app
+
+#: Threads of each gunicorn web worker: the requests one worker serves at once.
+THREADS = 8
 
 
 class _GunicornApplication(BaseApplication):
@@ -24,7 +41,7 @@ class _GunicornApplication(BaseApplication):
         # Threads let a worker keep answering while one of its requests waits on a
         # long query; the query itself runs in a separate, killable process.
         self.cfg.set("worker_class", "gthread")
-        self.cfg.set("threads", 8)
+        self.cfg.set("threads", THREADS)
         # A worker that is busy with a long query must not be killed for that.
         self.cfg.set("timeout", int(self.settings["query_timeout"]) + 30)
         self.cfg.set("graceful_timeout", int(self.settings["query_timeout"]) + 5)
@@ -36,9 +53,40 @@ class _GunicornApplication(BaseApplication):
         # by the forked workers: less memory, and a bad data file stops the start-up
         # with one clear message instead of failing in every worker.
         self.cfg.set("preload_app", True)
+        self.cfg.set("when_ready", _client_timeouts(self.settings["client_timeout"]))
 
     def load(self) -> Flask:
         return self.app
+
+
+def _client_timeouts(seconds: float) -> Callable[[Any], None]:
+    """A gunicorn ``when_ready`` hook: stalled-client time-outs on every listening socket."""
+    timeval = struct.pack("ll", int(seconds), int(seconds % 1 * 1_000_000))
+
+    def when_ready(arbiter: Any) -> None:
+        for listener in arbiter.LISTENERS:
+            for option in (socket.SO_SNDTIMEO, socket.SO_RCVTIMEO):
+                listener.sock.setsockopt(socket.SOL_SOCKET, option, timeval)
+        logging.getLogger("gunicorn.error").addFilter(_StalledClientLog(seconds))
+
+    return when_ready
+
+
+class _StalledClientLog(logging.Filter):
+    """Turn gunicorn's traceback for a send/receive time-out (EAGAIN) into one warning line."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, BlockingIOError):
+            record.msg = "Dropped a client that stalled for %g s (client_timeout)."
+            record.args = (self.seconds,)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
 
 
 def _bracket_ipv6(host: str) -> str:

@@ -142,6 +142,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest query text, in bytes, that is accepted; a longer one is answered with 413.",
     ),
     Setting(
+        "client_timeout",
+        _parse_positive_float,
+        30.0,
+        "Seconds a client may stall, sending its request or reading the answer, before its connection "
+        "is dropped and its web worker thread freed.",
+    ),
+    Setting(
         "service_allowlist",
         _parse_list,
         (),

@@ -1,7 +1,12 @@
 """Faults, each against a real ``govkg serve`` subprocess over real HTTP on 127.0.0.1.
 
+* Clients that stall while reading a dump, or vanish in the middle of an answer, hold no web
+  worker thread longer than ``client_timeout``: other clients are served meanwhile, and once
+  the bad clients are gone the server's processes, threads and descriptors are as before.
 * A bad data file at start (a syntax error, an unreadable or damaged file): one line that
   names the file (and the line), exit status 1, nothing listening.
+
+``server/serving.py`` documents the mechanisms.
 """
 
 from __future__ import annotations
@@ -11,11 +16,206 @@ import signal
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
-from tests.conftest import free_port
+from server.serving import THREADS
+from tests.conftest import LiveServer, free_port, start_server, stop_server
+
+CLIENT_TIMEOUT = 2
+DROPPED = f"Dropped a client that stalled for {CLIENT_TIMEOUT} s (client_timeout)."
+TIMEOUT = 30
+#: COUNT over the cross product of the article graph with 2,000 of its triples: a second or two.
+SLOW_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c { SELECT * WHERE { ?d ?e ?f } LIMIT 2000 } }"
+
+
+# --- the server's process tree, read from /proc ------------------------------------------------
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (web workers, query processes)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat[stat.rfind(")") + 2 :].split()[1])
+    tree = [pid]
+    for _ in range(10):  # depth: master, workers, query processes
+        tree += [child for child, parent in parents.items() if parent in tree and child not in tree]
+    return tree
+
+
+def _count(pids: list[int], what: str) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            total += len(os.listdir(f"/proc/{pid}/{what}"))
+        except OSError:
+            pass
+    return total
+
+
+def census(server: LiveServer) -> dict[str, int]:
+    """Processes, threads and open descriptors of the whole server."""
+    pids = _tree(server.process.pid)
+    return {"processes": len(pids), "threads": _count(pids, "task"), "fds": _count(pids, "fd")}
+
+
+def settles_to(server: LiveServer, expected: dict[str, int], within: float = 15) -> dict[str, int]:
+    """The census, polled until it equals ``expected`` or ``within`` seconds pass."""
+    deadline = time.monotonic() + within
+    while True:
+        now = census(server)
+        if now == expected or time.monotonic() > deadline:
+            return now
+        time.sleep(0.2)
+
+
+# --- raw clients ----------------------------------------------------------------------------------
+
+
+def stalled_download(server: LiveServer, path: str) -> socket.socket:
+    """A client that asks for ``path``, reads the first bytes of the answer, then reads no more."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window fills fast
+    sock.settimeout(TIMEOUT)
+    sock.connect(("127.0.0.1", int(server.url.rsplit(":", 1)[1].strip("/"))))
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: identity\r\n\r\n".encode())
+    assert sock.recv(12) == b"HTTP/1.1 200"
+    return sock
+
+
+def read_to_end(sock: socket.socket, within: float) -> int:
+    """Read what is left until the server closes; the byte count."""
+    received, deadline = 0, time.monotonic() + within
+    while time.monotonic() < deadline:
+        chunk = sock.recv(1 << 20)
+        if not chunk:
+            return received
+        received += len(chunk)
+    raise AssertionError(f"the server did not close the connection within {within} s")
+
+
+def _dump_size(server: LiveServer, name: str) -> int:
+    listing = requests.get(server.url + "dumps/", headers={"Accept": "application/json"}, timeout=TIMEOUT)
+    return next(dump["byte_size"] for dump in listing.json()["dumps"] if dump["name"] == name)
+
+
+def _served(server: LiveServer) -> None:
+    """A few ordinary requests, each answered at once."""
+    with requests.Session() as session:
+        for path, params in (("healthz", {}), ("sparql", {"query": "ASK { ?s ?p ?o }"}), ("dumps/", {})):
+            started = time.monotonic()
+            response = session.get(server.url + path, params=params, timeout=TIMEOUT)
+            assert response.status_code == 200, (path, response.status_code)
+            assert time.monotonic() - started < 5, path
+
+
+# --- stalled and vanishing clients ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_dump_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One web worker whose dumps (~11 MB) are larger than the socket buffers between it and a client.
+
+    The data also uses URN terms, which once crashed the VoID statistics at start.
+    """
+    directory = tmp_path_factory.mktemp("big-dump")
+    data = directory / "big.nt"
+    with data.open("w", encoding="utf-8") as out:
+        for i in range(112):
+            out.write(f'<http://example.org/big/s{i}> <http://example.org/big/p> "{f"x{i:04} " * 17000}" .\n')
+        out.write("<urn:x:thing> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <urn:x:Class> .\n")
+        out.write('<urn:x:thing> <urn:x:property> "a URN term" .\n')
+    options = {"--workers": "1", "--client-timeout": str(CLIENT_TIMEOUT), "--query-timeout": "20"}
+    server = start_server(
+        directory, *(item for pair in options.items() for item in pair), "--data", str(data)
+    )
+    yield server
+    stop_server(server)
+
+
+def test_data_with_urn_terms_is_served_with_its_vocabulary(big_dump_server):
+    void = requests.get(
+        big_dump_server.url + ".well-known/void", headers={"Accept": "text/turtle"}, timeout=TIMEOUT
+    )
+    assert void.status_code == 200
+    assert "<urn:x:>" in void.text
+
+
+def test_stalled_readers_are_dropped_and_everyone_else_is_served(big_dump_server):
+    server = big_dump_server
+    size = _dump_size(server, "govkg.nq")
+    assert size > 10_000_000
+    _served(server)  # the query processes exist
+    before = settles_to(server, census(server), within=0)
+
+    # As many stalled readers as the worker has threads: each thread blocks writing the dump.
+    readers = [stalled_download(server, "/dumps/govkg.nq") for _ in range(THREADS)]
+    started = time.monotonic()
+    response = requests.get(server.url + "healthz", timeout=TIMEOUT)
+    waited = time.monotonic() - started
+    assert response.status_code == 200
+    assert waited < CLIENT_TIMEOUT + 5, f"a free thread only after {waited:.1f} s"
+
+    # Each was cut off: the server closed the connection long before the whole file went out.
+    for reader in readers:
+        with reader:
+            assert read_to_end(reader, within=TIMEOUT) < size
+    _served(server)
+    log = server.log()
+    assert log.count(DROPPED) >= THREADS
+    assert "Traceback" not in log
+
+    after = settles_to(server, {**before, "threads": census(server)["threads"]})
+    assert after["processes"] == before["processes"]
+    assert after["fds"] == before["fds"]
+
+
+def test_one_stalled_reader_and_vanishing_clients_leave_nothing_behind(big_dump_server):
+    server = big_dump_server
+    _served(server)
+    # The worker has had all its threads since the test above; let lingering closes finish.
+    before = settles_to(server, census(server), within=0)
+    time.sleep(3)
+    before = census(server)
+
+    dropped_before = server.log().count(DROPPED)
+    reader = stalled_download(server, "/dumps/govkg.ttl")
+    # Meanwhile: whole downloads, clients that vanish mid-dump, one that vanishes mid-query.
+    port = int(server.url.rsplit(":", 1)[1].strip("/"))
+    for abortive in (False, True):
+        for path in ("/dumps/govkg.nt", "/dumps/govkg.jsonld"):
+            sock = stalled_download(server, path)
+            sock.recv(4096)
+            if abortive:  # a reset instead of a close
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            sock.close()
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as gone:
+        query = requests.Request("GET", server.sparql_url, params={"query": SLOW_QUERY}).prepare().path_url
+        gone.sendall(f"GET {query} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    whole = requests.get(server.url + "dumps/govkg.nt", timeout=TIMEOUT)
+    assert whole.status_code == 200 and len(whole.content) == _dump_size(server, "govkg.nt")
+    _served(server)
+
+    # The kernel takes a few MB more while its buffers grow, then no more: client_timeout later
+    # the server drops the reader.
+    deadline = time.monotonic() + 20
+    while server.log().count(DROPPED) < dropped_before + 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    with reader:
+        assert read_to_end(reader, within=TIMEOUT) < _dump_size(server, "govkg.ttl")
+    # The abandoned query runs out (a few seconds), its process goes back to the pool.
+    assert settles_to(server, before, within=30) == before
+    _served(server)
+
 
 # --- bad data files at start ----------------------------------------------------------------------
 
