@@ -8,6 +8,14 @@ worker. So every connection gets kernel send and receive time-outs (``SO_SNDTIME
 ``client_timeout`` seconds: a send or receive that makes *no progress* for that long fails,
 the connection is dropped and the thread is free again. A slow client that keeps reading,
 however slowly, is never cut off. Each drop is logged as one warning line.
+
+Closing. Gunicorn (25 and later) closes a connection it will not keep alive gracefully:
+it half-closes it and waits up to 2 s for the client to close its side. It waits on the
+worker's main loop, which accepts and dispatches every connection, so each client that does
+not close — a dropped staller, or any client that sends ``Connection: close`` and then sits
+still — would stop the whole worker for 2 s (five such clients: 10 s for everyone). Here that
+wait runs in a short-lived thread of its own (at most :data:`LINGERING_CLOSES` at once; past
+that, a plain close).
 """
 
 from __future__ import annotations
@@ -15,16 +23,21 @@ from __future__ import annotations
 import logging
 import socket
 import struct
+import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import ThreadWorker
 
 from . import create_app
 
 #: Threads of each gunicorn web worker: the requests one worker serves at once.
 THREADS = 8
+#: Graceful closes (each waits up to 2 s for the client) that may run at once in one worker.
+LINGERING_CLOSES = 32
 
 
 class _GunicornApplication(BaseApplication):
@@ -40,7 +53,7 @@ class _GunicornApplication(BaseApplication):
         self.cfg.set("workers", self.settings["workers"])
         # Threads let a worker keep answering while one of its requests waits on a
         # long query; the query itself runs in a separate, killable process.
-        self.cfg.set("worker_class", "gthread")
+        self.cfg.set("worker_class", _ThreadWorker)
         self.cfg.set("threads", THREADS)
         # A worker that is busy with a long query must not be killed for that.
         self.cfg.set("timeout", int(self.settings["query_timeout"]) + 30)
@@ -87,6 +100,33 @@ class _StalledClientLog(logging.Filter):
             record.exc_info, record.exc_text = None, None
             record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
+
+
+class _ThreadWorker(ThreadWorker):
+    """Gunicorn's gthread worker that closes connections off its main loop."""
+
+    def finish_request(self, conn: Any, fs: Any) -> None:
+        if "close" not in vars(conn):
+            conn.close = partial(_close_off_the_loop, conn.close)
+        super().finish_request(conn, fs)
+
+
+_lingering = threading.BoundedSemaphore(LINGERING_CLOSES)
+
+
+def _close_off_the_loop(close: Callable[..., None], graceful: bool = False) -> None:
+    """Run a graceful close in a thread of its own; a plain close when too many already wait."""
+    if not graceful or not _lingering.acquire(blocking=False):
+        close()
+        return
+
+    def linger() -> None:
+        try:
+            close(graceful=True)
+        finally:
+            _lingering.release()
+
+    threading.Thread(target=linger, name="govkg-close", daemon=True).start()
 
 
 def _bracket_ipv6(host: str) -> str:

@@ -217,6 +217,25 @@ def test_one_stalled_reader_and_vanishing_clients_leave_nothing_behind(big_dump_
     _served(server)
 
 
+def test_clients_that_never_close_do_not_hold_up_the_others(big_dump_server):
+    """Each would cost gunicorn's main loop a 2 s wait for its FIN (10 s here), were it not moved off."""
+    port = int(big_dump_server.url.rsplit(":", 1)[1].strip("/"))
+    idle = []
+    try:
+        for _ in range(5):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            idle.append(sock)
+        for sock in idle:
+            assert sock.recv(12) == b"HTTP/1.1 200"
+        started = time.monotonic()
+        assert requests.get(big_dump_server.url + "healthz", timeout=TIMEOUT).status_code == 200
+        assert time.monotonic() - started < 1.5
+    finally:
+        for sock in idle:
+            sock.close()
+
+
 # --- bad data files at start ----------------------------------------------------------------------
 
 
