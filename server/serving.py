@@ -16,6 +16,12 @@ not close — a dropped staller, or any client that sends ``Connection: close`` 
 still — would stop the whole worker for 2 s (five such clients: 10 s for everyone). Here that
 wait runs in a short-lived thread of its own (at most :data:`LINGERING_CLOSES` at once; past
 that, a plain close).
+
+Stopping. SIGTERM to the master drains: requests in flight are answered (for at most
+``graceful_timeout``), then the processes exit with status 0. Gunicorn's workers would keep
+their listening sockets open until they exit, so a connection made during the drain would sit
+in the backlog unanswered and then be reset; here each worker closes them as soon as it gets
+SIGTERM, so new connections are refused at once and a client can go elsewhere.
 """
 
 from __future__ import annotations
@@ -103,7 +109,13 @@ class _StalledClientLog(logging.Filter):
 
 
 class _ThreadWorker(ThreadWorker):
-    """Gunicorn's gthread worker that closes connections off its main loop."""
+    """Gunicorn's gthread worker that closes off its main loop and stops listening on SIGTERM."""
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        super().handle_exit(sig, frame)  # stop the main loop; requests in flight carry on
+        self.set_accept_enabled(False)
+        for listener in self.sockets:
+            listener.close()
 
     def finish_request(self, conn: Any, fs: Any) -> None:
         if "close" not in vars(conn):

@@ -5,8 +5,11 @@
   the bad clients are gone the server's processes, threads and descriptors are as before.
 * A bad data file at start (a syntax error, an unreadable or damaged file): one line that
   names the file (and the line), exit status 1, nothing listening.
+* SIGTERM drains: the request in flight is answered 200, new connections are refused at
+  once, and the server exits with status 0.
 
-``server/serving.py`` documents the mechanisms.
+``server/serving.py`` documents the mechanisms (socket time-outs, closes off the main loop,
+listeners closed on SIGTERM).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -296,3 +300,39 @@ def test_a_bad_data_file_stops_the_start_with_one_clear_line(tmp_path, name):
     assert status == 1
     assert output.strip() == output.strip().splitlines()[-1]  # one line
     assert output.startswith(f"Error: {expected}"), output
+
+
+# --- SIGTERM ------------------------------------------------------------------------------------------------
+
+
+def test_sigterm_answers_the_request_in_flight_refuses_new_ones_and_exits_0(tmp_path):
+    server = start_server(tmp_path, "--workers", "2", "--query-timeout", "30")
+    port = int(server.url.rsplit(":", 1)[1].strip("/"))
+    outcome: dict = {}
+
+    def in_flight() -> None:
+        try:
+            outcome["response"] = requests.get(server.sparql_url, params={"query": SLOW_QUERY}, timeout=60)
+        except requests.RequestException as error:  # reported by the assertions below
+            outcome["error"] = error
+
+    try:
+        client = threading.Thread(target=in_flight)
+        client.start()
+        time.sleep(0.7)  # the query is running
+        assert client.is_alive()
+        os.kill(server.process.pid, signal.SIGTERM)
+        time.sleep(0.5)
+        refused_at = time.monotonic()
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        assert time.monotonic() - refused_at < 1  # refused, not left waiting in a backlog
+        client.join(timeout=60)
+        response = outcome.get("response")
+        assert response is not None, outcome.get("error")
+        assert response.status_code == 200
+        assert int(response.json()["results"]["bindings"][0]["n"]["value"]) > 1_000_000
+        assert server.process.wait(timeout=30) == 0
+        assert "Traceback" not in server.log()
+    finally:
+        stop_server(server)
