@@ -73,6 +73,10 @@ class _GunicornApplication(BaseApplication):
         # with one clear message instead of failing in every worker.
         self.cfg.set("preload_app", True)
         self.cfg.set("when_ready", _client_timeouts(self.settings["client_timeout"]))
+        # Gunicorn 25+ opens a control socket at one path per user (~/.gunicorn/gunicorn.ctl),
+        # shared by every instance on the machine; govkg is run by signals alone.
+        if "control_socket_disable" in self.cfg.settings:
+            self.cfg.set("control_socket_disable", True)
 
     def load(self) -> Flask:
         return self.app
