@@ -29,6 +29,7 @@ import pyoxigraph as ox
 
 from .formats import rdf_format_for_path
 from .settings import DEFAULT_BASE_IRI, split_data_entry
+from .xml_guard import XmlRefused, check_rdf_xml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ONTOLOGY_PATH = PROJECT_ROOT / "ontology" / "govkg.ttl"
@@ -149,15 +150,21 @@ def read_quads(
     rebase = base_iri != DEFAULT_BASE_IRI
     try:
         with _open_maybe_gzip(path) as stream:
+            source = stream
+            if fmt.oxigraph == ox.RdfFormat.RDF_XML:  # entity bombs and deep nesting are refused first
+                source = stream.read()
+                check_rdf_xml(source)
             # Blank nodes are renamed: two files' "_:b1" are two nodes (RDF merge, not union).
             base = document_iri or path.resolve().as_uri()
-            for triple in ox.parse(stream, fmt.oxigraph, base_iri=base, rename_blank_nodes=True):
+            for triple in ox.parse(source, fmt.oxigraph, base_iri=base, rename_blank_nodes=True):
                 s, p, o = triple.subject, triple.predicate, triple.object
                 if rebase:
                     s, p, o = rebase_term(s, base_iri), rebase_term(p, base_iri), rebase_term(o, base_iri)
                 yield ox.Quad(s, p, o, graph)
     except SyntaxError as error:
         raise DataFileError(path, _syntax_message(error), error.lineno) from None
+    except XmlRefused as error:
+        raise DataFileError(path, f"{error.message} (column {error.column})", error.line) from None
     except OSError as error:
         raise DataFileError(path, error.strerror or str(error)) from None
     except (EOFError, zlib.error) as error:  # a truncated or damaged .gz
