@@ -505,7 +505,7 @@ def _query_process(
         except (EOFError, OSError):
             return
         try:
-            reply = ("ok", _execute(store, job, prefixes))
+            reply = ("ok", _on_a_deep_stack(_execute, store, job, prefixes))
         except _QueryFailed as failure:
             reply = ("error", failure.status, failure.message)
         except Exception:  # noqa: BLE001 - never let the process die on a bad job
@@ -526,3 +526,40 @@ def _close_inherited_descriptors(keep: int) -> None:
                 os.close(descriptor)
             except OSError:
                 pass
+
+
+#: The stack of the thread that parses and evaluates each query in a query process. pyoxigraph
+#: recurses once per level of nesting (groups, brackets, unary operators, long operator chains):
+#: on a thread's usual 8 MiB, 3,000 nested groups (9 KB of query) overflowed it and killed the
+#: process (a 500). 512 MiB holds queries of several hundred KB, far above ``max_query_bytes``;
+#: it is address space, and only what a query really uses is touched, then freed with the thread.
+QUERY_STACK_BYTES = 512 * 1024 * 1024
+
+
+def _on_a_deep_stack(function, *arguments):  # noqa: ANN001, ANN002, ANN202
+    """``function(*arguments)`` in a thread with a :data:`QUERY_STACK_BYTES` stack: its value or its error.
+
+    >>> _on_a_deep_stack(sum, [1, 2, 3])
+    6
+    """
+    outcome: list = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, function(*arguments)))
+        except BaseException as error:  # noqa: BLE001 - handed to the caller as is
+            outcome.append((False, error))
+
+    previous = threading.stack_size(QUERY_STACK_BYTES)
+    try:
+        thread = threading.Thread(target=run, name="govkg-query")
+        thread.start()
+    except RuntimeError:  # no room for such a thread: the plain stack
+        return function(*arguments)
+    finally:
+        threading.stack_size(previous)
+    thread.join()
+    succeeded, value = outcome[0]
+    if succeeded:
+        return value
+    raise value
