@@ -52,9 +52,10 @@ from collections.abc import Iterable, Sequence
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, redirect, request
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import is_resource_modified
 
-from .errors import ClientError
+from .errors import ClientError, error_response
 from .formats import RDF_FORMATS, RESULTS_FORMATS, RdfFormat, ResultsFormat
 from .negotiation import negotiate
 from .query_runner import QueryJob, query_pool
@@ -153,9 +154,23 @@ def _install_caches(state) -> None:  # noqa: ANN001
 def _bound_request_body() -> None:
     # A form-encoded query is at most three times its size (%XX); a little room for the
     # other parameters. Bigger bodies are refused with 413 before they are read.
-    limit = 3 * current_app.config["GOVKG_SETTINGS"]["max_query_bytes"] + 16384
+    limit = _body_limit()
     request.max_content_length = limit
     request.max_form_memory_size = limit
+
+
+def _body_limit() -> int:
+    return 3 * current_app.config["GOVKG_SETTINGS"]["max_query_bytes"] + 16384
+
+
+@blueprint.errorhandler(RequestEntityTooLarge)
+def _body_too_large(_error: RequestEntityTooLarge) -> Response:
+    settings = current_app.config["GOVKG_SETTINGS"]
+    return error_response(
+        413,
+        f"The request body is larger than {_body_limit()} bytes; a query may be at most "
+        f"{settings['max_query_bytes']} bytes.",
+    )
 
 
 @blueprint.after_request
