@@ -55,10 +55,13 @@ def serve(**options: Any) -> None:
     """Serve the SPARQL endpoint and linked-data pages (gunicorn, 127.0.0.1:5000 by default)."""
     from .serving import run_server
 
+    from .persistent import StoreError
+    from .remote import RemoteStoreError
+
     settings = _settings_from_options(options)
     try:
         run_server(settings)
-    except DataFileError as error:
+    except (DataFileError, StoreError, RemoteStoreError) as error:
         raise click.ClickException(str(error)) from None
 
 
@@ -89,6 +92,85 @@ def dump(format_name: str, output: Path | None, base_iri: str | None) -> None:
         loaded.store.quads_for_pattern(None, None, None), rdf_format(format_name), loaded.base_iri
     )
     _write_output(data, output)
+
+
+@main.command()
+@click.argument("files", nargs=-1)
+@click.option(
+    "--store",
+    "store_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Persistent store folder to load into (created if missing); serve it with `govkg serve --store`.",
+)
+@click.option(
+    "--into",
+    "into",
+    default=None,
+    help="SPARQL Update endpoint of an external store: push the article graphs there, graph by graph.",
+)
+@click.option(
+    "--graph-store",
+    default=None,
+    help="With --into: the store's Graph Store Protocol endpoint; each graph is replaced with one PUT.",
+)
+@click.option("--base-iri", envvar="GOVKG_BASE_IRI", default=None, help="Base IRI of the resources.")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar with triples/s (default: when stderr is a terminal; log lines otherwise).",
+)
+def load(
+    files: tuple[str, ...],
+    store_dir: Path | None,
+    into: str | None,
+    graph_store: str | None,
+    base_iri: str | None,
+    progress: bool | None,
+) -> None:
+    """Load RDF FILES (FILE or GRAPH_IRI=FILE, any RDF format, .gz too) into a store, each in its own graph.
+
+    With --store DIR: a persistent on-disk store; all or nothing (a bad line stops the load
+    with the file and line, and the store is left as it was). With --into URL: the article
+    graphs (ontology, facts, links, metadata) are pushed into an external SPARQL store.
+    """
+    import logging
+    import time
+
+    settings = _settings_from_options({"base_iri": base_iri})
+    if (store_dir is None) == (into is None):
+        raise click.UsageError("give exactly one of --store DIR and --into URL")
+    if into is not None:
+        from .remote import RemoteStoreError, push_article_graphs
+
+        if files:
+            raise click.UsageError("--into pushes the article graphs; load big files with --store")
+        try:
+            for line in push_article_graphs(into, settings["base_iri"], graph_store=graph_store):
+                click.echo(line, err=True)
+        except RemoteStoreError as error:
+            raise click.ClickException(str(error)) from None
+        return
+    from .persistent import StoreDirectory, StoreError, load_files
+
+    logging.basicConfig(level=logging.INFO, format="govkg: %(message)s")
+    started = time.monotonic()
+
+    def report(loaded) -> None:  # noqa: ANN001
+        rate = loaded.triples / max(loaded.seconds, 1e-9)
+        click.echo(
+            f"{loaded.path}: {loaded.triples:,} triples into <{loaded.graph_iri}> "
+            f"in {loaded.seconds:.2f} s ({rate:,.0f} triples/s)",
+            err=True,
+        )
+
+    try:
+        load_files(StoreDirectory(store_dir), list(files), settings["base_iri"], progress, report)
+    except (DataFileError, StoreError) as error:
+        raise click.ClickException(f"{error} (the store is unchanged)") from None
+    click.echo(
+        f"loaded in {time.monotonic() - started:.2f} s; serve with: govkg serve --store {store_dir}", err=True
+    )
 
 
 @main.command()

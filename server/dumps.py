@@ -31,16 +31,21 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import os
+import shutil
+import tempfile
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, request, send_file
 from werkzeug.exceptions import NotAcceptable, NotFound
 
 from .formats import RDF_FORMATS, RdfFormat, content_type
 from .negotiation import negotiate
 from .responses import app_cache, conditional, html_page, install_cache, security_headers, vary
-from .serialize import serialize_quads
+from .serialize import project_prefixes, serialize_quads
 from .store import LoadedGraph, loaded_graph
 
 blueprint = Blueprint("dumps", __name__, url_prefix="/dumps")
@@ -84,20 +89,34 @@ DUMP_FILES_BY_NAME: dict[str, DumpFile] = {dump.name: dump for dump in DUMP_FILE
 
 @dataclass(frozen=True)
 class BuiltDump:
-    """A dump file's bytes and checksum."""
+    """A dump file's bytes (in memory, or in a file for a large store) and checksum.
+
+    For a large store a dump not built yet is known by name only: ``built`` is False
+    and it has no size or checksum.
+    """
 
     file: DumpFile
-    data: bytes
+    data: bytes = b""
+    path: Path | None = None
+    size: int | None = None
+    checksum: str | None = None
 
     @property
-    def byte_size(self) -> int:
+    def built(self) -> bool:
+        """Whether the file exists (its size and checksum are known)."""
+        return self.path is None or self.size is not None
+
+    @property
+    def byte_size(self) -> int | None:
         """The length of the file in bytes."""
-        return len(self.data)
+        return len(self.data) if self.path is None else self.size
 
     @property
-    def sha256(self) -> str:
+    def sha256(self) -> str | None:
         """The SHA-256 of the file, in lower-case hex."""
-        return hashlib.sha256(self.data).hexdigest()
+        if self.path is None:
+            return hashlib.sha256(self.data).hexdigest()
+        return self.checksum
 
 
 def dataset_graphs(loaded: LoadedGraph) -> list[ox.NamedNode]:
@@ -133,12 +152,85 @@ def build_all_dumps(loaded: LoadedGraph) -> list[BuiltDump]:
 
 
 def cached_dump(loaded: LoadedGraph, dump: DumpFile) -> BuiltDump:
-    """``dump`` built once per dataset version for the current app, then kept in memory."""
+    """``dump`` built once per dataset version for the current app, then kept in memory.
+
+    For a large store (:attr:`server.backends.Backend.large`) the file is built on first
+    request, streamed into the store folder's cache, and served from there.
+    """
+    if loaded.backend.large:
+        return file_dump(loaded, dump, build=True)
     cache = app_cache("dumps")
     if not dump.compressed:
         return cache.get(loaded.dataset_version, dump.name, lambda: build_dump(loaded, dump))
     plain = cached_dump(loaded, DumpFile(dump.fmt, False))
     return cache.get(loaded.dataset_version, dump.name, lambda: build_dump(loaded, dump, plain.data))
+
+
+def known_dumps(loaded: LoadedGraph) -> list[BuiltDump]:
+    """Every dump file as far as it is known without building anything (large stores: built ones only)."""
+    if loaded.backend.large:
+        return [file_dump(loaded, dump, build=False) for dump in DUMP_FILES]
+    return [cached_dump(loaded, dump) for dump in DUMP_FILES]
+
+
+_FILE_LOCKS: dict[str, threading.Lock] = {}
+_FILE_LOCKS_LOCK = threading.Lock()
+
+
+def _dump_folder(loaded: LoadedGraph) -> Path:
+    base = loaded.store_directory or Path(tempfile.gettempdir()) / "govkg-dumps"
+    return base / "cache" / loaded.dataset_version
+
+
+def file_dump(loaded: LoadedGraph, dump: DumpFile, build: bool) -> BuiltDump:
+    """A dump kept as a file (large stores), built first if ``build`` and missing.
+
+    The file is streamed by pyoxigraph in the store's order, blank nodes with the store's
+    labels (no canonicalization, which needs the whole dataset in memory); the triple
+    formats hold every graph's triples, so a triple stated in two graphs is written twice
+    (the same graph once parsed). A ``.sha256`` file beside it keeps its checksum.
+    """
+    folder = _dump_folder(loaded)
+    path = folder / dump.name
+    checksum_path = path.with_name(path.name + ".sha256")
+    if not checksum_path.is_file():
+        if not build:
+            return BuiltDump(dump, path=path)
+        with _FILE_LOCKS_LOCK:
+            lock = _FILE_LOCKS.setdefault(str(path), threading.Lock())
+        with lock:
+            if not checksum_path.is_file():
+                _build_file(loaded, dump, folder)
+    return BuiltDump(dump, path=path, size=path.stat().st_size, checksum=checksum_path.read_text().strip())
+
+
+def _build_file(loaded: LoadedGraph, dump: DumpFile, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / dump.name
+    temporary = folder / f".{dump.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+    digest = hashlib.sha256()
+    if dump.compressed:
+        plain = file_dump(loaded, DumpFile(dump.fmt, False), build=True)
+        assert plain.path is not None
+        with plain.path.open("rb") as source, gzip.GzipFile(temporary, "wb", compresslevel=6, mtime=0) as out:
+            shutil.copyfileobj(source, out, 1 << 20)
+    else:
+        quads = (
+            quad
+            for graph in dataset_graphs(loaded)
+            for quad in loaded.store.quads_for_pattern(None, None, None, graph)
+        )
+        items = quads if dump.fmt.carries_graphs else (quad.triple for quad in quads)
+        prefixes = {} if dump.fmt.name in ("nt", "nq") else {"prefixes": project_prefixes(loaded.base_iri)}
+        with temporary.open("wb") as out:
+            ox.serialize(items, out, format=dump.fmt.oxigraph, **prefixes)
+    with temporary.open("rb") as written:
+        for chunk in iter(lambda: written.read(1 << 20), b""):
+            digest.update(chunk)
+    os.replace(temporary, path)
+    checksum = path.with_name(path.name + ".sha256")
+    checksum.with_suffix(".tmp").write_text(digest.hexdigest() + "\n")
+    os.replace(checksum.with_suffix(".tmp"), checksum)
 
 
 def dump_url(base_iri: str, dump: DumpFile) -> str:
@@ -170,7 +262,7 @@ def index() -> Response:
     if chosen is None:
         raise NotAcceptable("The dumps index is available as text/html and application/json.")
     loaded = loaded_graph()
-    built = [cached_dump(loaded, dump) for dump in DUMP_FILES]
+    built = known_dumps(loaded)
     if chosen == "application/json":
         response = jsonify(
             dataset=f"{loaded.base_iri}id/dataset/zhaoqing-rule-of-law",
@@ -189,6 +281,7 @@ def index() -> Response:
                     "named_graphs": item.file.fmt.carries_graphs,
                     "byte_size": item.byte_size,
                     "sha256": item.sha256,
+                    "built": item.built,
                 }
                 for item in built
             ],
@@ -214,13 +307,18 @@ def download(name: str) -> Response:
         raise NotFound("No such dump; the index at /dumps/ lists them all.")
     loaded = loaded_graph()
     built = cached_dump(loaded, dump)
-    response = Response(built.data, headers={"Content-Type": content_type(dump.media_type)})
+    if built.path is not None:
+        response = send_file(
+            built.path, mimetype=content_type(dump.media_type), conditional=False, etag=False
+        )
+        response.content_length = built.byte_size
+    else:
+        response = Response(built.data, headers={"Content-Type": content_type(dump.media_type)})
     response.headers["Content-Disposition"] = f'attachment; filename="{dump.name}"'
     response.headers["Cache-Control"] = "public, no-cache"
     # RFC 9530: the digest of the whole file, also valid on a 206 partial response.
-    response.headers["Repr-Digest"] = (
-        f"sha-256=:{base64.b64encode(hashlib.sha256(built.data).digest()).decode()}:"
-    )
+    assert built.sha256 is not None
+    response.headers["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(built.sha256)).decode()}:"
     security_headers(response)
     # Strong: the checksum in the tag pins the bytes, even if another worker process built
     # a differently ordered (but equivalent) file.

@@ -21,4 +21,9 @@ def readyz():  # noqa: ANN201
     loaded = current_app.extensions.get(EXTENSION_KEY)
     if loaded is None:
         return jsonify(status="loading"), 503
-    return jsonify(status="ready", dataset_version=loaded.dataset_version, quads=len(loaded.store))
+    return jsonify(
+        status="ready",
+        dataset_version=loaded.dataset_version,
+        store=loaded.backend.kind,
+        quads=loaded.backend.quad_count(),
+    )

@@ -26,9 +26,14 @@ as the DCAT-AP SHACL guidance asks of data that does not ship the vocabularies.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
+import os
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
@@ -158,8 +163,15 @@ def namespace_of(iri: str) -> str:
 
 
 def dataset_statistics(loaded: LoadedGraph) -> DatasetStatistics:
-    """Count the dataset: triples, entities, distinct subjects and objects, classes, properties."""
+    """Count the dataset: triples, entities, distinct subjects and objects, classes, properties.
+
+    A large store (persistent or remote) is counted by SPARQL aggregates instead, once per
+    data version, the first time the statistics are asked for (:func:`large_statistics`).
+    """
     from .dumps import dataset_graphs
+
+    if loaded.backend.large:
+        return large_statistics(loaded)
 
     triples: set[ox.Triple] = set()
     stats = DatasetStatistics()
@@ -187,6 +199,81 @@ def dataset_statistics(loaded: LoadedGraph) -> DatasetStatistics:
     stats.properties = dict(sorted(properties.items()))
     stats.vocabularies = sorted({namespace_of(term) for term in (*stats.classes, *stats.properties)})
     return stats
+
+
+_DISTINCT_TRIPLES = "{{ SELECT DISTINCT ?s ?p ?o {{ GRAPH ?g {{ ?s ?p ?o }} {filter} }} }}"
+_STATISTICS_QUERIES = {
+    "graphs": "SELECT ?g (COUNT(*) AS ?n) {{ GRAPH ?g {{ ?s ?p ?o }} {filter} }} GROUP BY ?g",
+    "totals": "SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) "
+    "(COUNT(DISTINCT ?o) AS ?objects) (COUNT(DISTINCT ?e) AS ?entities) "
+    f"{{{{ {_DISTINCT_TRIPLES} BIND (IF(isIRI(?s) && STRSTARTS(STR(?s), {{base}}), ?s, ?unbound) AS ?e) }}}}",
+    "classes": "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) {{ GRAPH ?g {{ ?s a ?c }} {filter} FILTER isIRI(?c) }} "
+    "GROUP BY ?c",
+    "properties": f"SELECT ?p (COUNT(*) AS ?n) {{{{ {_DISTINCT_TRIPLES} }}}} GROUP BY ?p",
+}
+_STATISTICS_LOCK = threading.Lock()
+
+
+def large_statistics(loaded: LoadedGraph) -> DatasetStatistics:
+    """The statistics of a large store by SPARQL aggregates, kept in its cache folder per version.
+
+    The same counts as the in-memory path: distinct triples of the union of the dataset's
+    graphs. The first call reads the whole store (seconds for a million triples); the result
+    is kept in ``{store}/cache/{version}/statistics.json``, so the other processes and the
+    next start-ups read it.
+    """
+    from .dumps import dataset_graphs
+
+    cache_file = _statistics_file(loaded)
+    with _STATISTICS_LOCK:
+        cached = _read_statistics(cache_file)
+        if cached is not None:
+            return cached
+        graphs = dataset_graphs(loaded)
+        values = " ".join(str(graph) for graph in graphs) or "<urn:govkg:no-graph>"
+        query_filter = f"VALUES ?g {{ {values} }}"
+        base = ox.Literal(loaded.base_iri)
+
+        def rows(name: str) -> list:
+            text = _STATISTICS_QUERIES[name].format(filter=query_filter, base=base)
+            return list(loaded.store.query(text))
+
+        stats = DatasetStatistics()
+        stats.graph_triples = {row[0].value: int(row[1].value) for row in rows("graphs")}
+        stats.graph_triples = {g.value: stats.graph_triples.get(g.value, 0) for g in graphs}
+        totals = rows("totals")[0]
+        stats.triples, stats.distinct_subjects, stats.distinct_objects, stats.entities = (
+            int(term.value) for term in (totals[0], totals[1], totals[2], totals[3])
+        )
+        stats.classes = dict(sorted((row[0].value, int(row[1].value)) for row in rows("classes")))
+        stats.properties = dict(sorted((row[0].value, int(row[1].value)) for row in rows("properties")))
+        stats.vocabularies = sorted({namespace_of(term) for term in (*stats.classes, *stats.properties)})
+        if cache_file is not None:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            temporary = cache_file.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(stats.__dict__, ensure_ascii=False), encoding="utf-8")
+            os.replace(temporary, cache_file)
+        return stats
+
+
+def cached_statistics(loaded: LoadedGraph) -> DatasetStatistics | None:
+    """A large store's statistics if they were computed already; else ``None``."""
+    return _read_statistics(_statistics_file(loaded))
+
+
+def _statistics_file(loaded: LoadedGraph) -> Path | None:
+    if loaded.store_directory is None:
+        return None
+    return loaded.store_directory / "cache" / loaded.dataset_version / "statistics.json"
+
+
+def _read_statistics(path: Path | None) -> DatasetStatistics | None:
+    if path is None:
+        return None
+    try:
+        return DatasetStatistics(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 # --- building triples -------------------------------------------------------------------------
@@ -260,9 +347,9 @@ def _linksets(loaded: LoadedGraph) -> list[tuple[ox.NamedNode, int]]:
 
 
 def void_triples(
-    loaded: LoadedGraph, stats: DatasetStatistics, dumps: Iterable[BuiltDump]
+    loaded: LoadedGraph, stats: DatasetStatistics | None, dumps: Iterable[BuiltDump]
 ) -> list[ox.Triple]:
-    """The VoID description of the dataset."""
+    """The VoID description of the dataset (without counts when ``stats`` is ``None``)."""
     from .dumps import dump_url
 
     iris = MetadataIris(loaded.base_iri)
@@ -279,15 +366,21 @@ def void_triples(
     t.add(dataset, DCT + "modified", _date_time(loaded))
     t.add(dataset, VOID + "uriSpace", ox.Literal(loaded.base_iri))
     t.add(dataset, VOID + "sparqlEndpoint", iris.endpoint)
-    for name, value in (
-        ("triples", stats.triples),
-        ("entities", stats.entities),
-        ("classes", len(stats.classes)),
-        ("properties", len(stats.properties)),
-        ("distinctSubjects", stats.distinct_subjects),
-        ("distinctObjects", stats.distinct_objects),
-    ):
-        t.add(dataset, VOID + name, _integer(value))
+    if stats is None:
+        stats = DatasetStatistics()
+        counted = False
+    else:
+        counted = True
+    if counted:
+        for name, value in (
+            ("triples", stats.triples),
+            ("entities", stats.entities),
+            ("classes", len(stats.classes)),
+            ("properties", len(stats.properties)),
+            ("distinctSubjects", stats.distinct_subjects),
+            ("distinctObjects", stats.distinct_objects),
+        ):
+            t.add(dataset, VOID + name, _integer(value))
     for vocabulary in stats.vocabularies:
         t.add(dataset, VOID + "vocabulary", vocabulary)
     for fmt in RDF_FORMATS:
@@ -343,10 +436,12 @@ def _example_resources(loaded: LoadedGraph) -> list[str]:
     """A few resources that show what the dataset holds, one per kind, that exist in the data."""
     from .dumps import dataset_graphs
 
+    # A large store's data is not scanned: the examples come from the article's graphs.
+    graphs = [loaded.graph_iri(slug) for slug in ("facts", "links")] if loaded.backend.large else None
     subjects = sorted(
         {
             quad.subject.value
-            for graph in dataset_graphs(loaded)
+            for graph in graphs or dataset_graphs(loaded)
             for quad in loaded.store.quads_for_pattern(None, None, None, graph)
             if isinstance(quad.subject, ox.NamedNode) and quad.subject.value.startswith(loaded.base_iri)
         }
@@ -449,9 +544,11 @@ def dcat_triples(loaded: LoadedGraph, dumps: Iterable[BuiltDump]) -> list[ox.Tri
         if dump.compressed:
             t.add(distribution, DCAT + "compressFormat", IANA_MEDIA_TYPES + GZIP_MEDIA_TYPE)
         t.add(distribution, DCT + "format", FORMAT_IRIS[dump.fmt.name][1])
-        t.add(distribution, DCAT + "byteSize", _integer(built.byte_size, XSD + "nonNegativeInteger"))
         t.add(distribution, DCT + "license", LICENSE_IRI)
         t.add(distribution, DCT + "modified", modified)
+        if built.byte_size is None or built.sha256 is None:
+            continue  # a large store's dump not built yet: its size is not known
+        t.add(distribution, DCAT + "byteSize", _integer(built.byte_size, XSD + "nonNegativeInteger"))
         checksum = ox.BlankNode()
         t.add(distribution, SPDX + "checksum", checksum)
         t.add(checksum, RDF + "type", SPDX + "Checksum")
@@ -517,11 +614,18 @@ def dcat_triples(loaded: LoadedGraph, dumps: Iterable[BuiltDump]) -> list[ox.Tri
     return t.triples
 
 
-def metadata_documents(loaded: LoadedGraph, dumps: Iterable[BuiltDump]) -> dict[str, list[ox.Triple]]:
-    """The two documents of the metadata graph: ``{"void": [...], "catalog": [...]}``."""
+def metadata_documents(
+    loaded: LoadedGraph, dumps: Iterable[BuiltDump], counted: bool = True
+) -> dict[str, list[ox.Triple]]:
+    """The two documents of the metadata graph: ``{"void": [...], "catalog": [...]}``.
+
+    ``counted=False`` (a large store at start-up) leaves the counts out unless they are
+    known already: counting would read the whole store.
+    """
     dumps = list(dumps)
+    stats = dataset_statistics(loaded) if counted else cached_statistics(loaded)
     return {
-        "void": void_triples(loaded, dataset_statistics(loaded), dumps),
+        "void": void_triples(loaded, stats, dumps),
         "catalog": dcat_triples(loaded, dumps),
     }
 
@@ -589,6 +693,9 @@ def _rebuild_metadata_graph(app: Flask) -> None:
     from .store import EXTENSION_KEY
 
     loaded = app.extensions[EXTENSION_KEY]
+    if loaded.backend.large:
+        _refresh_large_metadata_graph(app, loaded)
+        return
     built = build_all_dumps(loaded)
     dumps_cache = app.extensions["govkg.cache.dumps"]
     for item in built:
@@ -605,11 +712,57 @@ def _rebuild_metadata_graph(app: Flask) -> None:
     loaded.store.extend(metadata_graph_quads(loaded.store, graph, triples))
 
 
+def _metadata_graph_triples(app: Flask, loaded: LoadedGraph, documents: dict) -> list[ox.Triple]:
+    triples = [t for part in documents.values() for t in part]
+    if importlib.util.find_spec(f"{__package__}.service_description") is not None:
+        from .service_description import service_description_quads
+
+        triples += [q.triple for q in service_description_quads(loaded, app.config["GOVKG_SETTINGS"])]
+    return triples
+
+
+def _refresh_large_metadata_graph(app: Flask, loaded: LoadedGraph) -> None:
+    """A large store's metadata graph, from what is known without reading the data.
+
+    Counts and dump sizes are in it once they have been computed (on first request of the
+    VoID document or a dump) — from the next start-up on. The graph is rewritten only when
+    what it is built from changed, so replicas with the same settings never write.
+    """
+    from .dumps import known_dumps
+
+    if loaded.backend.kind != "disk":
+        return  # an external store's metadata graph is the one `govkg load --into` put there
+    dumps = known_dumps(loaded)
+    settings = app.config["GOVKG_SETTINGS"]
+    key_parts = [
+        loaded.dataset_version,
+        str(cached_statistics(loaded) is not None),
+        *(f"{d.file.name}:{d.sha256}" for d in dumps),
+        *(str(settings[name]) for name in ("service_allowlist", "max_result_rows", "query_timeout")),
+    ]
+    key = hashlib.sha256("\n".join(key_parts).encode()).hexdigest()[:16]
+    from .persistent import StoreDirectory, write_metadata_graph
+
+    folder = StoreDirectory(loaded.store_directory)
+    if folder.read_state().metadata_key == key:
+        return
+    documents = metadata_documents(loaded, dumps, counted=False)
+    triples = _metadata_graph_triples(app, loaded, documents)
+    graph = loaded.graph_iri("metadata")
+    loaded.backend.handle.release()  # RocksDB: one writer, and no reader in this process meanwhile
+    store = folder.open_read_write()
+    try:
+        store.clear_graph(graph)
+        write_metadata_graph(folder, store, metadata_graph_quads(store, graph, triples), key)
+    finally:
+        del store
+
+
 def _document_triples(loaded: LoadedGraph, kind: str) -> list[ox.Triple]:
-    from .dumps import DUMP_FILES, cached_dump
+    from .dumps import known_dumps
 
     def build() -> dict[str, list[ox.Triple]]:
-        return metadata_documents(loaded, [cached_dump(loaded, dump) for dump in DUMP_FILES])
+        return metadata_documents(loaded, known_dumps(loaded))
 
     return app_cache("metadata").get(loaded.dataset_version, "documents", build)[kind]
 
@@ -644,7 +797,7 @@ def _serve(kind: str, local_path: str, extension: str | None, template: str) -> 
         return representation_headers(
             response, loaded, local_path, fmt.extension, extension is None, fmt.name
         )
-    from .dumps import DUMP_FILES, cached_dump, human_size
+    from .dumps import human_size, known_dumps
 
     language = page_language()
     iris = MetadataIris(loaded.base_iri)
@@ -662,7 +815,7 @@ def _serve(kind: str, local_path: str, extension: str | None, template: str) -> 
         stats=cache.get(loaded.dataset_version, "statistics", lambda: dataset_statistics(loaded)),
         linksets=cache.get(loaded.dataset_version, "linksets", lambda: _linksets(loaded)),
         examples=cache.get(loaded.dataset_version, "examples", lambda: _example_resources(loaded)),
-        built=[cached_dump(loaded, dump) for dump in DUMP_FILES],
+        built=known_dumps(loaded),
         human_size=human_size,
         alternates=[(document_name(local_path, f.extension), f.label, f.media_type) for f in TRIPLE_FORMATS],
         license_iri=LICENSE_IRI,

@@ -73,6 +73,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 from flask import current_app
@@ -84,6 +85,9 @@ from .formats import RdfFormat, ResultsFormat, rdf_format, results_format
 from .serialize import project_prefixes
 from .sparql_lexer import has_dataset_clause
 from .store import LoadedGraph, loaded_graph
+
+if TYPE_CHECKING:
+    from .backends import Backend
 
 log = logging.getLogger(__name__)
 
@@ -348,6 +352,12 @@ def _serialize_graph(
 
 
 POOL_KEY = "govkg.query_pool"
+#: A query still running after this many seconds yields the CPU: its process runs at
+#: :data:`DEMOTED_NICENESS` for the rest of its time, so a runaway slows the short queries and
+#: the pages served beside it as little as possible (Linux gives a nice-10 process about a tenth
+#: of a CPU that a nice-0 one also wants). Its time limit is unchanged.
+DEMOTE_AFTER = 0.5
+DEMOTED_NICENESS = 10
 _POOL_LOCK_KEY = "govkg.query_pool_lock"
 
 
@@ -381,7 +391,7 @@ class QueryPool:
     def __init__(self, loaded: LoadedGraph, size: int) -> None:
         self.owner_pid = os.getpid()
         self.size = size
-        self._store = loaded.store
+        self._backend = loaded.backend
         self._prefixes = project_prefixes(loaded.base_iri)
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._live: dict[int, _Worker] = {}
@@ -406,10 +416,14 @@ class QueryPool:
                 f"All {self.size} query processes stayed busy for {timeout:g} s; try again shortly.",
                 retry_after=2,
             ) from None
-        healthy = False
+        healthy = demoted = False
         try:
             worker.connection.send(job)
-            if not worker.connection.poll(timeout):
+            ready = worker.connection.poll(min(timeout, DEMOTE_AFTER))
+            if not ready and timeout > DEMOTE_AFTER:
+                demoted = _set_niceness(worker.pid, DEMOTED_NICENESS)
+                ready = worker.connection.poll(timeout - DEMOTE_AFTER)
+            if not ready:
                 log.warning("query stopped after %g s: %.200r", timeout, job.query)
                 raise ClientError(
                     f"Query timed out: it ran longer than the {timeout:g} s limit and was stopped. "
@@ -424,9 +438,9 @@ class QueryPool:
                 "The query process failed (out of memory?); the incident was logged.", 500
             ) from None
         finally:
-            if healthy:
+            if healthy and (not demoted or _set_niceness(worker.pid, 0)):
                 self._idle.put(worker)
-            else:
+            else:  # dead, stopped, or demoted for good (raising a priority needs privileges)
                 self._replace(worker)
         if reply[0] == "ok":
             return reply[1]
@@ -448,7 +462,7 @@ class QueryPool:
         pid = os.fork()
         if pid == 0:  # the query process
             try:
-                _query_process(child_end, parent_pid, self._store, self._prefixes)
+                _query_process(child_end, parent_pid, self._backend, self._prefixes)
             finally:
                 os._exit(0)
         child_end.close()
@@ -485,10 +499,23 @@ class QueryPool:
                     return
 
 
+def _set_niceness(pid: int, niceness: int) -> bool:
+    """Set a query process's niceness; False if the system refuses (a process that is gone, no privilege)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, niceness)
+    except OSError:
+        return False
+    return True
+
+
 def _query_process(
-    connection: Connection, parent_pid: int, store: ox.Store, prefixes: dict[str, str]
+    connection: Connection, parent_pid: int, backend: Backend, prefixes: dict[str, str]
 ) -> None:
-    """The body of a query process: answer jobs from ``connection`` until it closes."""
+    """The body of a query process: answer jobs from ``connection`` until it closes.
+
+    The store comes from ``backend`` after the fork: the shared in-memory Store, or a
+    persistent store's own read-only handle for this process (never the parent's).
+    """
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: the closed pipe still ends the loop
@@ -498,6 +525,7 @@ def _query_process(
     for name in _RESET_SIGNALS:
         signal.signal(getattr(signal, name), signal.SIG_DFL)
     _close_inherited_descriptors(keep=connection.fileno())
+    store = backend.store
     gc.freeze()
     while True:
         try:

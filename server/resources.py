@@ -40,10 +40,9 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, redirect, request
 from werkzeug.exceptions import NotAcceptable, NotFound
 
-from .describe import concise_bounded_description, incoming_links
 from .errors import ClientError
 from .formats import RDF_FORMATS, RdfFormat, content_type
 from .negotiation import negotiate, negotiate_language
@@ -92,6 +91,8 @@ PAGE_LANGUAGES: tuple[str, ...] = ("en", "zh")
 HTML = "text/html"
 #: A resource's description is one graph, so the formats that carry named graphs are not offered.
 TRIPLE_FORMATS: tuple[RdfFormat, ...] = tuple(fmt for fmt in RDF_FORMATS if not fmt.carries_graphs)
+#: The article's own graphs (small in any store).
+ARTICLE_GRAPHS: tuple[str, ...] = ("ontology", "facts", "links", "metadata")
 #: Most values of one property listed on a page; the RDF forms always have them all.
 MAX_VALUES_PER_PROPERTY = 50
 #: Most incoming links listed on a page.
@@ -674,11 +675,15 @@ def _not_found(local_path: str, representation_is_html: bool, builder: PageBuild
 def _local_subjects(loaded: LoadedGraph) -> list[str]:
     """Every IRI under the base that is the subject of a triple, sorted (once per version)."""
 
+    # A large store's data is not scanned: suggestions come from the article's graphs.
+    graphs = [loaded.graph_iri(slug) for slug in ARTICLE_GRAPHS] if loaded.backend.large else [None]
+
     def build() -> list[str]:
         return sorted(
             {
                 quad.subject.value
-                for quad in loaded.store.quads_for_pattern(None, None, None, None)
+                for graph in graphs
+                for quad in loaded.store.quads_for_pattern(None, None, None, graph)
                 if isinstance(quad.subject, ox.NamedNode) and quad.subject.value.startswith(loaded.base_iri)
             }
         )
@@ -706,7 +711,7 @@ def describe_resource(local_path: str) -> Response:
             builder = PageBuilder(loaded, page_language()) if wants_html else None
             return _not_found(local_path, wants_html, builder)
     fmt = choose_representation(extension)
-    triples = concise_bounded_description(store, node)
+    triples = loaded.backend.describe(node)
     if fmt is not None:
         return _rdf_response(triples, fmt, loaded, local_path, extension is None)
 
@@ -718,7 +723,7 @@ def describe_resource(local_path: str) -> Response:
     rows = builder.rows(by_subject.get(node, []), by_subject, 0, frozenset())
     types = next((row.values for row in rows if row.predicate.iri == RDF_TYPE.value), [])
     rows = [row for row in rows if row.predicate.iri != RDF_TYPE.value]
-    incoming = incoming_links(store, node, limit=MAX_INCOMING_LINKS + 1)
+    incoming = loaded.backend.incoming(node, MAX_INCOMING_LINKS + 1)
     incoming_rows = _incoming_rows(builder, incoming[:MAX_INCOMING_LINKS])
     title = builder.label(node)
     response = html_page(
@@ -790,6 +795,9 @@ def named_graph(path: str) -> Response:
             raise NotFound(f"No named graph <{loaded.base_iri}graph/{path}> in this dataset.")
     local_path = "graph/" + slug
     graph = ox.NamedNode(loaded.base_iri + local_path)
+    if loaded.backend.large and slug not in ARTICLE_GRAPHS:
+        # A graph of a large store is no one document: its triples are in the dumps.
+        return redirect(request.script_root + "/dumps/", 303)
     fmt = choose_representation(extension)
     if fmt is not None:
 
@@ -809,7 +817,7 @@ def named_graph(path: str) -> Response:
         members = sorted((m for m in typed[cls] if isinstance(m, ox.NamedNode)), key=lambda m: m.value)
         shown = [builder.iri_view(member) for member in members[:MAX_VALUES_PER_PROPERTY]]
         classes.append(PropertyRow(builder.iri_view(cls), shown, len(members) - len(shown)))
-    own = concise_bounded_description(loaded.store, graph)
+    own = loaded.backend.describe(graph)
     by_subject: dict = {}
     for triple in own:
         by_subject.setdefault(triple.subject, []).append(triple)

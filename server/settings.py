@@ -92,6 +92,33 @@ def _parse_port(value: str | int) -> int:
     return number
 
 
+REMOTE_STORE_PREFIX = "sparql:"
+
+
+def _parse_store(value: str) -> str:
+    """A store: empty (in memory), a folder, or ``sparql:`` and an http(s) query URL.
+
+    >>> _parse_store("sparql:http://127.0.0.1:7878/query"), _parse_store(" var/store ")
+    ('sparql:http://127.0.0.1:7878/query', 'var/store')
+    """
+    value = str(value).strip()
+    if value.startswith(REMOTE_STORE_PREFIX):
+        _parse_optional_url(value[len(REMOTE_STORE_PREFIX) :])
+    return value
+
+
+def _parse_optional_url(value: str) -> str:
+    """An http(s) URL, or empty.
+
+    >>> _parse_optional_url("")
+    ''
+    """
+    value = str(value).strip()
+    if value and not re.match(r"https?://[^\s/]+", value):
+        raise ValueError(f"expected an http(s) URL, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     """One setting: its name (``snake_case``), how to parse it, its default and its help."""
@@ -163,6 +190,22 @@ SETTINGS: tuple[Setting, ...] = (
         "a FILE alone goes to {base}graph/data/{file-stem}.",
     ),
     Setting(
+        "store",
+        _parse_store,
+        "",
+        "Where the data lives: empty for in memory (the article graph and the data files, parsed at "
+        "every start); a folder for a persistent on-disk store filled by `govkg load`; or "
+        "sparql:QUERY_URL to front an existing SPARQL 1.1 store (credentials from GOVKG_STORE_USER "
+        "and GOVKG_STORE_PASSWORD).",
+    ),
+    Setting(
+        "update_url",
+        _parse_optional_url,
+        "",
+        "With a sparql: store, its SPARQL Update endpoint: the article graphs are pushed there at "
+        "start-up when the store's copy is out of date. Empty: the store is only read.",
+    ),
+    Setting(
         "workers",
         _parse_positive_int,
         1,
@@ -218,8 +261,8 @@ def settings_table_markdown() -> str:
     rows = ["| setting | CLI flag | environment variable | default | meaning |", "|---|---|---|---|---|"]
     for setting in SETTINGS:
         default = setting.default
-        if isinstance(default, tuple):
-            default = " ".join(default) or "(empty)"
+        if isinstance(default, tuple | str):
+            default = (" ".join(default) if isinstance(default, tuple) else default) or "(empty)"
         rows.append(
             f"| `{setting.name}` | `{setting.cli_flag}` | `{setting.env_var}` | `{default}` "
             f"| {setting.help} |"

@@ -58,7 +58,7 @@ from werkzeug.http import is_resource_modified
 from .errors import ClientError, error_response
 from .formats import RDF_FORMATS, RESULTS_FORMATS, RdfFormat, ResultsFormat
 from .negotiation import negotiate
-from .query_runner import QueryJob, query_pool
+from .query_runner import QueryJob
 from .responses import app_cache, conditional, install_cache
 from .serialize import serialize_triples
 from .service_description import endpoint_iri, service_description_quads
@@ -332,7 +332,7 @@ def _answer(query: str, parameters: MultiDict) -> Response:
             not_modified = Response(status=304)
             not_modified.set_etag(etag, weak=True)
             return protocol_headers(not_modified)
-    answer = query_pool().run(job, settings["query_timeout"])
+    answer = loaded.backend.run_query(job, settings["query_timeout"])
     response = Response(answer.body, status=200, content_type=fmt.content_type if fmt else None)
     response.headers[MAX_ROWS_HEADER] = str(settings["max_result_rows"])
     response.headers[TRUNCATED_HEADER] = "true" if answer.truncated else "false"

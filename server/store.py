@@ -12,23 +12,30 @@ import pyoxigraph as ox
 from flask import Flask, current_app
 
 from . import knowledge_graph
+from .backends import Backend, DiskBackend, MemoryBackend
 
 EXTENSION_KEY = "govkg"
 
 
 @dataclass
 class LoadedGraph:
-    """The store and what identifies the version of the data it holds.
+    """Where the data lives (:mod:`server.backends`) and what identifies its version.
 
     ``dataset_version`` changes whenever any loaded file (or the base IRI) changes;
     ETags, caches and the dumps are keyed on it.
     """
 
-    store: ox.Store
+    backend: Backend
     base_iri: str
     dataset_version: str
     last_modified: datetime
     source_files: tuple[Path, ...] = field(default=())
+    store_directory: Path | None = None  # a persistent store's folder
+
+    @property
+    def store(self) -> ox.Store:
+        """Term look-ups on the data: a pyoxigraph Store (or, for a remote store, a look-alike)."""
+        return self.backend.store
 
     def graph_iri(self, slug: str) -> ox.NamedNode:
         """The IRI of one of the dataset's named graphs, e.g. ``graph_iri("facts")``."""
@@ -55,7 +62,7 @@ def open_knowledge_graph(base_iri: str, data: Iterable[str] = ()) -> LoadedGraph
     files = tuple(path for part in parts for path in part.files)
     store = knowledge_graph.load_store(base_iri, parts)
     loaded = LoadedGraph(
-        store=store,
+        backend=MemoryBackend(store),
         base_iri=base_iri,
         dataset_version=dataset_version(files, base_iri),
         last_modified=datetime.fromtimestamp(max(p.stat().st_mtime for p in files), tz=UTC).replace(
@@ -69,9 +76,43 @@ def open_knowledge_graph(base_iri: str, data: Iterable[str] = ()) -> LoadedGraph
     return loaded
 
 
+def open_persistent_store(directory: Path | str, base_iri: str, data: Iterable[str] = ()) -> LoadedGraph:
+    """Open a persistent store folder (:mod:`server.persistent`) without reading its data.
+
+    Anything out of date is brought up to date first, all or nothing: the ``data`` files not
+    loaded yet (or changed since), the article graphs (their files or the base IRI changed).
+    """
+    from .persistent import PersistentStore, StoreDirectory, article_version, load_files, pending_entries
+
+    folder = StoreDirectory(directory)
+    folder.recover()
+    state = folder.read_state()
+    pending = pending_entries(state, list(data), base_iri)
+    if pending or not folder.exists() or state.article_version != article_version(base_iri):
+        state = load_files(folder, pending, base_iri)
+    modified = datetime.fromisoformat(state.last_modified) if state.last_modified else datetime.now(tz=UTC)
+    return LoadedGraph(
+        backend=DiskBackend(PersistentStore(folder)),
+        base_iri=base_iri,
+        dataset_version=state.version,
+        last_modified=modified.replace(microsecond=0),
+        store_directory=folder.path,
+    )
+
+
 def init_app(app: Flask) -> None:
-    """Load the knowledge graph for ``app`` (once, at start-up)."""
-    app.extensions[EXTENSION_KEY] = open_knowledge_graph(app.config["BASE_IRI"], app.config["DATA"])
+    """Open the knowledge graph for ``app`` (once, at start-up), where the ``store`` setting says."""
+    location = app.config.get("STORE") or ""
+    if location.startswith("sparql:"):
+        from .remote import open_remote_store
+
+        loaded = open_remote_store(app.config["GOVKG_SETTINGS"])
+        app.before_request(loaded.backend.store.forget)  # what a request thread fetched is not kept
+    elif location:
+        loaded = open_persistent_store(location, app.config["BASE_IRI"], app.config["DATA"])
+    else:
+        loaded = open_knowledge_graph(app.config["BASE_IRI"], app.config["DATA"])
+    app.extensions[EXTENSION_KEY] = loaded
 
 
 def loaded_graph() -> LoadedGraph:

@@ -1,4 +1,17 @@
-"""Real triple stores for the tests: an Oxigraph server (PyPI ``oxigraph``) on a loopback port."""
+"""Real triple stores for the tests, on loopback ports: Oxigraph server (PyPI ``oxigraph``) and Virtuoso.
+
+:func:`start_oxigraph` serves one file read from a store folder; :func:`start_oxigraph_store`
+and :func:`start_virtuoso` start empty, writable stores and return a :class:`RunningStore`
+(query URL, SPARQL Update URL, Graph Store Protocol URL), stopped by PID with :func:`stop_store`.
+
+Virtuoso (Debian's ``virtuoso-opensource``, ``/usr/bin/virtuoso-t``) gets a minimal ini:
+loopback-only SQL and HTTP ports, ``ResultSetMaxRows`` raised (Debian's default of 10000
+silently truncates answers), ``DirsAllowed`` limited to its folder, and no SPARQL default
+graph, so a query without FROM sees every graph. Writes go to ``/sparql-auth`` with the
+``dba`` account by HTTP Digest (the anonymous ``SPARQL`` user may not update); its Graph
+Store Protocol endpoint is ``/sparql-graph-crud-auth``. The benchmarks' launcher
+(``benchmarks/run.py``) can move onto :func:`start_virtuoso`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +21,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -75,3 +88,190 @@ def stop_oxigraph(server: OxigraphServer) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(server.process.pid, signal.SIGKILL)
             server.process.wait()
+
+
+VIRTUOSO_USER = "dba"
+VIRTUOSO_PASSWORD = "dba"
+
+VIRTUOSO_INI = """\
+[Database]
+DatabaseFile = {db}/virtuoso.db
+ErrorLogFile = {db}/virtuoso.log
+LockFile = {db}/virtuoso.lck
+TransactionFile = {db}/virtuoso.trx
+xa_persistent_file = {db}/virtuoso.pxa
+ErrorLogLevel = 7
+FileExtend = 200
+MaxCheckpointRemap = 2000
+Striping = 0
+TempStorage = TempDatabase
+
+[TempDatabase]
+DatabaseFile = {db}/virtuoso-temp.db
+TransactionFile = {db}/virtuoso-temp.trx
+MaxCheckpointRemap = 2000
+Striping = 0
+
+[Parameters]
+ServerPort = 127.0.0.1:{sql_port}
+DisableUnixSocket = 1
+MaxClientConnections = 16
+CheckpointInterval = 0
+CaseMode = 2
+DirsAllowed = ., {db}
+NumberOfBuffers = {buffers}
+MaxDirtyBuffers = {dirty_buffers}
+ThreadsPerQuery = 2
+AsyncQueueMaxThreads = 10
+
+[HTTPServer]
+ServerPort = 127.0.0.1:{http_port}
+MaxClientConnections = 16
+ServerThreads = 16
+MaxKeepAlives = 16
+KeepAliveTimeout = 10
+EnabledGzipContent = 0
+
+[SPARQL]
+; The Debian default of 10000 rows silently truncates results.
+ResultSetMaxRows = 1000000
+MaxQueryCostEstimationTime = 0
+MaxQueryExecutionTime = 120
+DefaultGraph =
+"""
+
+
+@dataclass
+class RunningStore:
+    """A store that answers: its query URL, where it takes writes, and its process."""
+
+    name: str
+    process: subprocess.Popen
+    query_url: str
+    update_url: str
+    graph_store_url: str
+    workdir: Path
+    credentials: tuple[str, str] | None = None
+    log_path: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    def log(self) -> str:
+        """The end of the store's log, for failure messages."""
+        try:
+            return "\n".join((self.log_path or Path()).read_text(errors="replace").splitlines()[-30:])
+        except OSError:
+            return ""
+
+
+def _answers(url: str) -> bool:
+    try:
+        response = requests.post(
+            url, data={"query": "ASK {}"}, headers={"Accept": "application/sparql-results+json"}, timeout=5
+        )
+        return response.status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _wait(process: subprocess.Popen, url: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        if _answers(url):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _spawn(command: list[str], log_path: Path, cwd: Path | None = None) -> subprocess.Popen:
+    with log_path.open("ab") as log_file:
+        return subprocess.Popen(
+            command,
+            cwd=cwd,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def virtuoso_available() -> bool:
+    """Whether Virtuoso open source is installed."""
+    return shutil.which("virtuoso-t") is not None
+
+
+def start_oxigraph_store(workdir: Path, timeout_s: int | None = None) -> RunningStore:
+    """An empty, writable ``oxigraph serve`` with the union default graph, on a free port."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log_path = workdir / "oxigraph.log"
+    command = [
+        oxigraph_executable(),
+        "serve",
+        "--location",
+        str(workdir / "db"),
+        "--bind",
+        f"127.0.0.1:{port}",
+    ]
+    command.append("--union-default-graph")
+    if timeout_s is not None:
+        command += ["--timeout-s", str(timeout_s)]
+    process = _spawn(command, log_path)
+    url = f"http://127.0.0.1:{port}"
+    store = RunningStore("oxigraph", process, f"{url}/query", f"{url}/update", f"{url}/store", workdir)
+    store.log_path = log_path
+    if not _wait(process, store.query_url, 60):
+        stop_store(store)
+        raise RuntimeError(f"oxigraph serve did not start:\n{store.log()}")
+    return store
+
+
+def start_virtuoso(workdir: Path, buffers: int = 20000) -> RunningStore:
+    """Virtuoso (``virtuoso-t +foreground``) with the minimal ini above, on free loopback ports."""
+    db = workdir / "virtuoso-db"
+    shutil.rmtree(db, ignore_errors=True)
+    db.mkdir(parents=True)
+    sql_port, http_port = free_port(), free_port()
+    ini = db / "virtuoso.ini"
+    ini.write_text(
+        VIRTUOSO_INI.format(
+            db=db, sql_port=sql_port, http_port=http_port, buffers=buffers, dirty_buffers=buffers * 3 // 4
+        )
+    )
+    log_path = db / "virtuoso.out.log"
+    process = _spawn(["virtuoso-t", "+foreground", "+configfile", str(ini)], log_path, cwd=db)
+    url = f"http://127.0.0.1:{http_port}"
+    store = RunningStore(
+        "virtuoso",
+        process,
+        f"{url}/sparql",
+        f"{url}/sparql-auth",
+        f"{url}/sparql-graph-crud-auth",
+        workdir,
+        credentials=(VIRTUOSO_USER, VIRTUOSO_PASSWORD),
+        log_path=db / "virtuoso.log",
+    )
+    if not _wait(process, store.query_url, 180):
+        stop_store(store, grace=30)
+        raise RuntimeError(f"Virtuoso did not start:\n{store.log()}")
+    return store
+
+
+def stop_store(store: RunningStore, grace: float = 20) -> None:
+    """SIGTERM the store's process group (by its PID), then SIGKILL it."""
+    process = store.process
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        process.wait(timeout=10)

@@ -1,0 +1,107 @@
+"""Where the knowledge graph lives, behind one small interface the blueprints use.
+
+=======================  ==========================================================
+:class:`MemoryBackend`   the default: an in-memory pyoxigraph Store, parsed at start
+:class:`DiskBackend`     ``--store DIR``: a persistent RocksDB store (:mod:`server.persistent`)
+:class:`RemoteBackend`   ``--store sparql:URL``: an existing SPARQL 1.1 store
+                         (:mod:`server.remote`)
+=======================  ==========================================================
+
+Each gives:
+
+* ``store`` — something with pyoxigraph's ``quads_for_pattern`` and ``named_graphs``, which
+  the pages use to look terms up (a real ``Store`` for the first two);
+* ``run_query(job, timeout)`` — the answer to a SPARQL query, with the time and row limits
+  (:mod:`server.query_runner`);
+* ``describe(resource)`` and ``incoming(resource, limit)`` — a resource's Concise Bounded
+  Description and its inbound links, for the resource pages and DESCRIBE;
+* ``large`` — whether whole-dataset work (statistics, dumps) must wait for a request
+  instead of being done at start-up.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pyoxigraph as ox
+
+from .describe import concise_bounded_description, incoming_links
+
+if TYPE_CHECKING:
+    from .persistent import PersistentStore
+    from .query_runner import QueryAnswer, QueryJob
+
+
+class Backend(Protocol):
+    """What the application needs of the place the data lives."""
+
+    kind: str
+    large: bool
+
+    @property
+    def store(self) -> Any:  # noqa: ANN401 - an ox.Store or a look-alike
+        """Term look-ups: ``quads_for_pattern(s, p, o, g)`` and ``named_graphs()``."""
+
+    def run_query(self, job: QueryJob, timeout: float) -> QueryAnswer:
+        """Answer ``job`` within ``timeout`` seconds (503 after), rows capped by ``job.max_rows``."""
+
+    def describe(self, resource: ox.NamedNode | ox.BlankNode) -> list[ox.Triple]:
+        """The Concise Bounded Description of ``resource``."""
+
+    def incoming(self, resource: ox.NamedNode, limit: int) -> list[ox.Triple]:
+        """Triples whose object is ``resource``, each once, at most ``limit``."""
+
+    def quad_count(self) -> int | None:
+        """How many quads, when that is cheap to know; else ``None``."""
+
+
+class MemoryBackend:
+    """An embedded pyoxigraph Store: queries run in forked query processes sharing it."""
+
+    kind = "memory"
+    large = False
+
+    def __init__(self, store: ox.Store) -> None:
+        self._store = store
+
+    @property
+    def store(self) -> ox.Store:
+        """The Store itself."""
+        return self._store
+
+    def run_query(self, job: QueryJob, timeout: float) -> QueryAnswer:
+        """In one of the current web worker's query processes."""
+        from .query_runner import query_pool
+
+        return query_pool().run(job, timeout)
+
+    def describe(self, resource: ox.NamedNode | ox.BlankNode) -> list[ox.Triple]:
+        """The CBD, read from the store."""
+        return concise_bounded_description(self.store, resource)
+
+    def incoming(self, resource: ox.NamedNode, limit: int) -> list[ox.Triple]:
+        """The inbound links, read from the store."""
+        return incoming_links(self.store, resource, limit)
+
+    def quad_count(self) -> int | None:
+        """The number of quads (cheap in memory)."""
+        return len(self.store)
+
+
+class DiskBackend(MemoryBackend):
+    """A persistent RocksDB store folder, opened read-only in each process that reads it."""
+
+    kind = "disk"
+    large = True
+
+    def __init__(self, handle: PersistentStore) -> None:
+        self.handle = handle
+
+    @property
+    def store(self) -> ox.Store:
+        """This process's own read-only handle (a fork opens a new one on first use)."""
+        return self.handle.store
+
+    def quad_count(self) -> int | None:
+        """Not counted: that would read the whole database."""
+        return None

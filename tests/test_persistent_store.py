@@ -1,0 +1,147 @@
+"""The persistent on-disk store: ``govkg load FILE… --store DIR`` and ``govkg serve --store DIR``."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import gzip
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import PROJECT_ROOT, start_server, stop_server
+
+BASE = "https://w3id.org/govkg/"
+CSV = "text/csv"
+
+
+def _write_nt(path: Path, count: int, start: int = 0) -> Path:
+    lines = [
+        f'<https://bench.example/id/{i}> <http://www.w3.org/2000/01/rdf-schema#label> "item {i}" .\n'
+        for i in range(start, start + count)
+    ]
+    if path.name.endswith(".gz"):
+        with gzip.open(path, "wt", encoding="utf-8") as out:
+            out.writelines(lines)
+    else:
+        path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def _govkg(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _count(url: str, query: str) -> int:
+    response = requests.post(url + "sparql", data={"query": query}, headers={"Accept": CSV}, timeout=30)
+    assert response.status_code == 200, response.text
+    return int(response.text.split()[1])
+
+
+def _graph_counts(store_dir: Path) -> dict[str, int]:
+    import pyoxigraph as ox
+
+    store = ox.Store.read_only(str(store_dir / "oxigraph"))
+    try:
+        rows = store.query("SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+        return {row[0].value: int(row[1].value) for row in rows}
+    finally:
+        del store
+
+
+@pytest.fixture(scope="module")
+def loaded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("persistent")
+    big = _write_nt(folder / "big.nt", 20000)
+    small = _write_nt(folder / "small.nt.gz", 300, start=50000)
+    completed = _govkg("load", str(big), f"urn:test:small={small}", "--store", str(folder / "store"))
+    assert completed.returncode == 0, completed.stderr
+    assert "20,000 triples into <https://w3id.org/govkg/graph/data/big>" in completed.stderr
+    return folder / "store"
+
+
+def test_load_puts_each_file_in_its_graph_with_the_article(loaded_store: Path) -> None:
+    counts = _graph_counts(loaded_store)
+    assert counts[BASE + "graph/data/big"] == 20000
+    assert counts["urn:test:small"] == 300
+    assert {BASE + f"graph/{slug}" for slug in ("ontology", "facts", "links")} <= set(counts)
+    state = json.loads((loaded_store / "state.json").read_text())
+    assert state["graphs"][BASE + "graph/data/big"]["triples"] == 20000
+    assert not (loaded_store / "rollback").exists()
+
+
+def test_a_bad_line_stops_the_load_and_leaves_the_store_as_it_was(loaded_store: Path, tmp_path: Path) -> None:
+    before_counts = _graph_counts(loaded_store)
+    before_state = (loaded_store / "state.json").read_text()
+    bad = _write_nt(tmp_path / "bad.nt", 5000)
+    with bad.open("a", encoding="utf-8") as out:
+        out.write('<https://bench.example/x> <https://bench.example/p> "unterminated .\n')
+    replacement = _write_nt(tmp_path / "big.nt", 10)  # would replace graph/data/big, loaded first
+    completed = _govkg("load", str(replacement), str(bad), "--store", str(loaded_store))
+    assert completed.returncode == 1
+    assert f"{bad}, line 5001" in completed.stderr or "bad.nt, line 5001" in completed.stderr
+    assert "the store is unchanged" in completed.stderr
+    assert _graph_counts(loaded_store) == before_counts
+    assert (loaded_store / "state.json").read_text() == before_state
+    assert not (loaded_store / "rollback").exists()
+
+
+def test_an_unfinished_load_is_rolled_back_when_the_store_is_next_opened(tmp_path: Path) -> None:
+    from server.persistent import StoreDirectory, load_files
+
+    folder = StoreDirectory(tmp_path / "store")
+    load_files(folder, [str(_write_nt(tmp_path / "a.nt", 100))], BASE, progress=False)
+    import pyoxigraph as ox
+
+    store = folder.open_read_write()
+    store.backup(str(folder.rollback))  # what a load does first; then it "dies" halfway
+    store.bulk_load(b'<urn:x:s> <urn:x:p> "half" .', ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode("urn:x:g"))
+    del store
+    assert folder.recover()
+    assert "urn:x:g" not in _graph_counts(folder.path)
+    assert _graph_counts(folder.path)[BASE + "graph/data/a"] == 100
+
+
+def test_serve_starts_without_parsing_and_answers_from_the_store(loaded_store: Path, tmp_path: Path) -> None:
+    started = time.monotonic()
+    server = start_server(
+        tmp_path, "--store", str(loaded_store), "--workers", "2", "--base-iri", BASE, "--query-timeout", "3"
+    )
+    try:
+        assert time.monotonic() - started < 15  # a Python start; the data is not read
+        ready = requests.get(server.url + "readyz", timeout=10).json()
+        assert ready["store"] == "disk"
+        assert _count(server.url, "SELECT (COUNT(*) AS ?n) { GRAPH <urn:test:small> { ?s ?p ?o } }") == 300
+        page = requests.get(server.url + "id/place/zhaoqing", headers={"Accept": "text/turtle"}, timeout=10)
+        assert page.status_code == 200 and "Zhaoqing" in page.text
+        # Many queries at once, over both web workers and their query processes (each has its own handle).
+        query = "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } FILTER (?g = <%s>) }" % (
+            BASE + "graph/data/big"
+        )
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            counts = list(pool.map(lambda _: _count(server.url, query), range(40)))
+        assert counts == [20000] * 40
+        # The time limit still kills a runaway query on a disk store.
+        slow = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+        response = requests.post(
+            server.url + "sparql", data={"query": slow}, headers={"Accept": CSV}, timeout=60
+        )
+        assert response.status_code == 503
+        assert _count(server.url, query) == 20000
+        dump = requests.get(server.url + "dumps/govkg.nq.gz", timeout=60)
+        assert dump.status_code == 200
+        assert gzip.decompress(dump.content).count(b"<urn:test:small>") == 300
+        void = requests.get(server.url + ".well-known/void", headers={"Accept": "text/turtle"}, timeout=60)
+        assert void.status_code == 200 and "void:triples" in void.text
+    finally:
+        stop_server(server)

@@ -1,0 +1,254 @@
+"""Real SPARQL stores as the backend: ``govkg load --into`` and ``govkg serve --store sparql:URL``.
+
+Two real stores run on 127.0.0.1, each started once for this module: Oxigraph server (PyPI
+``oxigraph``, with the union default graph) and Virtuoso open source (Debian
+``virtuoso-opensource``; skipped where it is not installed). The article graphs are pushed
+into each (Oxigraph by SPARQL Update, Virtuoso by the Graph Store Protocol: its SPARQL
+compiler refuses an update of the facts graph in one request), then our server is started
+in front of each and must answer as the embedded one does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+import rdflib
+import rdflib.compare
+import requests
+
+from server.settings import DEFAULT_BASE_IRI
+from server.stored_queries import EXPECTED_DIR, QUERIES_DIR, load_stored_queries
+from tests.conftest import PROJECT_ROOT, LiveServer, start_server, stop_server
+from tests.stores import RunningStore, start_oxigraph_store, start_virtuoso, stop_store, virtuoso_available
+from tests.test_competency_queries import has_order_by, row_key
+
+BASE = DEFAULT_BASE_IRI
+GRAPHS = [f"{BASE}graph/{slug}" for slug in ("ontology", "facts", "links", "metadata")]
+QUERIES = [query for query in load_stored_queries(QUERIES_DIR) if not query.federated]
+JSON_RESULTS = "application/sparql-results+json"
+PLACE = f"{BASE}id/place/zhaoqing"
+MAX_ROWS = 1000
+
+
+def _env(store: RunningStore) -> dict[str, str]:
+    if store.credentials is None:
+        return {}
+    return {"GOVKG_STORE_USER": store.credentials[0], "GOVKG_STORE_PASSWORD": store.credentials[1]}
+
+
+def _load_into(store: RunningStore) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "server", "load", "--into", store.update_url, "--base-iri", BASE]
+    if store.name == "virtuoso":
+        command += ["--graph-store", store.graph_store_url]
+    return subprocess.run(
+        command,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **_env(store)},
+    )
+
+
+def _graph_counts(store: RunningStore) -> dict[str, int]:
+    values = " ".join(f"<{graph}>" for graph in GRAPHS)
+    query = f"SELECT ?g (COUNT(*) AS ?n) {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }} GROUP BY ?g"
+    response = requests.post(
+        store.query_url, data={"query": query}, headers={"Accept": JSON_RESULTS}, timeout=30
+    )
+    response.raise_for_status()
+    rows = response.json()["results"]["bindings"]
+    return {row["g"]["value"]: int(row["n"]["value"]) for row in rows}
+
+
+@pytest.fixture(scope="module")
+def local_counts() -> dict[str, int]:
+    from server.store import open_knowledge_graph
+
+    loaded = open_knowledge_graph(BASE)
+    return {
+        graph: sum(
+            1
+            for _ in loaded.store.quads_for_pattern(
+                None, None, None, loaded.graph_iri(graph.rsplit("/", 1)[1])
+            )
+        )
+        for graph in GRAPHS
+    }
+
+
+@pytest.fixture(scope="module", params=["oxigraph", "virtuoso"])
+def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
+    workdir = tmp_path_factory.mktemp(f"store-{request.param}")
+    if request.param == "oxigraph":
+        running = start_oxigraph_store(workdir, timeout_s=5)
+    else:
+        if not virtuoso_available():
+            pytest.skip("Virtuoso is not installed (apt-get install virtuoso-opensource)")
+        running = start_virtuoso(workdir)
+    try:
+        yield running
+    finally:
+        stop_store(running, grace=30)
+
+
+@pytest.fixture(scope="module")
+def loaded(store: RunningStore, local_counts: dict[str, int]) -> RunningStore:
+    """The store with the article graphs pushed twice (idempotent: the same counts each time)."""
+    for _ in range(2):
+        completed = _load_into(store)
+        assert completed.returncode == 0, completed.stderr
+        assert _graph_counts(store) == local_counts
+    return store
+
+
+@pytest.fixture(scope="module")
+def front(loaded: RunningStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    server = start_server(
+        tmp_path_factory.mktemp("front"),
+        "--store",
+        f"sparql:{loaded.query_url}",
+        "--base-iri",
+        BASE,
+        "--query-timeout",
+        "3",
+        "--max-result-rows",
+        str(MAX_ROWS),
+        env=_env(loaded),
+    )
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+def _sparql(server: LiveServer, query: str, accept: str = JSON_RESULTS, **params: str) -> requests.Response:
+    return requests.post(
+        server.sparql_url, data={"query": query, **params}, headers={"Accept": accept}, timeout=60
+    )
+
+
+def test_load_into_replaces_each_graph_and_is_idempotent(loaded: RunningStore, local_counts) -> None:  # noqa: ANN001
+    assert _graph_counts(loaded) == local_counts  # after two pushes (see the fixture)
+
+
+def test_a_failed_upload_leaves_each_graph_old_or_new(
+    loaded: RunningStore,
+    local_counts,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+) -> None:
+    from server import remote
+
+    auth = remote._auth(loaded.graph_store_url, loaded.credentials)
+    old = b'<urn:govkg:test> <urn:govkg:version> "old" .\n'
+    for graph in GRAPHS:  # every graph "old": one marker triple
+        response = requests.put(
+            loaded.graph_store_url,
+            params={"graph": graph},
+            data=old,
+            headers={"Content-Type": "application/n-triples"},
+            auth=auth,
+            timeout=30,
+        )
+        assert response.status_code < 300, response.text
+    for name, value in _env(loaded).items():
+        monkeypatch.setenv(name, value)
+    real_post, real_put = requests.post, requests.put
+
+    def failing(real):  # noqa: ANN001, ANN202
+        def send(url, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            body = kwargs.get("data") or b""
+            graph = (kwargs.get("params") or {}).get("graph", "")
+            if graph.endswith("/links") or (isinstance(body, bytes) and b"graph/links> ;" in body):
+                raise requests.ConnectionError("simulated failure while sending the links graph")
+            return real(url, *args, **kwargs)
+
+        return send
+
+    monkeypatch.setattr(remote.requests, "post", failing(real_post))
+    monkeypatch.setattr(remote.requests, "put", failing(real_put))
+    graph_store = loaded.graph_store_url if loaded.name == "virtuoso" else None
+    with pytest.raises(remote.RemoteStoreError, match="graph/links"):
+        list(remote.push_article_graphs(loaded.update_url, BASE, graph_store=graph_store))
+    counts = _graph_counts(loaded)
+    for graph in GRAPHS:
+        assert counts[graph] in (1, local_counts[graph]), graph
+    assert [counts[graph] == local_counts[graph] for graph in GRAPHS] == [True, True, False, False]
+    monkeypatch.undo()
+    completed = _load_into(loaded)  # and a good push puts everything right
+    assert completed.returncode == 0, completed.stderr
+    assert _graph_counts(loaded) == local_counts
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=lambda query: query.name)
+def test_competency_queries_answer_as_the_embedded_server(front: LiveServer, query) -> None:  # noqa: ANN001
+    expected = json.loads((EXPECTED_DIR / f"{query.name}.srj").read_text(encoding="utf-8"))
+    response = _sparql(front, query.bound_text(BASE))
+    assert response.status_code == 200, response.text
+    actual = response.json()
+    if "boolean" in expected:
+        assert actual["boolean"] == expected["boolean"]
+        return
+    assert actual["head"]["vars"] == expected["head"]["vars"]
+    actual_rows = [row_key(row) for row in actual["results"]["bindings"]]
+    expected_rows = [row_key(row) for row in expected["results"]["bindings"]]
+    if has_order_by(query):
+        assert actual_rows == expected_rows
+    else:
+        assert Counter(actual_rows) == Counter(expected_rows)
+
+
+def _graph(text: str, fmt: str = "turtle") -> rdflib.Graph:
+    return rdflib.Graph().parse(data=text, format=fmt)
+
+
+def test_resource_page_rdf_and_describe_are_the_embedded_cbd(front: LiveServer) -> None:
+    import pyoxigraph as ox
+
+    from server.describe import concise_bounded_description
+    from server.formats import rdf_format
+    from server.serialize import serialize_triples
+    from server.store import open_knowledge_graph
+
+    local = open_knowledge_graph(BASE)
+    for iri in (PLACE, _an_annotation(local)):
+        expected = _graph(
+            serialize_triples(
+                concise_bounded_description(local.store, ox.NamedNode(iri)), rdf_format("ttl"), BASE
+            ).decode()
+        )
+        page = requests.get(front.url + iri[len(BASE) :], headers={"Accept": "text/turtle"}, timeout=30)
+        assert page.status_code == 200, front.log()[-3000:]
+        assert rdflib.compare.isomorphic(_graph(page.text), expected), iri
+        described = _sparql(front, f"DESCRIBE <{iri}>", accept="text/turtle")
+        assert described.status_code == 200
+        assert rdflib.compare.isomorphic(_graph(described.text), expected), iri
+    html = requests.get(front.url + PLACE[len(BASE) :], headers={"Accept": "text/html"}, timeout=30)
+    assert html.status_code == 200 and "Zhaoqing" in html.text
+
+
+def _an_annotation(local) -> str:  # noqa: ANN001
+    query = "SELECT ?a { ?a a <http://www.w3.org/ns/oa#Annotation> } ORDER BY ?a LIMIT 1"
+    return next(iter(local.store.query(query, use_default_graph_as_union=True)))[0].value
+
+
+def test_the_safety_rules_hold_in_front_of_the_store(front: LiveServer) -> None:
+    service = _sparql(front, "SELECT * { SERVICE <http://127.0.0.1:1/sparql> { ?s ?p ?o } }")
+    assert service.status_code == 400 and "not allowed" in service.text
+    update = requests.post(front.sparql_url, data={"update": "DROP ALL"}, timeout=30)
+    assert update.status_code == 403
+    sneaky = _sparql(front, "INSERT DATA { <urn:a> <urn:b> <urn:c> }")
+    assert sneaky.status_code == 403
+    everything = _sparql(front, "SELECT * { ?s ?p ?o }")
+    assert everything.status_code == 200
+    assert everything.headers["X-Govkg-Truncated"] == "true"
+    assert len(everything.json()["results"]["bindings"]) == MAX_ROWS
+    slow = _sparql(front, "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }")
+    assert slow.status_code == 503, slow.text
+    assert _sparql(front, "ASK { ?s ?p ?o }").json()["boolean"] is True  # still answering
