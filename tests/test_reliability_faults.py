@@ -240,6 +240,36 @@ def test_clients_that_never_close_do_not_hold_up_the_others(big_dump_server):
             sock.close()
 
 
+# --- long queries -------------------------------------------------------------------------------------------
+
+
+def _niceness(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+def test_a_long_query_yields_the_cpu_then_its_process_serves_again_at_full_priority(live_server):
+    requests.get(live_server.sparql_url, params={"query": "ASK {}"}, timeout=TIMEOUT)
+    workers = [pid for pid in _tree(live_server.process.pid) if pid != live_server.process.pid]
+    processes = set(_tree(live_server.process.pid)) - {live_server.process.pid, *workers[:1]}
+    outcome: dict = {}
+    long_query = SLOW_QUERY.replace("LIMIT 2000", "LIMIT 4000")
+    client = threading.Thread(
+        target=lambda: outcome.update(
+            response=requests.get(live_server.sparql_url, params={"query": long_query}, timeout=60)
+        )
+    )
+    client.start()
+    demoted, deadline = set(), time.monotonic() + 5
+    while client.is_alive() and time.monotonic() < deadline:
+        demoted |= {pid for pid in processes if _niceness(pid) == 10}
+        time.sleep(0.05)
+    client.join(timeout=60)
+    assert outcome["response"].status_code == 200
+    assert len(demoted) == 1  # after DEMOTE_AFTER (0.5 s) the query ran at nice 10 ...
+    assert set(_tree(live_server.process.pid)) - {live_server.process.pid, *workers[:1]} == processes
+    assert {_niceness(pid) for pid in processes} == {0}  # ... and its process is back at 0, kept
+
+
 # --- bad data files at start ----------------------------------------------------------------------
 
 
