@@ -33,6 +33,11 @@ Answers
     rows or triples were cut at ``max_result_rows``); every response carries
     ``Vary: Accept, Origin`` and CORS headers.
 
+Time limit
+    A query runs for at most ``query_timeout`` seconds, then it is stopped and answered 503.
+    A ``timeout`` parameter (seconds) asks for a shorter limit for one query; ``0``, or more than
+    ``query_timeout``, means ``query_timeout``.
+
 Caching
     A GET's answer has a weak ETag (dataset version + a hash of the query, format,
     dataset and row limit) and Last-Modified; a conditional GET that matches is answered
@@ -276,6 +281,8 @@ def _graph_iris(parameters: MultiDict, name: str) -> tuple[str, ...]:
 
 def _answer(query: str, parameters: MultiDict) -> Response:
     settings = current_app.config["GOVKG_SETTINGS"]
+    # The client may ask for a shorter time limit than query_timeout, never a longer one.
+    settings = {**settings, "query_timeout": time_limit(parameters.get("timeout"), settings["query_timeout"])}
     loaded = loaded_graph()
     size = len(query.encode("utf-8"))
     if size > settings["max_query_bytes"]:
@@ -339,6 +346,25 @@ def _answer(query: str, parameters: MultiDict) -> Response:
     if variant is not None:
         response = conditional(response, loaded, variant)
     return protocol_headers(response)
+
+
+def time_limit(requested: str | None, query_timeout: float) -> float:
+    """The time limit of one query: the ``timeout`` parameter (seconds) if it is shorter, else the setting.
+
+    >>> time_limit("2.5", 10.0), time_limit(None, 10.0), time_limit("30", 10.0), time_limit("0", 10.0)
+    (2.5, 10.0, 10.0, 10.0)
+    """
+    if requested is None or not requested.strip():
+        return query_timeout
+    try:
+        seconds = float(requested)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # negative, or not a number (NaN too)
+        raise ClientError(
+            f"timeout must be a number of seconds (0: the server's {query_timeout:g} s), got {requested!r}."
+        )
+    return min(seconds, query_timeout) if seconds > 0 else query_timeout
 
 
 def _cache_variant(job: QueryJob, service_calls: Sequence) -> str | None:

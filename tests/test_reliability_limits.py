@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import requests
 
@@ -49,3 +50,25 @@ def test_the_limits_section_says_what_the_server_says(live_server):
     assert path.text.strip() in section.replace("`", "")
     ok = requests.get(url, params={"query": "ASK {}"}, timeout=TIMEOUT)
     assert ok.headers["X-Govkg-Max-Rows"] == "10000" and ok.headers["X-Govkg-Truncated"] == "false"
+
+
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+
+
+def test_a_client_may_ask_for_a_shorter_time_limit_never_a_longer_one(live_server):
+    started = time.monotonic()
+    short = requests.get(live_server.sparql_url, params={"query": RUNAWAY, "timeout": "1"}, timeout=TIMEOUT)
+    elapsed = time.monotonic() - started
+    assert short.status_code == 503
+    assert "longer than the 1 s limit" in short.text
+    assert 1 <= elapsed < 4
+    for value in ("abc", "-1", "nan"):
+        refused = requests.get(
+            live_server.sparql_url, params={"query": "ASK {}", "timeout": value}, timeout=TIMEOUT
+        )
+        assert refused.status_code == 400 and "timeout must be a number of seconds" in refused.text
+    for value in ("0", "3600", ""):  # the server's own limit
+        answered = requests.get(
+            live_server.sparql_url, params={"query": "ASK {}", "timeout": value}, timeout=TIMEOUT
+        )
+        assert answered.status_code == 200
