@@ -36,12 +36,26 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _blueprints() -> list:
     """One blueprint per concern; each module exposes ``blueprint``."""
-    from . import health, resources
-    from . import compression, sparql_protocol  # noqa: I001 - one line per owner
-    from . import openapi, query_page, stored_query_api  # noqa: I001 - one line per owner
-    from . import dumps, metadata  # noqa: I001 - one line per owner
+    from . import (
+        compression,  # gzip for every answer
+        dumps,  # /dumps/
+        health,  # /healthz, /readyz
+        metadata,  # /.well-known/void, /catalog
+        openapi,  # /openapi.json
+        query_page,  # /
+        resources,  # /id/…, /eli/…, /graph/…, /ontology: every IRI under the base
+        sparql_protocol,  # /sparql
+        stored_query_api,  # /queries/
+    )
 
-    blueprints = [health.blueprint, resources.blueprint, sparql_protocol.blueprint, compression.blueprint]
-    blueprints += [query_page.blueprint, stored_query_api.blueprint, openapi.blueprint]
-    blueprints += [dumps.blueprint, metadata.blueprint]
-    return blueprints
+    return [
+        health.blueprint,
+        resources.blueprint,
+        sparql_protocol.blueprint,
+        compression.blueprint,
+        query_page.blueprint,
+        stored_query_api.blueprint,
+        openapi.blueprint,
+        dumps.blueprint,
+        metadata.blueprint,
+    ]

@@ -85,6 +85,13 @@ def _parse_positive_int(value: str | int) -> int:
     return number
 
 
+def _parse_non_negative_int(value: str | int) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"must be 0 or more, got {value!r}")
+    return number
+
+
 def _parse_port(value: str | int) -> int:
     number = int(value)
     if not 0 <= number <= 65535:
@@ -174,6 +181,12 @@ SETTINGS: tuple[Setting, ...] = (
         30.0,
         "Seconds a client may stall, sending its request or reading the answer, before its connection "
         "is dropped and its web worker thread freed.",
+    ),
+    Setting(
+        "result_cache_bytes",
+        _parse_non_negative_int,
+        64 * 1024 * 1024,
+        "Bytes of recent query answers each web worker keeps, keyed by dataset version; 0: no cache.",
     ),
     Setting(
         "service_allowlist",

@@ -41,8 +41,10 @@ Time limit
 Caching
     A GET's answer has a weak ETag (dataset version + a hash of the query, format,
     dataset and row limit) and Last-Modified; a conditional GET that matches is answered
-    304 *before* the query is evaluated. Queries with SERVICE, RAND, NOW, UUID or
-    STRUUID get no ETag.
+    304 *before* the query is evaluated. Each web worker also keeps recent answers
+    (:mod:`server.result_cache`, ``result_cache_bytes``) under the same key, so a query
+    asked again on the same data is answered without evaluating it. Queries with
+    SERVICE, RAND, NOW, UUID or STRUUID get no ETag and are never cached.
 
 Safety: see :mod:`server.query_runner` (time limit, killable processes, row limit) and
 :mod:`server.sparql_lexer` (SERVICE allowlist).
@@ -63,8 +65,9 @@ from werkzeug.http import is_resource_modified
 from .errors import ClientError, error_response
 from .formats import RDF_FORMATS, RESULTS_FORMATS, RdfFormat, ResultsFormat
 from .negotiation import negotiate
-from .query_runner import QueryJob
+from .query_runner import QueryAnswer, QueryJob
 from .responses import app_cache, conditional, install_cache
+from .result_cache import ResultCache
 from .serialize import serialize_triples
 from .service_description import endpoint_iri, service_description_quads
 from .sparql_lexer import analyze_query, refused_service_calls
@@ -74,8 +77,10 @@ blueprint = Blueprint("sparql_protocol", __name__)
 
 TRUNCATED_HEADER = "X-Govkg-Truncated"
 MAX_ROWS_HEADER = "X-Govkg-Max-Rows"
+CACHE_HEADER = "X-Govkg-Cache"  # hit, miss, or none (an answer that is never cached)
 _ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
 _SD_CACHE = "service_description"
+_RESULT_CACHE = "govkg_result_cache"
 _FORM_URLENCODED = "application/x-www-form-urlencoded"
 _SPARQL_QUERY = "application/sparql-query"
 _SPARQL_UPDATE = "application/sparql-update"
@@ -109,7 +114,9 @@ _RESULTS_OFFERS = _offers(RESULTS_FORMATS)
 _RDF_OFFERS = _offers(RDF_FORMATS)
 _RESULTS_NAMES = _names(RESULTS_FORMATS)
 _RDF_NAMES = _names(RDF_FORMATS)
-_EXPOSED_HEADERS = f"{TRUNCATED_HEADER}, {MAX_ROWS_HEADER}, ETag, Content-Length, Content-Encoding"
+_EXPOSED_HEADERS = (
+    f"{TRUNCATED_HEADER}, {MAX_ROWS_HEADER}, {CACHE_HEADER}, ETag, Content-Length, Content-Encoding"
+)
 
 
 def choose_format(form: str, accept: str | None, overrides: Iterable[str] = ()) -> Format | None:
@@ -153,6 +160,7 @@ def protocol_headers(response: Response) -> Response:
 @blueprint.record_once
 def _install_caches(state) -> None:  # noqa: ANN001
     install_cache(state.app, _SD_CACHE)
+    state.app.extensions[_RESULT_CACHE] = ResultCache(state.app.config["RESULT_CACHE_BYTES"])
 
 
 @blueprint.before_request
@@ -331,7 +339,8 @@ def _answer(query: str, parameters: MultiDict) -> Response:
         named_graphs=named_graphs if protocol_dataset else None,
         federated=bool(analysis.service_calls),
     )
-    variant = _cache_variant(job, analysis.service_calls)
+    answer_key = _answer_key(job, analysis.service_calls)
+    variant = answer_key if request.method in ("GET", "HEAD") else None
     if variant is not None:
         etag = f"{loaded.dataset_version}-{variant}"
         if not is_resource_modified(request.environ, etag=etag, last_modified=loaded.last_modified):
@@ -339,10 +348,18 @@ def _answer(query: str, parameters: MultiDict) -> Response:
             not_modified = Response(status=304)
             not_modified.set_etag(etag, weak=True)
             return protocol_headers(not_modified)
-    answer = loaded.backend.run_query(job, settings["query_timeout"])
+    cache: ResultCache[QueryAnswer] = current_app.extensions[_RESULT_CACHE]
+    cache_key = (loaded.dataset_version, answer_key)
+    answer = cache.get(cache_key) if answer_key is not None else None
+    cache_status = "hit" if answer is not None else "miss" if answer_key is not None else "none"
+    if answer is None:
+        answer = loaded.backend.run_query(job, settings["query_timeout"])
+        if answer_key is not None:
+            cache.put(cache_key, answer, len(answer.body))
     response = Response(answer.body, status=200, content_type=fmt.content_type if fmt else None)
     response.headers[MAX_ROWS_HEADER] = str(settings["max_result_rows"])
     response.headers[TRUNCATED_HEADER] = "true" if answer.truncated else "false"
+    response.headers[CACHE_HEADER] = cache_status
     if variant is not None:
         response = conditional(response, loaded, variant)
     return protocol_headers(response)
@@ -367,13 +384,14 @@ def time_limit(requested: str | None, query_timeout: float) -> float:
     return min(seconds, query_timeout) if seconds > 0 else query_timeout
 
 
-def _cache_variant(job: QueryJob, service_calls: Sequence) -> str | None:
-    """The ETag variant of a GET's answer, or ``None`` when the answer may change on the same data.
+def _answer_key(job: QueryJob, service_calls: Sequence) -> str | None:
+    """What identifies an answer on given data, or ``None`` when it may change on the same data.
 
-    A weak ETag: the same data, query, format, dataset and row limit give the same
-    statements (blank node labels may differ between web workers).
+    The key of the result cache and, for a GET, the ETag variant — a weak ETag: the same
+    data, query, format, dataset and row limit give the same statements (blank node
+    labels may differ between web workers).
     """
-    if request.method not in ("GET", "HEAD") or service_calls or _VOLATILE.search(job.query):
+    if service_calls or _VOLATILE.search(job.query):
         return None
     key = "\n".join(
         [
