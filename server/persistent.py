@@ -99,6 +99,11 @@ class StoreDirectory:
         self.database = self.path / "oxigraph"
         self.rollback = self.path / "rollback"
         self.state_file = self.path / "state.json"
+        # The checkpoint is taken in rollback.partial and renamed to rollback once complete,
+        # beside the state it goes with; a load that completes renames it to rollback.done first.
+        self.rollback_partial = self.path / "rollback.partial"
+        self.rollback_state = self.path / "rollback.state.json"
+        self.rollback_done = self.path / "rollback.done"
         self.cache = self.path / "cache"
 
     def exists(self) -> bool:
@@ -126,13 +131,45 @@ class StoreDirectory:
         os.replace(temporary, self.state_file)
 
     def recover(self) -> bool:
-        """Put the database back from the checkpoint a load left behind (it died); True if done."""
+        """Put the database and its state back from the checkpoint a load left behind (it died); True if done.
+
+        Each step can be interrupted and taken again: the checkpoint is used only once complete
+        (``rollback``), and only until the load that took it completed (``rollback.done``).
+        """
+        shutil.rmtree(self.rollback_partial, ignore_errors=True)
+        shutil.rmtree(self.rollback_done, ignore_errors=True)
         if not self.rollback.is_dir():
+            self.rollback_state.unlink(missing_ok=True)  # it went with a checkpoint never completed
             return False
         log.warning("%s: an unfinished load is rolled back", display_path(self.path))
+        if self.rollback_state.is_file():  # the state that goes with the checkpoint (null: none yet)
+            saved = self.rollback_state.read_text(encoding="utf-8")
+            if saved.strip() == "null":
+                self.state_file.unlink(missing_ok=True)
+            else:
+                temporary = self.state_file.with_suffix(".json.tmp")
+                temporary.write_text(saved, encoding="utf-8")
+                os.replace(temporary, self.state_file)
         shutil.rmtree(self.database, ignore_errors=True)
         os.replace(self.rollback, self.database)
+        self.rollback_state.unlink(missing_ok=True)
         return True
+
+    def checkpoint(self, store: ox.Store) -> None:
+        """Take the rollback checkpoint of ``store`` and of ``state.json``: complete, or not at all."""
+        shutil.rmtree(self.rollback_partial, ignore_errors=True)
+        shutil.rmtree(self.rollback, ignore_errors=True)
+        store.flush()
+        store.backup(str(self.rollback_partial))
+        saved = self.state_file.read_text(encoding="utf-8") if self.state_file.is_file() else "null"
+        self.rollback_state.write_text(saved, encoding="utf-8")
+        os.replace(self.rollback_partial, self.rollback)
+
+    def commit(self) -> None:
+        """The load is complete and its state written: drop the checkpoint (renamed away first)."""
+        os.replace(self.rollback, self.rollback_done)
+        self.rollback_state.unlink(missing_ok=True)
+        shutil.rmtree(self.rollback_done, ignore_errors=True)
 
     def open_read_write(self) -> ox.Store:
         """The database, read-write (one process at a time)."""
@@ -374,9 +411,7 @@ def load_files(
         article = article_version(base_iri)
         if not parts and state.article_version == article:
             return state
-        shutil.rmtree(directory.rollback, ignore_errors=True)
-        store.flush()
-        store.backup(str(directory.rollback))
+        directory.checkpoint(store)
         try:
             for part in parts:
                 loaded = bulk_load_file(store, part.files[0], part.iri(base_iri), part.graph_iri, progress)
@@ -402,7 +437,7 @@ def load_files(
             gc.collect()
             directory.recover()
             raise
-        shutil.rmtree(directory.rollback, ignore_errors=True)
+        directory.commit()
         return state
     finally:
         if store is not None:

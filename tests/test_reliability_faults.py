@@ -14,6 +14,7 @@ listeners closed on SIGTERM).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -28,7 +29,8 @@ import pytest
 import requests
 
 from server.serving import THREADS
-from tests.conftest import LiveServer, free_port, start_server, stop_server
+from server.settings import DEFAULT_BASE_IRI
+from tests.conftest import PROJECT_ROOT, LiveServer, free_port, start_server, stop_server
 
 CLIENT_TIMEOUT = 2
 DROPPED = f"Dropped a client that stalled for {CLIENT_TIMEOUT} s (client_timeout)."
@@ -366,3 +368,121 @@ def test_sigterm_answers_the_request_in_flight_refuses_new_ones_and_exits_0(tmp_
         assert "Traceback" not in server.log()
     finally:
         stop_server(server)
+
+
+# --- the persistent store: SIGKILL during a load -------------------------------------------------------
+
+
+def _govkg(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "server", *args]
+    return subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def _graph_counts(server: LiveServer) -> dict[str, int]:
+    query = (
+        "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } FILTER(CONTAINS(STR(?g), '/graph/data/')) }"
+        " GROUP BY ?g"
+    )
+    rows = requests.get(server.sparql_url, params={"query": query}, timeout=TIMEOUT).json()["results"][
+        "bindings"
+    ]
+    return {row["g"]["value"].rsplit("/", 1)[1]: int(row["n"]["value"]) for row in rows}
+
+
+def test_sigkill_during_a_load_leaves_the_old_data_or_the_new_never_a_mix(tmp_path):
+    from benchmarks.generate import generate_file
+
+    store = tmp_path / "store"
+    (tmp_path / "old.nt").write_text('<http://example.org/old/s> <http://example.org/old/p> "old" .\n')
+    assert _govkg("load", str(tmp_path / "old.nt"), "--store", str(store)).returncode == 0
+    before = json.loads((store / "state.json").read_text())
+    big = tmp_path / "big.nt"
+    generate_file(big, 100_000)  # a few seconds of loading
+
+    load = subprocess.Popen(
+        [sys.executable, "-m", "server", "load", str(big), "--store", str(store)],
+        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not (store / "rollback").is_dir() and time.monotonic() < deadline and load.poll() is None:
+            time.sleep(0.01)
+        assert (store / "rollback").is_dir(), "the load never started writing"
+        time.sleep(0.3)  # well inside the bulk load
+        os.killpg(load.pid, signal.SIGKILL)
+    finally:
+        if load.poll() is None:
+            os.killpg(load.pid, signal.SIGKILL)
+        load.wait()
+
+    server = start_server(tmp_path, "--store", str(store), "--base-iri", DEFAULT_BASE_IRI)
+    try:
+        counts = _graph_counts(server)
+        version = requests.get(server.url + "readyz", timeout=TIMEOUT).json()["dataset_version"]
+        assert "an unfinished load is rolled back" in server.log()  # it says which: the old data
+        assert counts == {"old": 1}
+        state = json.loads((store / "state.json").read_text())
+        assert set(state["graphs"]) == set(before["graphs"])
+        assert state["data_version"] == before["data_version"] and version
+    finally:
+        stop_server(server)
+
+
+_CRASHING_LOAD = r"""
+import os, shutil, sys
+import server.persistent as persistent
+point, arguments = sys.argv[1], sys.argv[2:]
+if point == "state-written":  # the new state.json is written; the checkpoint is still there
+    write_state = persistent.StoreDirectory.write_state
+    def crashing(self, state):
+        write_state(self, state)
+        os._exit(137)
+    persistent.StoreDirectory.write_state = crashing
+else:  # "os.replace:NAME" or "shutil.rmtree:NAME": crash before that call on an existing NAME
+    function, target = point.split(":")
+    module = {"os.replace": os, "shutil.rmtree": shutil}[function]
+    real = getattr(module, function.split(".")[1])
+    def crashing(path, *rest, **options):
+        if str(path).endswith("/" + target) and os.path.exists(path):
+            os._exit(137)
+        return real(path, *rest, **options)
+    setattr(module, function.split(".")[1], crashing)
+from server.cli import main
+main(["load", *arguments], prog_name="govkg")
+"""
+
+
+@pytest.mark.parametrize(
+    ("point", "survives"),
+    [
+        ("os.replace:rollback.partial", "old"),  # the checkpoint is taken, not yet in place
+        ("state-written", "old"),  # the data and the new state are written, the checkpoint is still there
+        ("shutil.rmtree:rollback.done", "new"),  # the checkpoint is renamed away: the load has completed
+    ],
+)
+def test_a_load_killed_at_any_step_leaves_data_and_state_that_agree(tmp_path, point, survives):
+    from server.persistent import StoreDirectory
+
+    store = tmp_path / "store"
+    for name in ("old", "new"):
+        (tmp_path / f"{name}.nt").write_text(
+            f'<http://example.org/{name}> <http://example.org/p> "{name}" .\n'
+        )
+    assert _govkg("load", str(tmp_path / "old.nt"), "--store", str(store)).returncode == 0
+    crashed = subprocess.run(
+        [sys.executable, "-c", _CRASHING_LOAD, point, str(tmp_path / "new.nt"), "--store", str(store)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert crashed.returncode == 137, crashed.stderr
+
+    folder = StoreDirectory(store)
+    folder.recover()  # what the next `govkg serve --store` or `govkg load` does first
+    graphs = {iri.rsplit("/", 1)[1] for iri in folder.read_state().graphs}
+    import pyoxigraph as ox
+
+    database = ox.Store.read_only(str(folder.database))
+    stored = {
+        graph.value.rsplit("/", 1)[1] for graph in database.named_graphs() if "/graph/data/" in graph.value
+    }
+    assert graphs == stored == ({"old"} if survives == "old" else {"old", "new"})
+    assert not [path.name for path in store.iterdir() if path.name.startswith("rollback")]
