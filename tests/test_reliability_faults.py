@@ -428,6 +428,69 @@ def test_sigkill_during_a_load_leaves_the_old_data_or_the_new_never_a_mix(tmp_pa
         stop_server(server)
 
 
+# --- a remote store that goes away and comes back ----------------------------------------------------
+
+
+def test_a_remote_store_that_stops_gets_a_clear_answer_in_time_and_full_service_when_back(tmp_path):
+    from tests.stores import _spawn, _wait, start_oxigraph_store, stop_store
+
+    oxigraph = start_oxigraph_store(tmp_path / "oxigraph")
+    server = None
+    try:
+        pushed = _govkg("load", "--into", oxigraph.update_url, "--base-iri", DEFAULT_BASE_IRI)
+        assert pushed.returncode == 0, pushed.stderr
+        server = start_server(
+            tmp_path,
+            "--store",
+            f"sparql:{oxigraph.query_url}",
+            "--base-iri",
+            DEFAULT_BASE_IRI,
+            "--query-timeout",
+            "3",
+        )
+        place = f"{DEFAULT_BASE_IRI}id/place/zhaoqing"
+        query = {"query": f"SELECT ?p ?o WHERE {{ <{place}> ?p ?o }} ORDER BY ?p ?o"}
+        first = requests.get(server.sparql_url, params=query, timeout=TIMEOUT)
+        assert first.status_code == 200
+        page = requests.get(
+            server.url + "id/place/zhaoqing", headers={"Accept": "text/turtle"}, timeout=TIMEOUT
+        )
+        assert page.status_code == 200
+
+        stop_store(oxigraph)  # the store goes away
+        fresh = {
+            "query": query["query"] + "\n# not in the result cache"
+        }  # an answer kept would hide the outage
+        for path, params, headers in (
+            ("sparql", fresh, {}),
+            ("id/place/zhaoqing", {}, {"Accept": "text/turtle"}),
+            ("queries/six-firsts", {}, {"Accept": "application/sparql-results+json"}),
+        ):
+            started = time.monotonic()
+            down = requests.get(server.url + path, params=params, headers=headers, timeout=TIMEOUT)
+            assert down.status_code in (502, 503), (path, down.status_code, down.text[:200])
+            assert time.monotonic() - started < 3 + 2, path  # no hang past the time limit
+            assert "Traceback" not in down.text and down.text.strip(), path
+        assert requests.get(server.url + "healthz", timeout=TIMEOUT).status_code == 200
+
+        # The store comes back on the same port with the same data: full service, no restart of ours.
+        oxigraph.process = _spawn(list(oxigraph.process.args), oxigraph.log_path)
+        assert _wait(oxigraph.process, oxigraph.query_url, 60), oxigraph.log()
+        again = requests.get(
+            server.sparql_url, params={"query": query["query"] + "\n# again"}, timeout=TIMEOUT
+        )
+        assert again.status_code == 200 and again.json() == first.json()
+        page_again = requests.get(
+            server.url + "id/place/zhaoqing", headers={"Accept": "text/turtle"}, timeout=TIMEOUT
+        )
+        assert page_again.status_code == 200 and page_again.text == page.text
+        assert "Traceback" not in server.log()
+    finally:
+        if server is not None:
+            stop_server(server)
+        stop_store(oxigraph)
+
+
 _CRASHING_LOAD = r"""
 import os, shutil, sys
 import server.persistent as persistent
