@@ -55,6 +55,10 @@ class Backend(Protocol):
         """How many quads, when that is cheap to know; else ``None``."""
 
 
+#: Above this many quads an in-memory store is large: no dumps or counts built at start-up.
+LARGE_IN_MEMORY = 500_000
+
+
 class MemoryBackend:
     """An embedded pyoxigraph Store: queries run in forked query processes sharing it."""
 
@@ -63,6 +67,8 @@ class MemoryBackend:
 
     def __init__(self, store: ox.Store) -> None:
         self._store = store
+        # Counting walks the store once (about 0.1 s a million quads), at start-up only.
+        self.large = len(store) > LARGE_IN_MEMORY
 
     @property
     def store(self) -> ox.Store:

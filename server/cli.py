@@ -53,10 +53,9 @@ def main() -> None:
 @_setting_options
 def serve(**options: Any) -> None:
     """Serve the SPARQL endpoint and linked-data pages (gunicorn, 127.0.0.1:5000 by default)."""
-    from .serving import run_server
-
     from .persistent import StoreError
     from .remote import RemoteStoreError
+    from .serving import run_server
 
     settings = _settings_from_options(options)
     try:

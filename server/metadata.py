@@ -636,10 +636,13 @@ def dataset_metadata_quads(loaded: LoadedGraph) -> list[ox.Quad]:
     Builds every dump once to measure it (byte size, SHA-256): the serializations are
     deterministic, so the files served later are exactly these bytes.
     """
-    from .dumps import build_all_dumps
+    from .dumps import build_all_dumps, known_dumps
 
     graph = loaded.graph_iri("metadata")
-    documents = metadata_documents(loaded, build_all_dumps(loaded))
+    if loaded.backend.large:  # nothing that reads the whole data at start-up
+        documents = metadata_documents(loaded, known_dumps(loaded), counted=False)
+    else:
+        documents = metadata_documents(loaded, build_all_dumps(loaded))
     return metadata_graph_quads(loaded.store, graph, (t for triples in documents.values() for t in triples))
 
 
@@ -730,9 +733,15 @@ def _refresh_large_metadata_graph(app: Flask, loaded: LoadedGraph) -> None:
     """
     from .dumps import known_dumps
 
-    if loaded.backend.kind != "disk":
+    if loaded.backend.kind == "remote":
         return  # an external store's metadata graph is the one `govkg load --into` put there
     dumps = known_dumps(loaded)
+    graph = loaded.graph_iri("metadata")
+    if loaded.backend.kind == "memory":  # a large in-memory store: rebuilt in place
+        triples = _metadata_graph_triples(app, loaded, metadata_documents(loaded, dumps, counted=False))
+        loaded.store.clear_graph(graph)
+        loaded.store.extend(metadata_graph_quads(loaded.store, graph, triples))
+        return
     settings = app.config["GOVKG_SETTINGS"]
     key_parts = [
         loaded.dataset_version,
@@ -748,7 +757,6 @@ def _refresh_large_metadata_graph(app: Flask, loaded: LoadedGraph) -> None:
         return
     documents = metadata_documents(loaded, dumps, counted=False)
     triples = _metadata_graph_triples(app, loaded, documents)
-    graph = loaded.graph_iri("metadata")
     loaded.backend.handle.release()  # RocksDB: one writer, and no reader in this process meanwhile
     store = folder.open_read_write()
     try:

@@ -13,6 +13,7 @@ from flask import Flask, current_app
 
 from . import knowledge_graph
 from .backends import Backend, DiskBackend, MemoryBackend
+from .settings import DEFAULT_BASE_IRI
 
 EXTENSION_KEY = "govkg"
 
@@ -58,9 +59,21 @@ def open_knowledge_graph(base_iri: str, data: Iterable[str] = ()) -> LoadedGraph
     each loaded into its own named graph; a bad file raises
     :class:`~server.knowledge_graph.DataFileError` and nothing is loaded.
     """
-    parts = knowledge_graph.graph_parts() + knowledge_graph.data_file_parts(data, base_iri)
+    article = knowledge_graph.graph_parts()
+    extra = knowledge_graph.data_file_parts(data, base_iri)
+    parts = article + extra
     files = tuple(path for part in parts for path in part.files)
-    store = knowledge_graph.load_store(base_iri, parts)
+    if base_iri == DEFAULT_BASE_IRI and extra:
+        # Nothing to rewrite in the data files: pyoxigraph streams them into the store itself,
+        # never as Python objects (a million triples would leave the process a gigabyte bigger).
+        from .persistent import bulk_load_file
+
+        _check_distinct_graphs(parts, base_iri)
+        store = knowledge_graph.load_store(base_iri, article)
+        for part in extra:
+            bulk_load_file(store, part.files[0], part.iri(base_iri), part.graph_iri, progress=False)
+    else:
+        store = knowledge_graph.load_store(base_iri, parts)
     loaded = LoadedGraph(
         backend=MemoryBackend(store),
         base_iri=base_iri,
@@ -98,6 +111,19 @@ def open_persistent_store(directory: Path | str, base_iri: str, data: Iterable[s
         last_modified=modified.replace(microsecond=0),
         store_directory=folder.path,
     )
+
+
+def _check_distinct_graphs(parts: Iterable[knowledge_graph.GraphPart], base_iri: str) -> None:
+    """A graph named by ``GRAPH_IRI=FILE`` must not be loaded from a second file."""
+    loaded_from: dict[str, Path] = {}
+    for part in parts:
+        graph_iri = part.iri(base_iri)
+        for path in part.files:
+            if loaded_from.setdefault(graph_iri, path) != path and part.graph_iri:
+                message = f"graph <{graph_iri}> is already loaded from {loaded_from[graph_iri]}"
+                raise knowledge_graph.DataFileError(
+                    path, message + "; name another graph with GRAPH_IRI=FILE"
+                )
 
 
 def init_app(app: Flask) -> None:
