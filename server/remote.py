@@ -157,7 +157,12 @@ class RemoteStore:
                 ):
                     yield quad
             return
-        if obj is not None and isinstance(obj, ox.BlankNode):
+        if isinstance(obj, ox.BlankNode):  # only known from a fetch that returned it
+            for quad in self._local.__dict__.get("incoming", {}).get(obj, []):
+                if (predicate is None or quad.predicate == predicate) and (
+                    graph is None or quad.graph_name == graph
+                ):
+                    yield quad
             return
         if predicate is None and obj is None:
             graphs = [graph] if graph is not None else self.named_graphs()
@@ -175,6 +180,15 @@ class RemoteStore:
         while True:  # pages of growing size: a caller that wants one match costs one small query
             query = f"SELECT {' '.join(wanted)} WHERE {{ {pattern} }} LIMIT {page} OFFSET {offset}"
             rows = self.backend.select(query)
+            if offset == 0 and any(isinstance(row.get("s"), ox.BlankNode) for row in rows):
+                # Blank subjects (e.g. the targets of annotations) can only be looked up through
+                # a closure fetched with them; the stores keep their labels from query to query.
+                root = f"?r {slots['p']} {slots['o']} ."
+                for node, quads in self.backend.blank_closures(root).items():
+                    self._cache().setdefault(node, quads)
+                incoming = self._local.__dict__.setdefault("incoming", {})
+                for quad in self.backend.blank_referrers(root):
+                    incoming.setdefault(quad.object, []).append(quad)
             for row in rows:
                 values = {name: row.get(name, term) for name, term in known.items()}
                 yield ox.Quad(row["s"], values["p"], values["o"], values["g"])
@@ -391,22 +405,38 @@ class RemoteBackend:
 
     def fetch_closure(self, resource: ox.NamedNode) -> dict[Any, list[ox.Quad]]:
         """``resource``'s triples and those of the blank nodes they reach, as quads by subject."""
-        variables = ["?g", "?p0", "?o0"]
+        found = self._closures(f"VALUES ?r {{ {_term(resource)} }}")
+        found.setdefault(resource, [])
+        return found
+
+    def blank_closures(self, pattern: str) -> dict[Any, list[ox.Quad]]:
+        """The closures of the blank nodes ``?r`` that match ``pattern`` (server-built text)."""
+        return self._closures(f"{pattern} FILTER isBlank(?r)")
+
+    def blank_referrers(self, pattern: str) -> list[ox.Quad]:
+        """The triples pointing at the blank nodes ``?r`` that match ``pattern`` (server-built text)."""
+        query = f"SELECT ?a ?ap ?r ?g WHERE {{ GRAPH ?g {{ {pattern} FILTER isBlank(?r) ?a ?ap ?r }} }}"
+        return [
+            ox.Quad(row["a"], row["ap"], row["r"], row["g"])
+            for row in self.select(query, timeout=self.timeout)
+        ]
+
+    def _closures(self, root: str) -> dict[Any, list[ox.Quad]]:
+        """One query: the triples of each ``?r`` bound by ``root`` and of the blank nodes they reach
+        (to :data:`CBD_DEPTH` levels), as quads by subject."""
+        variables = ["?r", "?g", "?p0", "?o0"]
         nested = ""
         for level in range(CBD_DEPTH, 0, -1):
             variables += [f"?p{level}", f"?o{level}"]
             nested = (
                 f" OPTIONAL {{ FILTER isBlank(?o{level - 1}) ?o{level - 1} ?p{level} ?o{level} .{nested} }}"
             )
-        query = (
-            f"SELECT {' '.join(sorted(set(variables), key=variables.index))} WHERE {{ "
-            f"GRAPH ?g {{ {_term(resource)} ?p0 ?o0 .{nested} }} }}"
-        )
+        query = f"SELECT {' '.join(variables)} WHERE {{ GRAPH ?g {{ {root} ?r ?p0 ?o0 .{nested} }} }}"
         rows = self.select(query, timeout=self.timeout)
-        found: dict[Any, dict[ox.Quad, None]] = {resource: {}}
+        found: dict[Any, dict[ox.Quad, None]] = {}
         for row in rows:
             graph = row["g"]
-            subject = resource
+            subject = row["r"]
             for level in range(CBD_DEPTH + 1):
                 predicate, obj = row.get(f"p{level}"), row.get(f"o{level}")
                 if predicate is None or obj is None:

@@ -33,6 +33,7 @@ GRAPHS = [f"{BASE}graph/{slug}" for slug in ("ontology", "facts", "links", "meta
 QUERIES = [query for query in load_stored_queries(QUERIES_DIR) if not query.federated]
 JSON_RESULTS = "application/sparql-results+json"
 PLACE = f"{BASE}id/place/zhaoqing"
+ARTICLE = f"{BASE}id/article-text/xijiang-daily-zhaoqing-rule-of-law"
 MAX_ROWS = 1000
 
 
@@ -231,6 +232,16 @@ def test_resource_page_rdf_and_describe_are_the_embedded_cbd(front: LiveServer) 
         assert rdflib.compare.isomorphic(_graph(described.text), expected), iri
     html = requests.get(front.url + PLACE[len(BASE) :], headers={"Accept": "text/html"}, timeout=30)
     assert html.status_code == 200 and "Zhaoqing" in html.text
+    # The article's page marks every quoted span: the quotes hang off blank nodes (annotation targets).
+    from server import create_app
+    from server.resources import PageBuilder, article_segments
+
+    app = create_app({"base_iri": BASE})
+    with app.test_request_context("/"):
+        marked = [s for s in article_segments(PageBuilder(local, "en"), ox.NamedNode(ARTICLE)) if s.fact]
+    page = requests.get(front.url + ARTICLE[len(BASE) :], headers={"Accept": "text/html"}, timeout=60)
+    assert page.status_code == 200
+    assert marked and page.text.count("<mark>") == len(marked)
 
 
 def _an_annotation(local) -> str:  # noqa: ANN001
