@@ -145,3 +145,35 @@ def test_serve_starts_without_parsing_and_answers_from_the_store(loaded_store: P
         assert void.status_code == 200 and "void:triples" in void.text
     finally:
         stop_server(server)
+
+
+def test_each_process_reads_through_its_own_handle(loaded_store: Path) -> None:
+    """A RocksDB handle is never used across fork(): the child opens its own (see server.persistent)."""
+    import os
+
+    from server.persistent import PersistentStore, StoreDirectory
+
+    handle = PersistentStore(StoreDirectory(loaded_store))
+    parent_store = handle.store
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a new handle, which answers
+        try:
+            child_store = handle.store
+            count = len(list(child_store.quads_for_pattern(None, None, None, None)))
+            os.write(write, f"{child_store is parent_store} {count}".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    with os.fdopen(read) as answer:
+        same, count = answer.read().split()
+    assert same == "False" and int(count) > 20000
+    assert handle.store is parent_store
+
+
+def test_load_shows_progress_with_triples_per_second(tmp_path: Path) -> None:
+    data = _write_nt(tmp_path / "some.nt", 1000)
+    completed = _govkg("load", str(data), "--store", str(tmp_path / "store"), "--progress")
+    assert completed.returncode == 0, completed.stderr
+    assert "1,000 triples" in completed.stderr and "triples/s" in completed.stderr
