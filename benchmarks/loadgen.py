@@ -178,6 +178,7 @@ class Response:
     content_type: str
     seconds: float
     error: str = ""
+    cache: str = ""  # our X-Govkg-Cache header: hit, miss or none
 
     @property
     def ok(self) -> bool:
@@ -202,9 +203,11 @@ class SparqlClient:
             self._connection.close()
             self._connection = None
 
-    def send(self, query: QueryInstance) -> Response:
+    def send(self, query: QueryInstance, tag: str = "") -> Response:
+        """POST ``query``; a ``tag`` is appended as a comment, so the text is new to any result cache."""
         accept = self.endpoint.graph_accept if query.form in ("construct", "describe") else SELECT_ACCEPT
-        body = urlencode({"query": query.text}).encode()
+        text = f"{query.text}\n# govkg-bench {tag}\n" if tag else query.text
+        body = urlencode({"query": text}).encode()
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             "Accept": accept,
@@ -221,7 +224,11 @@ class SparqlClient:
                 if reply.getheader("Connection", "").lower() == "close":
                     self.close()
                 return Response(
-                    reply.status, data, reply.getheader("Content-Type", ""), time.perf_counter() - started
+                    reply.status,
+                    data,
+                    reply.getheader("Content-Type", ""),
+                    time.perf_counter() - started,
+                    cache=reply.getheader("X-Govkg-Cache", ""),
                 )
             except (OSError, http.client.HTTPException) as error:
                 self.close()
@@ -272,6 +279,7 @@ class ScenarioResult:
     seconds: float
     completed: int = 0
     errors: int = 0
+    cache_hits: int = 0
     latencies: dict[str, list[float]] = field(default_factory=dict)
     error_samples: list[str] = field(default_factory=list)
 
@@ -303,6 +311,7 @@ class ScenarioResult:
             "seconds": round(self.seconds, 3),
             "completed": self.completed,
             "errors": self.errors,
+            "cache_hits": self.cache_hits,
             "throughput_qps": round(self.throughput, 2),
             "p50_ms": None if p50 is None else round(p50 * 1000, 3),
             "p99_ms": None if p99 is None else round(p99 * 1000, 3),
@@ -318,11 +327,14 @@ def run_scenario(
     duration: float,
     scenario: str = "mix",
     max_requests: int = 1_000_000,
+    unique: bool = True,
 ) -> ScenarioResult:
     """Send the mix from ``clients`` threads for ``duration`` seconds (or ``max_requests`` in all).
 
     ``mix`` holds, per query, its parameter sets; client ``c`` in round ``r`` sends every
-    query once, each with parameter set ``(c + r) % len(sets)``, in the mix's order.
+    query once, each with parameter set ``(c + r) % len(sets)``, in the mix's order. With
+    ``unique`` every request carries its own comment, so no result cache can answer it
+    and the mix measures evaluation; the repeated-query scenario sends identical texts.
     """
     loopback_only(endpoint.url)
     result = ScenarioResult(endpoint.name, scenario, clients, 0.0)
@@ -333,7 +345,7 @@ def run_scenario(
     def client(number: int) -> None:
         connection = SparqlClient(endpoint)
         latencies: dict[str, list[float]] = {}
-        completed = errors = 0
+        completed = errors = hits = 0
         samples: list[str] = []
         try:
             for round_number in range(max_requests):
@@ -345,9 +357,10 @@ def run_scenario(
                             return
                         budget[0] -= 1
                     query = sets[(number + round_number) % len(sets)]
-                    response = connection.send(query)
+                    response = connection.send(query, f"{number}.{round_number}" if unique else "")
                     if response.ok:
                         completed += 1
+                        hits += response.cache == "hit"
                         latencies.setdefault(query.name, []).append(response.seconds)
                     else:
                         errors += 1
@@ -359,6 +372,7 @@ def run_scenario(
             with lock:
                 result.completed += completed
                 result.errors += errors
+                result.cache_hits += hits
                 for name, values in latencies.items():
                     result.latencies.setdefault(name, []).extend(values)
                 result.error_samples.extend(samples)
@@ -374,14 +388,17 @@ def run_scenario(
 
 
 def warm_up(endpoint: Endpoint, mix: Sequence[Sequence[QueryInstance]], rounds: int = 1) -> int:
-    """Send every instance of every query ``rounds`` times from one client; returns the errors."""
+    """Send every instance of every query ``rounds`` times from one client; returns the errors.
+
+    Each request is tagged as in :func:`run_scenario`, so warming up fills no result cache.
+    """
     connection = SparqlClient(endpoint)
     errors = 0
     try:
-        for _round in range(rounds):
+        for round_number in range(rounds):
             for sets in mix:
                 for query in sets:
-                    errors += not connection.send(query).ok
+                    errors += not connection.send(query, f"warm-up.{round_number}").ok
     finally:
         connection.close()
     return errors

@@ -720,10 +720,18 @@ def main(argv: list[str] | None = None) -> int:
         repeated = [[mix[queries.REPEATED_QUERY][0]]]
         for system in running:
             result = loadgen.run_scenario(
-                system.endpoint, repeated, args.repeated_clients, min(args.duration, 10), "repeated"
+                system.endpoint,
+                repeated,
+                args.repeated_clients,
+                min(args.duration, 10),
+                "repeated",
+                unique=False,
             )
             report["scenarios"].append(result.summary())
-            print(f"repeated {system.name:16} {result.throughput:9.1f} q/s", flush=True)
+            print(
+                f"repeated {system.name:16} {result.throughput:9.1f} q/s ({result.cache_hits} hits)",
+                flush=True,
+            )
 
         for system in running:
             sampler = samplers.pop(system.name)
