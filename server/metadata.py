@@ -18,8 +18,9 @@ union, which is what ``SELECT (COUNT(*) AS ?n) { SELECT DISTINCT ?s ?p ?o { GRAP
 { ?s ?p ?o } FILTER (?g != <{base}graph/metadata>) } }`` answers.
 
 Dates are never invented: ``dct:modified`` is the newest modification time of the
-loaded files; there is no ``dct:issued``. The EU controlled-vocabulary IRIs used
-(data themes, languages, file types, access rights) are typed here with the
+loaded files; ``dct:issued`` is :data:`DATASET_ISSUED`, the day this dataset was first
+published (govkg 0.1.0) — a fact about the dataset, not about the article. The EU
+controlled-vocabulary IRIs used (data themes, languages, file types, access rights) are typed here with the
 classes the DCAT-AP range shapes expect, and themes carry their ``skos:prefLabel``,
 as the DCAT-AP SHACL guidance asks of data that does not ship the vocabularies.
 """
@@ -299,6 +300,14 @@ def _integer(value: int, datatype: str = XSD + "integer") -> ox.Literal:
     return ox.Literal(str(value), datatype=ox.NamedNode(datatype))
 
 
+#: The day govkg first published this dataset (release 0.1.0). The article itself has no date.
+DATASET_ISSUED = "2026-11-27"
+
+
+def _issued() -> ox.Literal:
+    return ox.Literal(DATASET_ISSUED, datatype=ox.NamedNode(XSD + "date"))
+
+
 def _date_time(loaded: LoadedGraph) -> ox.Literal:
     return ox.Literal(
         loaded.last_modified.strftime("%Y-%m-%dT%H:%M:%SZ"), datatype=ox.NamedNode(XSD + "dateTime")
@@ -472,6 +481,7 @@ def dcat_triples(loaded: LoadedGraph, dumps: Iterable[BuiltDump]) -> list[ox.Tri
     t.texts(iris.catalog, DCT + "description", DESCRIPTION)
     t.add(iris.catalog, DCT + "publisher", iris.publisher)
     t.add(iris.catalog, DCT + "license", LICENSE_IRI)
+    t.add(iris.catalog, DCT + "issued", _issued())
     t.add(iris.catalog, DCT + "modified", modified)
     t.add(iris.catalog, FOAF + "homepage", loaded.base_iri)
     t.add(iris.catalog, DCAT + "dataset", iris.dataset)
@@ -483,6 +493,7 @@ def dcat_triples(loaded: LoadedGraph, dumps: Iterable[BuiltDump]) -> list[ox.Tri
 
     t.add(iris.record, RDF + "type", DCAT + "CatalogRecord")
     t.add(iris.record, FOAF + "primaryTopic", iris.dataset)
+    t.add(iris.record, DCT + "issued", _issued())
     t.add(iris.record, DCT + "modified", modified)
     t.add(iris.record, DCT + "conformsTo", DCAT_AP_IRI)
 
@@ -494,6 +505,7 @@ def dcat_triples(loaded: LoadedGraph, dumps: Iterable[BuiltDump]) -> list[ox.Tri
     t.add(dataset, DCT + "identifier", ox.Literal(dataset))
     t.add(dataset, DCT + "publisher", iris.publisher)
     t.add(dataset, DCAT + "contactPoint", iris.contact)
+    t.add(dataset, DCT + "issued", _issued())
     t.add(dataset, DCT + "modified", modified)
     t.add(dataset, DCAT + "version", ox.Literal(loaded.dataset_version))
     t.add(dataset, DCT + "accessRights", PUBLIC_ACCESS)

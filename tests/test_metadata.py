@@ -157,6 +157,10 @@ def test_the_catalogue_describes_service_place_themes_languages_and_dates(live_s
     from email.utils import parsedate_to_datetime
 
     assert modified.toPython() == parsedate_to_datetime(last_modified)
+    issued = catalogue.value(dataset, DCT.issued)
+    assert issued.datatype == XSD.date
+    assert issued.toPython() <= modified.toPython().date()
+    assert catalogue.value(URIRef(base + "catalog"), DCT.issued) == issued
     record = catalogue.value(URIRef(base + "catalog"), DCAT.record)
     assert catalogue.value(record, rdflib.FOAF.primaryTopic) == dataset
     assert catalogue.value(catalogue.value(dataset, DCT.publisher), rdflib.FOAF.name) is not None
