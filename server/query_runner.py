@@ -545,10 +545,10 @@ def _query_process(
             log.exception("query process failed")
             reply = ("error", 500, "Query evaluation failed; the incident was logged.")
         connection.send(reply)
-        _release_free_memory()
+        release_free_memory()
 
 
-def _release_free_memory() -> None:
+def release_free_memory() -> None:
     """Give the heap that a query freed back to the kernel (glibc keeps it otherwise, so a
     query process that once ran a big query would stay big). Linux/glibc only; else nothing."""
     global _MALLOC_TRIM

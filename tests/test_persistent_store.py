@@ -177,3 +177,18 @@ def test_load_shows_progress_with_triples_per_second(tmp_path: Path) -> None:
     completed = _govkg("load", str(data), "--store", str(tmp_path / "store"), "--progress")
     assert completed.returncode == 0, completed.stderr
     assert "1,000 triples" in completed.stderr and "triples/s" in completed.stderr
+
+
+def test_an_xml_bomb_is_refused_before_loading(loaded_store: Path, tmp_path: Path) -> None:
+    before = _graph_counts(loaded_store)
+    bomb = tmp_path / "bomb.rdf"
+    bomb.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;">]>\n'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description>&b;'
+        "</rdf:Description></rdf:RDF>\n",
+        encoding="utf-8",
+    )
+    completed = _govkg("load", str(bomb), "--store", str(loaded_store))
+    assert completed.returncode == 1
+    assert "bomb.rdf, line 2" in completed.stderr and "the store is unchanged" in completed.stderr
+    assert _graph_counts(loaded_store) == before
