@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
+import itertools
 import json
 import os
 import statistics
@@ -23,6 +24,8 @@ from urllib.parse import urlencode, urlsplit
 from benchmarks.queries import QueryInstance
 
 SELECT_ACCEPT = "application/sparql-results+json"
+# Tags that make each request text new to a result cache: unique within this process's life.
+_RUN_TAGS = itertools.count(1)
 GRAPH_ACCEPT = "application/n-triples"
 
 
@@ -338,6 +341,7 @@ def run_scenario(
     """
     loopback_only(endpoint.url)
     result = ScenarioResult(endpoint.name, scenario, clients, 0.0)
+    run_tag = f"{os.getpid()}-{time.time_ns()}-{next(_RUN_TAGS)}"
     lock = threading.Lock()
     budget = [max_requests]
     deadline = time.monotonic() + duration
@@ -357,7 +361,8 @@ def run_scenario(
                             return
                         budget[0] -= 1
                     query = sets[(number + round_number) % len(sets)]
-                    response = connection.send(query, f"{number}.{round_number}" if unique else "")
+                    tag = f"{run_tag}.{number}.{round_number}" if unique else ""
+                    response = connection.send(query, tag)
                     if response.ok:
                         completed += 1
                         hits += response.cache == "hit"
@@ -394,11 +399,12 @@ def warm_up(endpoint: Endpoint, mix: Sequence[Sequence[QueryInstance]], rounds: 
     """
     connection = SparqlClient(endpoint)
     errors = 0
+    run_tag = f"{os.getpid()}-{time.time_ns()}-{next(_RUN_TAGS)}"
     try:
         for round_number in range(rounds):
             for sets in mix:
                 for query in sets:
-                    errors += not connection.send(query, f"warm-up.{round_number}").ok
+                    errors += not connection.send(query, f"warm-up.{run_tag}.{round_number}").ok
     finally:
         connection.close()
     return errors

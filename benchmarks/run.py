@@ -529,6 +529,10 @@ def render_report(report: dict) -> str:
             },
         )
         row(
+            f"result-cache hits, {clients}c",
+            {n: str(by_key.get((n, "mix", clients), {}).get("cache_hits", "–")) for n in names},
+        )
+        row(
             f"errors, {clients}c",
             {n: str(by_key.get((n, "mix", clients), {}).get("errors", "–")) for n in names},
         )
@@ -537,6 +541,10 @@ def render_report(report: dict) -> str:
         row(
             f"repeated query q/s, {repeated}c",
             {n: fmt(by_key.get((n, "repeated", repeated), {}).get("throughput_qps")) for n in names},
+        )
+        row(
+            "repeated: result-cache hits",
+            {n: str(by_key.get((n, "repeated", repeated), {}).get("cache_hits", "–")) for n in names},
         )
     lines.append("")
     if ours_up and len(names) > 1:
