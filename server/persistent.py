@@ -13,7 +13,8 @@ Layout of ``DIR``::
 
 **A load is all or nothing.** Before it writes, a load takes a RocksDB checkpoint of the
 database (``Store.backup``: hard links, a few milliseconds whatever the size). It then
-bulk-loads each file (``Store.bulk_load``: streaming, bounded memory, not transactional).
+bulk-loads each file (``Store.bulk_load``: streaming, its memory growing far slower than
+the file — 0.9 GB at 1M triples, 1.6 GB at 3M — but not transactional).
 If a file is bad (a syntax error stops the load with the file and line) or the process
 dies, the database is put back from the checkpoint, so the store is exactly as before the
 load — a half-loaded graph is never served (a crashed load is rolled back when the folder
