@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import rdflib
@@ -263,3 +264,51 @@ def test_the_safety_rules_hold_in_front_of_the_store(front: LiveServer) -> None:
     slow = _sparql(front, "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }")
     assert slow.status_code == 503, slow.text
     assert _sparql(front, "ASK { ?s ?p ?o }").json()["boolean"] is True  # still answering
+
+
+def test_dumps_and_void_come_from_the_store(front: LiveServer, local_counts) -> None:  # noqa: ANN001
+    import gzip
+
+    import pyoxigraph as ox
+
+    dump = requests.get(front.url + "dumps/govkg.nq.gz", timeout=120)
+    assert dump.status_code == 200
+    quads = list(ox.parse(gzip.decompress(dump.content), ox.RdfFormat.N_QUADS))
+    by_graph = Counter(quad.graph_name.value for quad in quads)
+    assert by_graph == {graph: local_counts[graph] for graph in GRAPHS if not graph.endswith("/metadata")}
+    from server.metadata import dataset_statistics
+    from server.store import open_knowledge_graph
+
+    expected = dataset_statistics(open_knowledge_graph(BASE))
+    void = requests.get(
+        front.url + ".well-known/void", headers={"Accept": "application/n-triples"}, timeout=120
+    )
+    assert void.status_code == 200
+    triples = (
+        f'<{BASE}id/dataset/zhaoqing-rule-of-law> <http://rdfs.org/ns/void#triples> "{expected.triples}"'
+    )
+    assert triples in void.text
+
+
+def test_update_url_pushes_the_article_graphs_at_start_up(
+    tmp_path: Path,
+    local_counts,  # noqa: ANN001
+) -> None:
+    empty = start_oxigraph_store(tmp_path / "empty")
+    try:
+        server = start_server(
+            tmp_path,
+            "--store",
+            f"sparql:{empty.query_url}",
+            "--update-url",
+            empty.update_url,
+            "--base-iri",
+            BASE,
+        )
+        try:
+            assert _graph_counts(empty) == local_counts
+            assert _sparql(server, f"ASK {{ <{PLACE}> ?p ?o }}").json()["boolean"] is True
+        finally:
+            stop_server(server)
+    finally:
+        stop_store(empty)
