@@ -213,6 +213,8 @@ _STATISTICS_QUERIES = {
     "properties": f"SELECT ?p (COUNT(*) AS ?n) {{{{ {_DISTINCT_TRIPLES} }}}} GROUP BY ?p",
 }
 _STATISTICS_LOCK = threading.Lock()
+#: Seconds the VoID counts of a large store may take (once per data version).
+STATISTICS_TIMEOUT = 600.0
 
 
 def large_statistics(loaded: LoadedGraph) -> DatasetStatistics:
@@ -236,8 +238,17 @@ def large_statistics(loaded: LoadedGraph) -> DatasetStatistics:
         base = ox.Literal(loaded.base_iri)
 
         def rows(name: str) -> list:
+            # Through the backend: in a query process for an embedded store (a long aggregate
+            # in a web worker's thread would hold the GIL, and gunicorn would take the worker
+            # for hung), or on the external store.
+            from .query_runner import QueryJob
+
             text = _STATISTICS_QUERIES[name].format(filter=query_filter, base=base)
-            return list(loaded.store.query(text))
+            job = QueryJob(text, "SELECT", "json", max_rows=10_000_000)
+            answer = loaded.backend.run_query(job, STATISTICS_TIMEOUT)
+            solutions = ox.parse_query_results(answer.body, ox.QueryResultsFormat.JSON)
+            names = [variable.value for variable in solutions.variables]
+            return [tuple(solution[name] for name in names) for solution in solutions]
 
         stats = DatasetStatistics()
         stats.graph_triples = {row[0].value: int(row[1].value) for row in rows("graphs")}

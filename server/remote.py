@@ -211,11 +211,6 @@ class RemoteStore:
             self._graphs = (now, sorted(graphs, key=lambda g: g.value))
         return list(self._graphs[1])
 
-    def query(self, text: str, **_options: Any) -> list[tuple]:  # noqa: ANN401
-        """A SELECT's rows as tuples, in the order of its variables (for the statistics)."""
-        rows, variables = self.backend.select(text, with_variables=True)
-        return [tuple(row.get(name) for name in variables) for row in rows]
-
 
 # --- the backend ------------------------------------------------------------------------------
 
@@ -334,7 +329,7 @@ class RemoteBackend:
                 raise ClientError(f"Query timed out after {timeout:g} s.", 503) from None
             raise ClientError(f"The triple store cannot be reached: {error}", 502) from None
 
-    def select(self, query: str, with_variables: bool = False, timeout: float | None = None):  # noqa: ANN201
+    def select(self, query: str, timeout: float | None = None) -> list[dict[str, Any]]:
         """The rows of a server-built SELECT, as ``{variable: term}`` dicts."""
         body = self._fetch(query, _JSON_RESULTS, timeout if timeout is not None else max(self.timeout, 300))
         solutions = parse_json_results(body)
@@ -343,7 +338,7 @@ class RemoteBackend:
             {name: solution[name] for name in variables if solution[name] is not None}
             for solution in solutions
         ]
-        return (rows, variables) if with_variables else rows
+        return rows
 
     def construct(self, query: str) -> list[ox.Triple]:
         """The triples of a server-built CONSTRUCT (no time limit but the store's own)."""
