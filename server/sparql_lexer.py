@@ -25,6 +25,7 @@ no word boundary: ``SERVICESILENT<…>{…}`` is a SERVICE call) actually reads 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -210,6 +211,10 @@ def _service_calls(text: str, base_iri: str | None) -> Iterator[ServiceCall]:
                     yield ServiceCall(target, _target_iri(match, base_iri, prefixes), hit.start())
 
 
+# Many clients send the same texts (the examples, a dashboard's queries): the analysis is
+# pure and its result immutable, so each process remembers the recent ones. Texts are at
+# most max_query_bytes long, so the cache holds at most 256 of them.
+@functools.lru_cache(maxsize=256)
 def analyze_query(text: str, base_iri: str | None = None) -> QueryAnalysis:
     """Analyze a query text: its form and its SERVICE calls.
 
