@@ -33,7 +33,6 @@ import gzip
 import hashlib
 import os
 import shutil
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,8 +177,8 @@ _FILE_LOCKS_LOCK = threading.Lock()
 
 
 def _dump_folder(loaded: LoadedGraph) -> Path:
-    base = loaded.store_directory or Path(tempfile.gettempdir()) / "govkg-dumps"
-    return base / "cache" / loaded.dataset_version
+    assert loaded.store_directory is not None, "a large store keeps its dumps in its folder"
+    return loaded.store_directory / "cache" / loaded.dataset_version
 
 
 def file_dump(loaded: LoadedGraph, dump: DumpFile, build: bool) -> BuiltDump:

@@ -530,7 +530,7 @@ def describe_as_select(query: str) -> str | None:
 def open_remote_store(settings: Mapping[str, Any]):  # noqa: ANN201
     """The :class:`~server.store.LoadedGraph` of a ``sparql:`` store (probed; article pushed if asked)."""
     from .persistent import article_version
-    from .store import LoadedGraph
+    from .store import LoadedGraph, temporary_folder
 
     url = settings["store"][len(REMOTE_STORE_PREFIX) :]
     base_iri = settings["base_iri"]
@@ -543,7 +543,11 @@ def open_remote_store(settings: Mapping[str, Any]):  # noqa: ANN201
     version = hashlib.sha256(f"{url}\n{article_version(base_iri)}\n{now.isoformat()}".encode()).hexdigest()[
         :16
     ]
-    return LoadedGraph(backend=backend, base_iri=base_iri, dataset_version=version, last_modified=now)
+    # Dumps and counts built from the store are kept in a folder of this server's, removed at exit.
+    cache = temporary_folder("govkg-remote-")[0]
+    return LoadedGraph(
+        backend=backend, base_iri=base_iri, dataset_version=version, last_modified=now, store_directory=cache
+    )
 
 
 def push_article_graphs(

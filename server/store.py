@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +31,7 @@ class LoadedGraph:
     dataset_version: str
     last_modified: datetime
     source_files: tuple[Path, ...] = field(default=())
-    store_directory: Path | None = None  # a persistent store's folder
+    store_directory: Path | None = None  # a persistent store's folder, or where a large store keeps its dumps
 
     @property
     def store(self) -> ox.Store:
@@ -83,6 +83,8 @@ def open_knowledge_graph(base_iri: str, data: Iterable[str] = ()) -> LoadedGraph
         ),
         source_files=files,
     )
+    if loaded.backend.large:  # its dumps are files: a folder of its own, removed at exit
+        loaded.store_directory = temporary_folder("govkg-cache-")[0]
     from .metadata import dataset_metadata_quads  # late: metadata reads the loaded graph
 
     store.extend(dataset_metadata_quads(loaded))
@@ -173,12 +175,25 @@ def open_temporary_store(base_iri: str, data: Iterable[str]) -> LoadedGraph:
     a copy of it (see :mod:`server.query_runner`); on disk, each process has its own bounded
     cache. The files are loaded at every start, as in memory.
     """
+    folder, remove = temporary_folder("govkg-store-")
+    try:
+        return open_persistent_store(folder, base_iri, data)
+    except BaseException:
+        remove()
+        raise
+
+
+def temporary_folder(prefix: str) -> tuple[Path, Callable[[], None]]:
+    """A new folder in the system's temp folder, removed when this process exits (not its forks).
+
+    Returns the folder and the function that removes it.
+    """
     import atexit
     import os
     import shutil
     import tempfile
 
-    folder = Path(tempfile.mkdtemp(prefix="govkg-store-"))
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     owner = os.getpid()
 
     def remove() -> None:
@@ -186,11 +201,7 @@ def open_temporary_store(base_iri: str, data: Iterable[str]) -> LoadedGraph:
             shutil.rmtree(folder, ignore_errors=True)
 
     atexit.register(remove)
-    try:
-        return open_persistent_store(folder, base_iri, data)
-    except BaseException:
-        remove()
-        raise
+    return folder, remove
 
 
 def loaded_graph() -> LoadedGraph:
