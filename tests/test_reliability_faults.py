@@ -184,13 +184,15 @@ def test_stalled_readers_are_dropped_and_everyone_else_is_served(big_dump_server
     assert response.status_code == 200
     assert waited < CLIENT_TIMEOUT + 5, f"a free thread only after {waited:.1f} s"
 
-    # Each was cut off: the server closed the connection long before the whole file went out.
+    # Each was cut off — the server closed the connection before the whole file went out — unless
+    # the kernel's socket buffers took the rest of the file first (then no thread was held either).
+    cut_off = 0
     for reader in readers:
         with reader:
-            assert read_to_end(reader, within=TIMEOUT) < size
+            cut_off += read_to_end(reader, within=TIMEOUT) < size
     _served(server)
     log = server.log()
-    assert log.count(DROPPED) >= THREADS
+    assert log.count(DROPPED) >= cut_off
     assert "Traceback" not in log
 
     after = settles_to(server, {**before, "threads": census(server)["threads"]})
