@@ -522,15 +522,7 @@ def evidence_for(builder: PageBuilder, resource: ox.NamedNode) -> list[Evidence]
     for annotation in sorted(annotations, key=str):
         for target in _objects(store, annotation, OA + "hasTarget"):
             sources = _objects(store, target, OA + "hasSource")
-            exact, start, end = None, None, None
-            for selector in _objects(store, target, OA + "hasSelector"):
-                for value in _objects(store, selector, OA + "exact"):
-                    exact = value.value if isinstance(value, ox.Literal) else exact
-                for value in _objects(store, selector, OA + "start"):
-                    start = _int_value(value)
-                for value in _objects(store, selector, OA + "end"):
-                    end = _int_value(value)
-            span = _locate(text, exact, start, end)
+            exact, span = _selected_span(store, target, text)
             source = builder.view(sources[0], {}, MAX_NESTING, frozenset()) if sources else None
             annotation_view = builder.view(annotation, {}, MAX_NESTING, frozenset())
             if span is not None:
@@ -539,6 +531,19 @@ def evidence_for(builder: PageBuilder, resource: ox.NamedNode) -> list[Evidence]
             elif exact:
                 found.append(Evidence(annotation_view, source, "", exact, "", False))
     return found
+
+
+def _selected_span(store: ox.Store, target, text: str) -> tuple[str | None, tuple[int, int] | None]:  # noqa: ANN001
+    """A Web Annotation target's quote (``oa:exact``) and the span its selectors pick in ``text``."""
+    exact, start, end = None, None, None
+    for selector in _objects(store, target, OA + "hasSelector"):
+        for value in _objects(store, selector, OA + "exact"):
+            exact = value.value if isinstance(value, ox.Literal) else exact
+        for value in _objects(store, selector, OA + "start"):
+            start = _int_value(value)
+        for value in _objects(store, selector, OA + "end"):
+            end = _int_value(value)
+    return exact, _locate(text, exact, start, end)
 
 
 def _locate(text: str, exact: str | None, start: int | None, end: int | None) -> tuple[int, int] | None:
@@ -575,15 +580,7 @@ def article_segments(builder: PageBuilder, resource: ox.NamedNode) -> list[Artic
     spans: list[tuple[int, int, ox.NamedNode | ox.BlankNode | ox.Literal]] = []
     for quad in store.quads_for_pattern(None, ox.NamedNode(OA + "hasSource"), resource, None):
         target = quad.subject
-        exact, start, end = None, None, None
-        for selector in _objects(store, target, OA + "hasSelector"):
-            for value in _objects(store, selector, OA + "exact"):
-                exact = value.value if isinstance(value, ox.Literal) else exact
-            for value in _objects(store, selector, OA + "start"):
-                start = _int_value(value)
-            for value in _objects(store, selector, OA + "end"):
-                end = _int_value(value)
-        span = _locate(text, exact, start, end)
+        _, span = _selected_span(store, target, text)
         for annotation in store.quads_for_pattern(None, ox.NamedNode(OA + "hasTarget"), target, None):
             for body in _objects(store, annotation.subject, OA + "hasBody"):
                 if span is not None:
