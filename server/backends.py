@@ -60,7 +60,7 @@ LARGE_IN_MEMORY = 500_000
 
 
 class MemoryBackend:
-    """An embedded pyoxigraph Store: queries run in forked query processes sharing it."""
+    """An embedded pyoxigraph Store: queries run on the web worker's query threads."""
 
     kind = "memory"
     large = False
@@ -76,10 +76,10 @@ class MemoryBackend:
         return self._store
 
     def run_query(self, job: QueryJob, timeout: float) -> QueryAnswer:
-        """In one of the current web worker's query processes."""
-        from .query_runner import query_pool
+        """On one of the current web worker's query threads."""
+        from .query_threads import query_threads
 
-        return query_pool().run(job, timeout)
+        return query_threads().run(job, timeout)
 
     def describe(self, resource: ox.NamedNode | ox.BlankNode) -> list[ox.Triple]:
         """The CBD, read from the store."""
@@ -95,7 +95,7 @@ class MemoryBackend:
 
 
 class DiskBackend(MemoryBackend):
-    """A persistent RocksDB store folder, opened read-only in each process that reads it."""
+    """A persistent RocksDB store folder, opened read-only once in each process that reads it."""
 
     kind = "disk"
     large = True

@@ -17,6 +17,16 @@ still — would stop the whole worker for 2 s (five such clients: 10 s for every
 wait runs in a short-lived thread of its own (at most :data:`LINGERING_CLOSES` at once; past
 that, a plain close).
 
+Runaway queries. Queries run on threads of the worker (:mod:`server.query_threads`), which
+cannot be stopped from outside; when one passes the time limit its client gets 503 at once
+and the worker retires itself: it stops accepting, answers what it has in flight and exits,
+and the arbiter forks a fresh one from the master. The master keeps the app it built (so a
+fresh worker starts in milliseconds) unless the store is a big in-memory one: reading that
+writes to its pages, so the worker would end up with a second copy beside the master's.
+Then the master lets its copy go once the first workers are forked, and a replacement
+worker loads the data itself (seconds per million triples; the other workers, if any, serve
+meanwhile, and new connections wait in the listening socket's backlog).
+
 Stopping. SIGTERM to the master drains: requests in flight are answered (for at most
 ``graceful_timeout``), then the processes exit with status 0. Gunicorn's workers would keep
 their listening sockets open until they exit, so a connection made during the drain would sit
@@ -26,7 +36,10 @@ SIGTERM, so new connections are refused at once and a client can go elsewhere.
 
 from __future__ import annotations
 
+import gc
 import logging
+import os
+import signal
 import socket
 import struct
 import threading
@@ -36,9 +49,12 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 from gunicorn.workers.gthread import ThreadWorker
 
 from . import create_app
+from .query_threads import release_free_memory, set_runaway_handler
+from .store import EXTENSION_KEY
 
 #: Threads of each gunicorn web worker: the requests one worker serves at once.
 THREADS = 8
@@ -51,8 +67,11 @@ class _GunicornApplication(BaseApplication):
 
     def __init__(self, settings: dict[str, Any], app: Flask) -> None:
         self.settings = settings
-        self.app = app
+        self.app: Flask | None = app
         super().__init__()
+
+    def run(self) -> None:
+        _Arbiter(self).run()
 
     def load_config(self) -> None:
         self.cfg.set("bind", f"{_bracket_ipv6(self.settings['host'])}:{self.settings['port']}")
@@ -79,7 +98,27 @@ class _GunicornApplication(BaseApplication):
             self.cfg.set("control_socket_disable", True)
 
     def load(self) -> Flask:
-        return self.app
+        # In a worker forked after the master let its app go: this worker's own.
+        return self.app if self.app is not None else create_app(self.settings)
+
+    def release_big_store(self) -> None:
+        """In the master, once the first workers are forked: drop a big in-memory store (see above)."""
+        if self.app is None:
+            return
+        backend = self.app.extensions[EXTENSION_KEY].backend
+        if backend.kind == "memory" and backend.large:
+            self.app = self.callable = None
+            gc.collect()
+            release_free_memory()
+            logging.getLogger("gunicorn.error").info(
+                "Big in-memory store: left to the workers (a replacement worker loads the data itself)."
+            )
+
+
+class _Arbiter(Arbiter):
+    def spawn_workers(self) -> None:
+        super().spawn_workers()
+        self.app.release_big_store()
 
 
 def _client_timeouts(seconds: float) -> Callable[[Any], None]:
@@ -113,7 +152,21 @@ class _StalledClientLog(logging.Filter):
 
 
 class _ThreadWorker(ThreadWorker):
-    """Gunicorn's gthread worker that closes off its main loop and stops listening on SIGTERM."""
+    """Gunicorn's gthread worker that closes off its main loop, stops listening on SIGTERM,
+    and retires itself when a query runs past its time limit."""
+
+    def init_process(self) -> None:
+        set_runaway_handler(self.retire)
+        super().init_process()
+
+    def retire(self) -> None:
+        """Stop as on SIGTERM (requests in flight are answered); the arbiter forks a fresh worker.
+
+        Called from a request thread: the signal runs the handler on the main thread.
+        """
+        if self.alive:
+            self.log.warning("Retiring worker %s: a query ran past its time limit.", os.getpid())
+            os.kill(os.getpid(), signal.SIGTERM)
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         super().handle_exit(sig, frame)  # stop the main loop; requests in flight carry on
@@ -159,6 +212,24 @@ def run_server(settings: dict[str, Any]) -> None:
 
     Raises :class:`server.knowledge_graph.DataFileError` before listening if a data file is bad.
     """
-    app = create_app(settings)
+    _limit_malloc_arenas()
+    application = _GunicornApplication(settings, create_app(settings))  # the only reference to the app
     print(f"govkg: serving on http://{_bracket_ipv6(settings['host'])}:{settings['port']}/", flush=True)
-    _GunicornApplication(settings, app).run()
+    application.run()
+
+
+#: glibc's ``M_ARENA_MAX``. Each thread that allocates may otherwise get an arena of its own
+#: (up to 8 per core), and the freed memory of a big answer stays in that arena: the query
+#: threads would grow the worker by tens of megabytes each over a long run.
+_M_ARENA_MAX = -8
+MALLOC_ARENAS = 2
+
+
+def _limit_malloc_arenas() -> None:
+    """Cap glibc's malloc arenas (inherited by the forked workers); nothing elsewhere."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
+    except (OSError, AttributeError):
+        pass

@@ -222,13 +222,15 @@ SETTINGS: tuple[Setting, ...] = (
         "workers",
         _parse_positive_int,
         1,
-        "Gunicorn web worker processes (each with 8 threads and its own query processes).",
+        "Gunicorn web worker processes, each with 8 request threads and its own query threads. "
+        "Each holds its own copy of an in-memory store once it has read it: keep 1 for a big one.",
     ),
     Setting(
         "query_workers",
         _parse_positive_int,
-        2,
-        "Query processes per web worker; each runs one query at a time and is killed at the time limit.",
+        8,
+        "Queries one web worker evaluates at once, each on a thread of its own; more wait for one, "
+        "within the time limit.",
     ),
 )
 

@@ -105,7 +105,7 @@ def open_persistent_store(directory: Path | str, base_iri: str, data: Iterable[s
     pending = pending_entries(state, list(data), base_iri)
     if pending or not folder.exists() or state.article_version != article_version(base_iri):
         state = load_files(folder, pending, base_iri)
-        from .query_runner import release_free_memory
+        from .query_threads import release_free_memory
 
         release_free_memory()  # the bulk loader's buffers: not to be inherited by every fork
     modified = datetime.fromisoformat(state.last_modified) if state.last_modified else datetime.now(tz=UTC)
@@ -141,46 +141,9 @@ def init_app(app: Flask) -> None:
         app.before_request(loaded.backend.store.forget)  # what a request thread fetched is not kept
     elif location:
         loaded = open_persistent_store(location, app.config["BASE_IRI"], app.config["DATA"])
-    elif _data_bytes(app.config["DATA"]) > LARGE_DATA_BYTES and app.config["BASE_IRI"] == DEFAULT_BASE_IRI:
-        loaded = open_temporary_store(app.config["BASE_IRI"], app.config["DATA"])
     else:
         loaded = open_knowledge_graph(app.config["BASE_IRI"], app.config["DATA"])
     app.extensions[EXTENSION_KEY] = loaded
-
-
-#: Above this many bytes of ``data`` files (a .gz counted 8 times), they go to a temporary disk store.
-LARGE_DATA_BYTES = 64 * 1024 * 1024
-
-
-def _data_bytes(entries: Iterable[str]) -> int:
-    """The size of the ``data`` files, estimated uncompressed (missing files count 0).
-
-    >>> _data_bytes([])
-    0
-    """
-    total = 0
-    for entry in entries:
-        path = Path(knowledge_graph.split_data_entry(entry)[1])
-        try:
-            total += path.stat().st_size * (8 if path.name.endswith(".gz") else 1)
-        except OSError:
-            pass
-    return total
-
-
-def open_temporary_store(base_iri: str, data: Iterable[str]) -> LoadedGraph:
-    """Big ``data`` files in a persistent store in a temporary folder, removed when the server stops.
-
-    In memory, every forked query process that reads the whole of a big store ends up with
-    a copy of it (see :mod:`server.query_runner`); on disk, each process has its own bounded
-    cache. The files are loaded at every start, as in memory.
-    """
-    folder, remove = temporary_folder("govkg-store-")
-    try:
-        return open_persistent_store(folder, base_iri, data)
-    except BaseException:
-        remove()
-        raise
 
 
 def temporary_folder(prefix: str) -> tuple[Path, Callable[[], None]]:

@@ -1,0 +1,214 @@
+"""Evaluate SPARQL queries on threads of the web worker, with a time limit that really stops them.
+
+Why threads. pyoxigraph releases the GIL while it parses, evaluates and serializes (checked
+with pyoxigraph 0.5: two threads evaluating at once take the time of one on two cores), so a
+query on a thread runs beside the worker's other requests and beside other queries, on every
+core. A thread also reads the one in-memory store the process holds: forked query
+processes cannot, because reading pyoxigraph's in-memory store writes to its pages (reference
+counts), so each process that reads a big store ends up with a private copy of it (at 1M
+triples, one ``COUNT(*)`` in a fork made 300 of its 380 MB private).
+
+Design
+======
+
+* **A small set of query threads per web worker process** (``query_workers`` of them, each
+  with a :data:`QUERY_STACK_BYTES` stack, since pyoxigraph recurses once per level of query
+  nesting). A request thread takes a free slot (waiting at most the time limit: then 503
+  with ``Retry-After``), hands the job to a query thread and waits for the answer until
+  the deadline. The query thread parses, evaluates *and serializes*, so the limit covers all
+  the work.
+* **A long query yields the CPU.** After :data:`DEMOTE_AFTER` seconds its thread runs at
+  niceness :data:`DEMOTED_NICENESS` (Linux schedules threads one by one), so a heavy query
+  slows the short ones beside it as little as possible; the thread takes niceness 0 back
+  when the query ends (or is retired and replaced, where raising a priority is not allowed).
+* **The limit really stops the work.** A thread cannot be stopped from outside, and
+  pyoxigraph has no cancellation. So when the time is up the client gets 503 at once and
+  the *process* is retired: :func:`set_runaway_handler` tells what that means. Under
+  gunicorn (:mod:`server.serving`) the worker stops accepting, finishes the requests it has
+  in flight and exits; the arbiter forks a fresh worker (from the master, which still holds
+  a small store; a big in-memory store is loaded again, see :mod:`server.serving`). The
+  runaway's CPU stops with the process. Until then its slot stays taken.
+* **Row limit.** SELECT solutions and CONSTRUCT/DESCRIBE triples stop at
+  ``max_result_rows`` (:mod:`server.query_runner`).
+
+The CLI (``govkg query``) and the W3C test harness call :func:`server.query_runner.execute_query`
+directly; only the web server goes through here.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from time import monotonic as _monotonic
+
+from flask import current_app
+from werkzeug.exceptions import ServiceUnavailable
+
+from .errors import ClientError
+from .query_runner import QueryAnswer, QueryJob, execute_query
+from .serialize import project_prefixes
+from .store import LoadedGraph, loaded_graph
+
+log = logging.getLogger(__name__)
+
+THREADS_KEY = "govkg.query_threads"
+_THREADS_LOCK = threading.Lock()
+#: A query still running after this many seconds yields the CPU: its thread runs at
+#: :data:`DEMOTED_NICENESS` for the rest of its time (Linux gives a nice-10 thread about a
+#: tenth of a CPU that a nice-0 one also wants). Its time limit is unchanged.
+DEMOTE_AFTER = 0.5
+DEMOTED_NICENESS = 10
+#: The stack of each query thread. pyoxigraph recurses once per level of nesting (groups,
+#: brackets, unary operators, long operator chains): on a thread's usual 8 MiB, 3,000 nested
+#: groups (9 KB of query) overflowed it and killed the process. 512 MiB holds queries of
+#: several hundred KB, far above ``max_query_bytes``; it is address space, and only what a
+#: query really uses is touched.
+QUERY_STACK_BYTES = 512 * 1024 * 1024
+
+
+def _log_runaway() -> None:
+    log.warning("a query passed its time limit; without a process manager it runs on to its end")
+
+
+_runaway_handler: Callable[[], None] = _log_runaway
+
+
+def set_runaway_handler(handler: Callable[[], None]) -> None:
+    """What to do when a query passes its time limit: the web server retires the process."""
+    global _runaway_handler
+    _runaway_handler = handler
+
+
+def query_threads() -> QueryThreads:
+    """The current app's query threads in this process, created on first use.
+
+    They belong to the process that created them: after a fork (gunicorn forks after the app
+    is built) the child finds threads of another PID, which it does not have, and makes its own.
+    """
+    app = current_app._get_current_object()
+    threads = app.extensions.get(THREADS_KEY)
+    if threads is None or threads.owner_pid != os.getpid():
+        with _THREADS_LOCK:
+            threads = app.extensions.get(THREADS_KEY)
+            if threads is None or threads.owner_pid != os.getpid():
+                threads = QueryThreads(loaded_graph(), app.config["GOVKG_SETTINGS"]["query_workers"])
+                app.extensions[THREADS_KEY] = threads
+    return threads
+
+
+@dataclass(eq=False)
+class _Task:
+    job: QueryJob
+    done: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    outcome: tuple[bool, QueryAnswer | BaseException] | None = None
+    thread_id: int | None = None  # the native ID of the thread evaluating it
+    demoted: bool = False
+    abandoned: bool = False
+
+
+class QueryThreads:
+    """``size`` threads evaluating queries on ``loaded``'s store; see the module docstring."""
+
+    def __init__(self, loaded: LoadedGraph, size: int) -> None:
+        self.owner_pid = os.getpid()
+        self.size = size
+        self._backend = loaded.backend
+        self._prefixes = project_prefixes(loaded.base_iri)
+        self._slots = threading.BoundedSemaphore(size)
+        self._tasks: queue.SimpleQueue[_Task] = queue.SimpleQueue()
+        for _ in range(size):
+            self._start_thread()
+
+    def run(self, job: QueryJob, timeout: float) -> QueryAnswer:
+        """Answer ``job`` on a query thread; 503 when it takes longer than ``timeout`` seconds."""
+        deadline = _monotonic() + timeout
+        if not self._slots.acquire(timeout=timeout):
+            raise ServiceUnavailable(
+                f"All {self.size} query threads stayed busy for {timeout:g} s; try again shortly.",
+                retry_after=2,
+            )
+        task = _Task(job)
+        self._tasks.put(task)
+        finished = task.done.wait(min(DEMOTE_AFTER, max(deadline - _monotonic(), 0)))
+        if not finished and deadline - _monotonic() > 0:
+            with task.lock:
+                if task.outcome is None and task.thread_id is not None:
+                    task.demoted = _set_niceness(task.thread_id, DEMOTED_NICENESS)
+            finished = task.done.wait(max(deadline - _monotonic(), 0))
+        if not finished:
+            with task.lock:
+                task.abandoned = task.outcome is None
+            if task.abandoned:
+                log.warning("query stopped after %g s: %.200r", timeout, job.query)
+                _runaway_handler()
+                raise ClientError(
+                    f"Query timed out: it ran longer than the {timeout:g} s limit and was stopped. "
+                    "Narrow it down (more specific patterns, a LIMIT) and try again.",
+                    503,
+                )
+        succeeded, value = task.outcome  # type: ignore[misc] - set before done
+        if succeeded:
+            return value  # type: ignore[return-value]
+        raise value  # type: ignore[misc]
+
+    def _start_thread(self) -> None:
+        previous = threading.stack_size(QUERY_STACK_BYTES)
+        try:
+            threading.Thread(target=self._serve, name="govkg-query", daemon=True).start()
+        finally:
+            threading.stack_size(previous)
+
+    def _serve(self) -> None:
+        """The body of a query thread: evaluate tasks until the process ends."""
+        store_of = lambda: self._backend.store  # noqa: E731 - a disk store's handle is opened lazily
+        while True:
+            task = self._tasks.get()
+            with task.lock:
+                task.thread_id = threading.get_native_id()
+            try:
+                outcome: tuple[bool, QueryAnswer | BaseException] = (
+                    True,
+                    execute_query(store_of(), task.job, self._prefixes),
+                )
+            except BaseException as error:  # noqa: BLE001 - handed to the request thread as is
+                outcome = (False, error)
+            with task.lock:
+                task.outcome = outcome
+                demoted = task.demoted
+            task.done.set()
+            self._slots.release()
+            if demoted and not _set_niceness(0, 0):
+                # Raising a priority needs a privilege: a fresh thread takes this one's place.
+                self._start_thread()
+                return
+
+
+def _set_niceness(thread_id: int, niceness: int) -> bool:
+    """Set a thread's niceness (0: the calling thread); False if the system refuses."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, thread_id, niceness)
+    except OSError:
+        return False
+    return True
+
+
+def release_free_memory() -> None:
+    """Give the heap that was freed back to the kernel (glibc keeps it otherwise, so a process
+    that once held a big load would stay big). Linux/glibc only; else nothing."""
+    global _MALLOC_TRIM
+    if _MALLOC_TRIM is None:
+        try:
+            _MALLOC_TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _MALLOC_TRIM = False
+    if _MALLOC_TRIM:
+        _MALLOC_TRIM(0)
+
+
+_MALLOC_TRIM = None
