@@ -15,8 +15,10 @@ Each gives:
   (:mod:`server.query_runner`);
 * ``describe(resource)`` and ``incoming(resource, limit)`` — a resource's Concise Bounded
   Description and its inbound links, for the resource pages and DESCRIBE;
-* ``large`` — whether whole-dataset work (statistics, dumps) must wait for a request
-  instead of being done at start-up.
+* ``large`` — whether the data is too big to be handled whole in Python: its dumps are
+  streamed by pyoxigraph (not canonicalized), its counts are SPARQL aggregates, and the
+  dumps index and catalogue list only the dumps built so far. Small or large, nothing of
+  the kind is done at start-up: dumps and counts wait for their first request.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ class Backend(Protocol):
         """How many quads, when that is cheap to know; else ``None``."""
 
 
-#: Above this many quads an in-memory store is large: no dumps or counts built at start-up.
+#: Above this many quads an in-memory store is large (see ``large`` above).
 LARGE_IN_MEMORY = 500_000
 
 

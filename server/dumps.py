@@ -17,18 +17,30 @@ and TriG keep the graphs apart; the other formats hold their union). The metadat
 graph is not in the dumps: it describes them, down to their byte sizes, so it could
 not be inside them; it is served at ``/.well-known/void`` and ``/catalog``.
 
-Each file is built once per dataset version with
-:func:`server.serialize.serialize_quads` and kept in memory, in a per-app
-:class:`~server.responses.VersionedCache` (thread-safe; a file not yet built is built
-on first request). The metadata blueprint fills that cache when the app starts, so
-the sizes and checksums the catalogue publishes are those of the very bytes served.
-The gzip variants are compressed with a zero timestamp; they are files in their own
-right (``Content-Type: application/gzip``), never a ``Content-Encoding``.
+Nothing is built when the server starts, whatever the size of the data: each file is
+built on its first request, once per dataset version, and written to the server's cache
+folder (``{store_directory}/cache/{version}/``: a persistent store's own folder, else a
+temporary folder of the server's, removed when it stops), which every worker process
+shares. A thread lock and a file lock (``flock``) per file make concurrent first requests,
+in one process or in several, wait for one build instead of building twice, so every
+process serves the same bytes (the Turtle writer does not always order blank nodes the same
+way). A download says how it was served: ``X-Govkg-Cache: miss`` when this request built
+the file, ``hit`` otherwise.
+
+How a file is built depends on the size of the data (:attr:`server.backends.Backend.large`):
+a small dataset is serialized whole with :func:`server.serialize.serialize_quads`
+(canonical blank nodes, sorted: the same data always gives the same bytes, Turtle aside);
+a large one is streamed by pyoxigraph in the store's order. The index (``/dumps/``) and
+the catalogue list every file with its size and checksum, so for a small dataset they build
+the files not built yet; for a large one they list those built so far. The gzip variants
+are compressed with a zero timestamp; they are files in their own right
+(``Content-Type: application/gzip``), never a ``Content-Encoding``.
 """
 
 from __future__ import annotations
 
 import base64
+import fcntl
 import gzip
 import hashlib
 import os
@@ -43,16 +55,11 @@ from werkzeug.exceptions import NotAcceptable, NotFound
 
 from .formats import RDF_FORMATS, RdfFormat, content_type
 from .negotiation import negotiate
-from .responses import app_cache, conditional, html_page, install_cache, security_headers, vary
+from .responses import conditional, html_page, security_headers, vary
 from .serialize import project_prefixes, serialize_quads
 from .store import LoadedGraph, loaded_graph
 
 blueprint = Blueprint("dumps", __name__, url_prefix="/dumps")
-
-
-@blueprint.record_once
-def _install(state) -> None:  # noqa: ANN001
-    install_cache(state.app, "dumps")
 
 
 #: The one named graph the dumps leave out: the description of the dumps themselves.
@@ -88,32 +95,33 @@ DUMP_FILES_BY_NAME: dict[str, DumpFile] = {dump.name: dump for dump in DUMP_FILE
 
 @dataclass(frozen=True)
 class BuiltDump:
-    """A dump file's bytes (in memory, or in a file for a large store) and checksum.
+    """A dump file: its bytes (just built, in memory) or its file in the cache folder.
 
-    For a large store a dump not built yet is known by name only: ``built`` is False
-    and it has no size or checksum.
+    A file not built yet is known by name only: ``built`` is False and it has no size or
+    checksum. ``fresh`` says that the call that returned it built it.
     """
 
     file: DumpFile
-    data: bytes = b""
+    data: bytes | None = None
     path: Path | None = None
     size: int | None = None
     checksum: str | None = None
+    fresh: bool = False
 
     @property
     def built(self) -> bool:
         """Whether the file exists (its size and checksum are known)."""
-        return self.path is None or self.size is not None
+        return self.data is not None or self.size is not None
 
     @property
     def byte_size(self) -> int | None:
         """The length of the file in bytes."""
-        return len(self.data) if self.path is None else self.size
+        return len(self.data) if self.data is not None else self.size
 
     @property
     def sha256(self) -> str | None:
         """The SHA-256 of the file, in lower-case hex."""
-        if self.path is None:
+        if self.checksum is None and self.data is not None:
             return hashlib.sha256(self.data).hexdigest()
         return self.checksum
 
@@ -134,41 +142,37 @@ def dataset_quads(loaded: LoadedGraph) -> list[ox.Quad]:
 
 
 def build_dump(loaded: LoadedGraph, dump: DumpFile, plain: bytes | None = None) -> BuiltDump:
-    """Serialize the dataset as ``dump`` (gzipping ``plain`` if it is already built)."""
+    """Serialize the whole dataset as ``dump``, in memory (gzipping ``plain`` if it is already built).
+
+    Canonical and sorted (:func:`server.serialize.serialize_quads`): for a small dataset.
+    """
     if plain is None:
         plain = serialize_quads(dataset_quads(loaded), dump.fmt, loaded.base_iri)
     data = gzip.compress(plain, compresslevel=9, mtime=0) if dump.compressed else plain
-    return BuiltDump(dump, data)
-
-
-def build_all_dumps(loaded: LoadedGraph) -> list[BuiltDump]:
-    """Every dump file, in :data:`DUMP_FILES` order (each format serialized once)."""
-    built: list[BuiltDump] = []
-    for fmt in RDF_FORMATS:
-        plain = build_dump(loaded, DumpFile(fmt, False))
-        built.extend([plain, build_dump(loaded, DumpFile(fmt, True), plain.data)])
-    return built
+    return BuiltDump(dump, data, checksum=hashlib.sha256(data).hexdigest())
 
 
 def cached_dump(loaded: LoadedGraph, dump: DumpFile) -> BuiltDump:
-    """``dump`` built once per dataset version for the current app, then kept in memory.
-
-    For a large store (:attr:`server.backends.Backend.large`) the file is built on first
-    request, streamed into the store folder's cache, and served from there.
-    """
-    if loaded.backend.large:
-        return file_dump(loaded, dump, build=True)
-    cache = app_cache("dumps")
-    if not dump.compressed:
-        return cache.get(loaded.dataset_version, dump.name, lambda: build_dump(loaded, dump))
-    plain = cached_dump(loaded, DumpFile(dump.fmt, False))
-    return cache.get(loaded.dataset_version, dump.name, lambda: build_dump(loaded, dump, plain.data))
+    """``dump`` as a file of the cache folder, built first if it is not there yet."""
+    return file_dump(loaded, dump, build=True)
 
 
 def known_dumps(loaded: LoadedGraph) -> list[BuiltDump]:
-    """Every dump file as far as it is known without building anything (large stores: built ones only)."""
+    """Every dump file as far as it is known without building anything (size and checksum if built)."""
+    if loaded.store_directory is None:  # no server: nothing is ever built (e.g. `govkg dump`)
+        return [BuiltDump(dump) for dump in DUMP_FILES]
+    return [file_dump(loaded, dump, build=False) for dump in DUMP_FILES]
+
+
+def listed_dumps(loaded: LoadedGraph) -> list[BuiltDump]:
+    """Every dump file as the index and the catalogue list it.
+
+    A small dataset's files are built first, so every size and checksum is given (the first
+    such request waits for the builds: about a second for the article graph); a large
+    one's are those built so far, the others being "built on first download".
+    """
     if loaded.backend.large:
-        return [file_dump(loaded, dump, build=False) for dump in DUMP_FILES]
+        return known_dumps(loaded)
     return [cached_dump(loaded, dump) for dump in DUMP_FILES]
 
 
@@ -177,42 +181,63 @@ _FILE_LOCKS_LOCK = threading.Lock()
 
 
 def _dump_folder(loaded: LoadedGraph) -> Path:
-    assert loaded.store_directory is not None, "a large store keeps its dumps in its folder"
+    assert loaded.store_directory is not None, "the server keeps its dumps in a folder"
     return loaded.store_directory / "cache" / loaded.dataset_version
 
 
 def file_dump(loaded: LoadedGraph, dump: DumpFile, build: bool) -> BuiltDump:
-    """A dump kept as a file (large stores), built first if ``build`` and missing.
+    """A dump kept as a file of the cache folder, built first if ``build`` and missing.
 
-    The file is streamed by pyoxigraph in the store's order, blank nodes with the store's
-    labels (no canonicalization, which needs the whole dataset in memory); the triple
-    formats hold every graph's triples, so a triple stated in two graphs is written twice
-    (the same graph once parsed). A ``.sha256`` file beside it keeps its checksum.
+    A ``.sha256`` file beside it keeps its checksum; it is written last, so a file counts
+    as built once it exists. The build holds a thread lock and a file lock: one build per
+    file, whatever the threads and processes that ask for it at once.
     """
     folder = _dump_folder(loaded)
     path = folder / dump.name
     checksum_path = path.with_name(path.name + ".sha256")
+    fresh = False
     if not checksum_path.is_file():
         if not build:
             return BuiltDump(dump, path=path)
         with _FILE_LOCKS_LOCK:
             lock = _FILE_LOCKS.setdefault(str(path), threading.Lock())
         with lock:
-            if not checksum_path.is_file():
-                _build_file(loaded, dump, folder)
-    return BuiltDump(dump, path=path, size=path.stat().st_size, checksum=checksum_path.read_text().strip())
+            folder.mkdir(parents=True, exist_ok=True)
+            with (folder / f".{dump.name}.lock").open("wb") as lock_file:
+                fcntl.flock(lock_file, fcntl.LOCK_EX)  # other processes: released when closed
+                if not checksum_path.is_file():
+                    _build_file(loaded, dump, folder)
+                    fresh = True
+    return BuiltDump(
+        dump, path=path, size=path.stat().st_size, checksum=checksum_path.read_text().strip(), fresh=fresh
+    )
 
 
 def _build_file(loaded: LoadedGraph, dump: DumpFile, folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write ``dump`` into ``folder``, then its checksum file (each atomically).
+
+    A small dataset: :func:`build_dump`'s canonical bytes. A large one: streamed by
+    pyoxigraph in the store's order, blank nodes with the store's labels (no
+    canonicalization, which needs the whole dataset in memory); the triple formats hold
+    every graph's triples, so a triple stated in two graphs is written twice (the same graph
+    once parsed).
+    """
     path = folder / dump.name
     temporary = folder / f".{dump.name}.{os.getpid()}.{threading.get_ident()}.tmp"
     digest = hashlib.sha256()
-    if dump.compressed:
-        plain = file_dump(loaded, DumpFile(dump.fmt, False), build=True)
-        assert plain.path is not None
-        with plain.path.open("rb") as source, gzip.GzipFile(temporary, "wb", compresslevel=6, mtime=0) as out:
-            shutil.copyfileobj(source, out, 1 << 20)
+    if not loaded.backend.large:
+        plain = None
+        if dump.compressed:
+            plain_file = file_dump(loaded, DumpFile(dump.fmt, False), build=True)
+            assert plain_file.path is not None
+            plain = plain_file.path.read_bytes()
+        temporary.write_bytes(build_dump(loaded, dump, plain).data or b"")
+    elif dump.compressed:
+        plain_file = file_dump(loaded, DumpFile(dump.fmt, False), build=True)
+        assert plain_file.path is not None
+        with plain_file.path.open("rb") as source:
+            with gzip.GzipFile(temporary, "wb", compresslevel=6, mtime=0) as out:
+                shutil.copyfileobj(source, out, 1 << 20)
     else:
         quads = (
             quad
@@ -261,7 +286,7 @@ def index() -> Response:
     if chosen is None:
         raise NotAcceptable("The dumps index is available as text/html and application/json.")
     loaded = loaded_graph()
-    built = known_dumps(loaded)
+    built = listed_dumps(loaded)
     if chosen == "application/json":
         response = jsonify(
             dataset=f"{loaded.base_iri}id/dataset/zhaoqing-rule-of-law",
@@ -306,13 +331,18 @@ def download(name: str) -> Response:
         raise NotFound("No such dump; the index at /dumps/ lists them all.")
     loaded = loaded_graph()
     built = cached_dump(loaded, dump)
-    if built.path is not None:
+    assert built.path is not None
+    if loaded.backend.large:
         response = send_file(
             built.path, mimetype=content_type(dump.media_type), conditional=False, etag=False
         )
         response.content_length = built.byte_size
     else:
-        response = Response(built.data, headers={"Content-Type": content_type(dump.media_type)})
+        # A small file is answered from memory, as any other document: a client that
+        # accepts gzip gets the plain formats compressed (server.compression).
+        response = Response(built.path.read_bytes(), headers={"Content-Type": content_type(dump.media_type)})
+    # Whether this request built the file (the first one since the server started) or found it.
+    response.headers["X-Govkg-Cache"] = "miss" if built.fresh else "hit"
     response.headers["Content-Disposition"] = f'attachment; filename="{dump.name}"'
     response.headers["Cache-Control"] = "public, no-cache"
     # RFC 9530: the digest of the whole file, also valid on a 206 partial response.

@@ -1,9 +1,14 @@
 """Dataset metadata: the VoID description and the DCAT-AP 3.0.1 catalogue, built from the loaded data.
 
-Both are computed when the data is loaded — counts, vocabularies, dump sizes and
-checksums all come from the store — and stored as the ``{base}graph/metadata``
-named graph, so SPARQL sees them; :func:`dataset_metadata_quads` builds that graph.
-The blueprint serves the two documents::
+Both are built from the store. What needs no reading of the whole data (titles,
+licence, distributions and their URLs, linksets, examples, the service description) is
+written at start-up into the ``{base}graph/metadata`` named graph, so SPARQL sees it;
+:func:`dataset_metadata_quads` builds that graph. The figures that would need a pass over
+the whole dataset — the VoID counts and the dumps' byte sizes and checksums — are not
+computed at start-up, at any size: the documents served below compute them on their first
+request (once per dataset version) and carry them; the stored graph has them only when
+they were computed before (a persistent store keeps them in its folder, so from its next
+start on), never a guess. The blueprint serves the two documents::
 
     /.well-known/void   VoID (RFC 8615 well-known URI named by the VoID note, §7.2)
     /catalog            the DCAT-AP 3.0.1 catalogue, for open-data portals to harvest
@@ -454,14 +459,12 @@ _EXAMPLE_PATHS = ("id/place/zhaoqing", "id/article/", "eli/", "id/initiative/", 
 
 def _example_resources(loaded: LoadedGraph) -> list[str]:
     """A few resources that show what the dataset holds, one per kind, that exist in the data."""
-    from .dumps import dataset_graphs
-
-    # A large store's data is not scanned: the examples come from the article's graphs.
-    graphs = [loaded.graph_iri(slug) for slug in ("facts", "links")] if loaded.backend.large else None
+    # The data is not scanned (this is part of the metadata graph, built at start-up): the
+    # examples come from the article's graphs, whatever else is loaded.
     subjects = sorted(
         {
             quad.subject.value
-            for graph in graphs or dataset_graphs(loaded)
+            for graph in (loaded.graph_iri(slug) for slug in ("facts", "links"))
             for quad in loaded.store.quads_for_pattern(None, None, None, graph)
             if isinstance(quad.subject, ox.NamedNode) and quad.subject.value.startswith(loaded.base_iri)
         }
@@ -642,8 +645,9 @@ def metadata_documents(
 ) -> dict[str, list[ox.Triple]]:
     """The two documents of the metadata graph: ``{"void": [...], "catalog": [...]}``.
 
-    ``counted=False`` (a large store at start-up) leaves the counts out unless they are
-    known already: counting would read the whole store.
+    ``counted=False`` leaves the counts out unless they are known already (a persistent
+    store's, computed before): counting reads the whole dataset. The dumps' sizes and
+    checksums are those of ``dumps`` that are built.
     """
     dumps = list(dumps)
     stats = dataset_statistics(loaded) if counted else cached_statistics(loaded)
@@ -654,18 +658,18 @@ def metadata_documents(
 
 
 def dataset_metadata_quads(loaded: LoadedGraph) -> list[ox.Quad]:
-    """The quads of the ``{base}graph/metadata`` named graph, built from the loaded data.
+    """The quads of the ``{base}graph/metadata`` named graph, from what is known without reading the data.
 
-    Builds every dump once to measure it (byte size, SHA-256): the serializations are
-    deterministic, so the files served later are exactly these bytes.
+    Nothing here passes over the whole dataset, at any size: no counts, no dump built.
+    Those figures are in the served documents (:func:`_document_triples`), which compute
+    them on first request; a stored graph cannot change once the server runs (its
+    answers are cached and tagged by dataset version, and each worker has its own copy of
+    an in-memory store), so it holds only what is known already.
     """
-    from .dumps import build_all_dumps, known_dumps
+    from .dumps import known_dumps
 
     graph = loaded.graph_iri("metadata")
-    if loaded.backend.large:  # nothing that reads the whole data at start-up
-        documents = metadata_documents(loaded, known_dumps(loaded), counted=False)
-    else:
-        documents = metadata_documents(loaded, build_all_dumps(loaded))
+    documents = metadata_documents(loaded, known_dumps(loaded), counted=False)
     return metadata_graph_quads(loaded.store, graph, (t for triples in documents.values() for t in triples))
 
 
@@ -702,40 +706,7 @@ blueprint = Blueprint("metadata", __name__)
 @blueprint.record_once
 def _install(state) -> None:  # noqa: ANN001
     install_cache(state.app, "metadata")
-    install_cache(state.app, "dumps")
-    _rebuild_metadata_graph(state.app)
-
-
-def _rebuild_metadata_graph(app: Flask) -> None:
-    """Make the app's metadata graph describe exactly the bytes the app will serve.
-
-    The dumps are built here, once, and kept in the app's dumps cache; the metadata
-    graph is rebuilt from those very bytes (sizes, checksums), so a serializer whose
-    output varied between builds could never make the catalogue lie. The SPARQL
-    service description (``server.service_description``) is added too: it depends on
-    the app's settings (limits, allowlist), which the loader does not see.
-    """
-    from .dumps import build_all_dumps
-    from .store import EXTENSION_KEY
-
-    loaded = app.extensions[EXTENSION_KEY]
-    if loaded.backend.large:
-        _refresh_large_metadata_graph(app, loaded)
-        return
-    built = build_all_dumps(loaded)
-    dumps_cache = app.extensions["govkg.cache.dumps"]
-    for item in built:
-        dumps_cache.get(loaded.dataset_version, item.file.name, lambda item=item: item)
-    documents = metadata_documents(loaded, built)
-    app.extensions["govkg.cache.metadata"].get(loaded.dataset_version, "documents", lambda: documents)
-    graph = loaded.graph_iri("metadata")
-    triples = [t for triples in documents.values() for t in triples]
-    if importlib.util.find_spec(f"{__package__}.service_description") is not None:
-        from .service_description import service_description_quads
-
-        triples += [q.triple for q in service_description_quads(loaded, app.config["GOVKG_SETTINGS"])]
-    loaded.store.clear_graph(graph)
-    loaded.store.extend(metadata_graph_quads(loaded.store, graph, triples))
+    _refresh_metadata_graph(state.app)
 
 
 def _metadata_graph_triples(app: Flask, loaded: LoadedGraph, documents: dict) -> list[ox.Triple]:
@@ -747,20 +718,24 @@ def _metadata_graph_triples(app: Flask, loaded: LoadedGraph, documents: dict) ->
     return triples
 
 
-def _refresh_large_metadata_graph(app: Flask, loaded: LoadedGraph) -> None:
-    """A large store's metadata graph, from what is known without reading the data.
+def _refresh_metadata_graph(app: Flask) -> None:
+    """The app's metadata graph, from what is known without reading the data, plus the service description.
 
-    Counts and dump sizes are in it once they have been computed (on first request of the
-    VoID document or a dump) — from the next start-up on. The graph is rewritten only when
-    what it is built from changed, so replicas with the same settings never write.
+    The SPARQL service description (``server.service_description``) depends on the app's
+    settings (limits, allowlist), which the loader does not see. Counts and dump sizes
+    are in the graph only when computed before: a persistent store's, from the start after
+    their first request. A persistent store's graph is rewritten only when what it is built
+    from changed, so replicas with the same settings never write.
     """
     from .dumps import known_dumps
+    from .store import EXTENSION_KEY
 
+    loaded = app.extensions[EXTENSION_KEY]
     if loaded.backend.kind == "remote":
         return  # an external store's metadata graph is the one `govkg load --into` put there
     dumps = known_dumps(loaded)
     graph = loaded.graph_iri("metadata")
-    if loaded.backend.kind == "memory":  # a large in-memory store: rebuilt in place
+    if loaded.backend.kind == "memory":  # rebuilt in place
         triples = _metadata_graph_triples(app, loaded, metadata_documents(loaded, dumps, counted=False))
         loaded.store.clear_graph(graph)
         loaded.store.extend(metadata_graph_quads(loaded.store, graph, triples))
@@ -789,13 +764,27 @@ def _refresh_large_metadata_graph(app: Flask, loaded: LoadedGraph) -> None:
         del store
 
 
+def _statistics(loaded: LoadedGraph) -> DatasetStatistics:
+    """The dataset's counts, computed on first use, once per dataset version and process."""
+    return app_cache("metadata").get(loaded.dataset_version, "statistics", lambda: dataset_statistics(loaded))
+
+
 def _document_triples(loaded: LoadedGraph, kind: str) -> list[ox.Triple]:
-    from .dumps import known_dumps
+    """The served document ``kind`` (``void`` or ``catalog``), with every figure, built on first request.
 
-    def build() -> dict[str, list[ox.Triple]]:
-        return metadata_documents(loaded, known_dumps(loaded))
+    The VoID description carries the counts (:func:`_statistics`); the catalogue the
+    dumps' sizes and checksums as the dumps index lists them (:func:`server.dumps.listed_dumps`:
+    a small dataset's files are built for it). Each is built once per dataset version
+    and process; concurrent first requests wait for one build.
+    """
+    from .dumps import known_dumps, listed_dumps
 
-    return app_cache("metadata").get(loaded.dataset_version, "documents", build)[kind]
+    def build() -> list[ox.Triple]:
+        if kind == "void":
+            return void_triples(loaded, _statistics(loaded), known_dumps(loaded))
+        return dcat_triples(loaded, listed_dumps(loaded))
+
+    return app_cache("metadata").get(loaded.dataset_version, ("document", kind), build)
 
 
 def _serve(kind: str, local_path: str, extension: str | None, template: str) -> Response:
@@ -828,7 +817,7 @@ def _serve(kind: str, local_path: str, extension: str | None, template: str) -> 
         return representation_headers(
             response, loaded, local_path, fmt.extension, extension is None, fmt.name
         )
-    from .dumps import human_size, known_dumps
+    from .dumps import human_size, known_dumps, listed_dumps
 
     language = page_language()
     iris = MetadataIris(loaded.base_iri)
@@ -843,10 +832,10 @@ def _serve(kind: str, local_path: str, extension: str | None, template: str) -> 
         description=DESCRIPTION[language],
         keywords=KEYWORDS[language],
         themes=THEMES,
-        stats=cache.get(loaded.dataset_version, "statistics", lambda: dataset_statistics(loaded)),
+        stats=_statistics(loaded) if kind == "void" else None,
         linksets=cache.get(loaded.dataset_version, "linksets", lambda: _linksets(loaded)),
         examples=cache.get(loaded.dataset_version, "examples", lambda: _example_resources(loaded)),
-        built=known_dumps(loaded),
+        built=known_dumps(loaded) if kind == "void" else listed_dumps(loaded),
         human_size=human_size,
         alternates=[(document_name(local_path, f.extension), f.label, f.media_type) for f in TRIPLE_FORMATS],
         license_iri=LICENSE_IRI,

@@ -31,7 +31,7 @@ class LoadedGraph:
     dataset_version: str
     last_modified: datetime
     source_files: tuple[Path, ...] = field(default=())
-    store_directory: Path | None = None  # a persistent store's folder, or where a large store keeps its dumps
+    store_directory: Path | None = None  # a persistent store's folder, or where the server keeps its dumps
 
     @property
     def store(self) -> ox.Store:
@@ -54,6 +54,9 @@ def dataset_version(files: tuple[Path, ...], base_iri: str) -> str:
 
 def open_knowledge_graph(base_iri: str, data: Iterable[str] = ()) -> LoadedGraph:
     """Load ontology, facts and links, then add the dataset metadata built from them.
+
+    The metadata graph holds no figure that needs a pass over the whole data (counts, dump
+    sizes): see :func:`server.metadata.dataset_metadata_quads`.
 
     ``data`` lists extra files (the ``data`` setting: ``FILE`` or ``GRAPH_IRI=FILE``),
     each loaded into its own named graph; a bad file raises
@@ -83,8 +86,6 @@ def open_knowledge_graph(base_iri: str, data: Iterable[str] = ()) -> LoadedGraph
         ),
         source_files=files,
     )
-    if loaded.backend.large:  # its dumps are files: a folder of its own, removed at exit
-        loaded.store_directory = temporary_folder("govkg-cache-")[0]
     from .metadata import dataset_metadata_quads  # late: metadata reads the loaded graph
 
     store.extend(dataset_metadata_quads(loaded))
@@ -143,6 +144,9 @@ def init_app(app: Flask) -> None:
         loaded = open_persistent_store(location, app.config["BASE_IRI"], app.config["DATA"])
     else:
         loaded = open_knowledge_graph(app.config["BASE_IRI"], app.config["DATA"])
+        # The dumps and counts are built on first request, into files every worker shares:
+        # a folder of the server's, made before the workers are forked, removed at exit.
+        loaded.store_directory = temporary_folder("govkg-cache-")[0]
     app.extensions[EXTENSION_KEY] = loaded
 
 
