@@ -24,7 +24,6 @@ The web server runs this on its query threads, with the time limit
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterable
@@ -201,49 +200,98 @@ def syntax_error_message(query: str, message: str) -> str:
     )
 
 
-def _term_json(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> dict:
-    if isinstance(term, ox.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, ox.BlankNode):
-        return {"type": "bnode", "value": term.value}
-    if isinstance(term, ox.Literal):
-        encoded = {"type": "literal", "value": term.value}
-        if term.language:
-            encoded["xml:lang"] = term.language
-            if term.direction:
-                encoded["its:dir"] = term.direction.name.lower()
-        elif term.datatype.value not in (_XSD_STRING, _RDF_LANG_STRING, _RDF_DIR_LANG_STRING):
-            encoded["datatype"] = term.datatype.value
-        return encoded
-    return {
-        "type": "triple",
-        "value": {
-            "subject": _term_json(term.subject),
-            "predicate": _term_json(term.predicate),
-            "object": _term_json(term.object),
-        },
-    }
-
-
 def _serialize_solutions(solutions: ox.QuerySolutions, fmt: ResultsFormat, max_rows: int) -> QueryAnswer:
-    names = [variable.value for variable in solutions.variables]
-    bindings = []
-    truncated = False
-    for solution in solutions:
-        if len(bindings) == max_rows:
-            truncated = True
-            break
-        row = {}
-        for index, name in enumerate(names):
-            term = solution[index]
-            if term is not None:
-                row[name] = _term_json(term)
-        bindings.append(row)
-    document = {"head": {"vars": names}, "results": {"bindings": bindings}}
-    body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    if fmt.oxigraph != ox.QueryResultsFormat.JSON:
-        body = ox.parse_query_results(body, ox.QueryResultsFormat.JSON).serialize(format=fmt.oxigraph)
-    return QueryAnswer(body, len(bindings), truncated)
+    """pyoxigraph writes the solutions (the GIL released throughout), cut after ``max_rows``.
+
+    Rows are counted in the bytes as they are written, in a format where a row has a mark
+    that no value can contain: TSV (one line per row: newlines in values are escaped) or
+    SPARQL XML (``<result>``: a ``<`` in a value is ``&lt;``). Other formats are written as
+    XML first and converted by pyoxigraph (lossless, byte for byte the same as written
+    directly); the conversion costs little next to the query for a capped answer.
+    Iterating the solutions in Python instead would take the GIL back for every row, and
+    with other requests running every such hand-over can wait for the interpreter's
+    switch interval (5 ms).
+    """
+    tsv = fmt.oxigraph == ox.QueryResultsFormat.TSV
+    counted = ox.QueryResultsFormat.TSV if tsv else ox.QueryResultsFormat.XML
+    if tsv:
+        writer = _RowCountingWriter(b"\n", max_rows, header_marks=1)
+    else:
+        writer = _RowCountingWriter(b"<result>", max_rows)
+    try:
+        solutions.serialize(writer, format=counted)
+    except _RowLimitReached:
+        pass
+    body = writer.body()
+    if writer.truncated and not tsv:
+        body += b"</results></sparql>"
+    if counted != fmt.oxigraph:
+        body = ox.parse_query_results(body, counted).serialize(format=fmt.oxigraph)
+    return QueryAnswer(body, writer.rows, writer.truncated)
+
+
+class _RowLimitReached(Exception):
+    """Raised by :class:`_RowCountingWriter` to stop pyoxigraph's serializer."""
+
+
+class _RowCountingWriter:
+    """A file-like sink that counts row marks in what is written and stops after ``limit`` rows.
+
+    A TSV row mark (a newline) ends its row, and the header line has one too
+    (``header_marks=1``); an XML one (``<result>``) starts its row. When the mark of row
+    ``limit + 1`` arrives, the bytes of that row are dropped and :class:`_RowLimitReached`
+    ends the serialization (and the evaluation) there. pyoxigraph writes through a buffer,
+    so this runs once per few KB, not per row.
+
+    >>> writer = _RowCountingWriter(b"\\n", 2, header_marks=1)
+    >>> writer.write(b"?x\\n1\\n2\\n3\\n")
+    Traceback (most recent call last):
+    server.query_runner._RowLimitReached
+    >>> writer.body(), writer.rows, writer.truncated
+    (b'?x\\n1\\n2\\n', 2, True)
+    """
+
+    def __init__(self, mark: bytes, limit: int, header_marks: int = 0) -> None:
+        self.mark = mark
+        self.limit = limit
+        self.truncated = False
+        self._header_marks = header_marks
+        self._marks = 0  # marks seen
+        self._last_end = 0  # where the last mark seen ends
+        self._data = bytearray()
+
+    @property
+    def rows(self) -> int:
+        """Rows kept so far."""
+        return min(max(self._marks - self._header_marks, 0), self.limit)
+
+    def write(self, chunk: bytes) -> int:
+        if self.truncated:  # pyoxigraph's buffer, flushed again when it is dropped after the error
+            raise _RowLimitReached
+        mark, keep = self.mark, self.limit + self._header_marks
+        start = max(len(self._data) - len(mark) + 1, 0)  # a mark split between two chunks
+        self._data += chunk
+        found = self._data.count(mark, start)
+        if self._marks + found <= keep:
+            self._marks += found
+            if found:
+                self._last_end = self._data.rfind(mark) + len(mark)
+            return len(chunk)
+        end_of_kept, position = self._last_end, start
+        for _ in range(keep - self._marks):
+            position = end_of_kept = self._data.index(mark, position) + len(mark)
+        first_dropped = self._data.index(mark, position)
+        del self._data[end_of_kept if self._header_marks else first_dropped :]
+        self._marks = keep + 1
+        self.truncated = True
+        raise _RowLimitReached
+
+    def flush(self) -> None:
+        """Nothing to flush: the bytes are kept in memory."""
+
+    def body(self) -> bytes:
+        """Everything kept."""
+        return bytes(self._data)
 
 
 def _describe(store: ox.Store, described: Iterable[ox.Triple]) -> Iterable[ox.Triple]:
