@@ -54,14 +54,20 @@ def main() -> None:
 def serve(**options: Any) -> None:
     """Serve the SPARQL endpoint and linked-data pages (gunicorn, 127.0.0.1:5000 by default)."""
     from .persistent import StoreError
-    from .remote import RemoteStoreError
     from .serving import run_server
 
     settings = _settings_from_options(options)
     try:
         run_server(settings)
-    except (DataFileError, StoreError, RemoteStoreError) as error:
+    except (DataFileError, StoreError) as error:
         raise click.ClickException(str(error)) from None
+    except Exception as error:
+        # An external store's error: server.remote (and requests) is imported only when the
+        # store is one, so only then can its error have been raised.
+        remote = sys.modules.get(f"{__package__}.remote")
+        if remote is not None and isinstance(error, remote.RemoteStoreError):
+            raise click.ClickException(str(error)) from None
+        raise
 
 
 @main.command()

@@ -11,12 +11,16 @@ Numbers keep their exact lexical form: where Turtle's shorthand would change it
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
-import rdflib
 
 from .formats import RdfFormat
+
+if TYPE_CHECKING:
+    import rdflib  # imported when Turtle is written: most processes never need it
 
 #: Prefixes written into Turtle/TriG output and declared on the query page.
 PREFIXES: dict[str, str] = {
@@ -98,6 +102,8 @@ def _distinct_triples(quads: list[ox.Quad]) -> list[ox.Triple]:
 
 
 def _pretty_turtle(quads: list[ox.Quad], prefixes: dict[str, str]) -> bytes:
+    import rdflib
+
     graph = rdflib.Graph(bind_namespaces="none")
     for prefix, namespace in prefixes.items():
         graph.bind(prefix, namespace)
@@ -117,7 +123,14 @@ def to_rdflib_term(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> rdflib.ter
     rdflib.term.Literal('肇庆', lang='zh')
     >>> to_rdflib_term(ox.BlankNode("c14n0"))
     rdflib.term.BNode('c14n0')
+
+    Decimals and doubles are always written ``"lexical"^^datatype`` (see the module):
+
+    >>> to_rdflib_term(ox.Literal("90", datatype=ox.NamedNode(_XSD_DECIMAL))).n3()
+    '"90"^^<http://www.w3.org/2001/XMLSchema#decimal>'
     """
+    import rdflib
+
     if isinstance(term, ox.NamedNode):
         return rdflib.URIRef(term.value)
     if isinstance(term, ox.BlankNode):
@@ -128,24 +141,25 @@ def to_rdflib_term(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> rdflib.ter
     if datatype == _XSD_STRING:
         return rdflib.Literal(term.value)  # a simple literal: rdflib leaves its datatype unset
     # normalize=False: the lexical form is the data; rdflib would rewrite e.g. "Z" as "+00:00".
-    literal_class = _TypedLiteral if datatype in _SHORTHAND_CHANGES_LEXICAL else rdflib.Literal
+    literal_class = _typed_literal() if datatype in _SHORTHAND_CHANGES_LEXICAL else rdflib.Literal
     return literal_class(term.value, datatype=rdflib.URIRef(datatype), normalize=False)
 
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-_SHORTHAND_CHANGES_LEXICAL = {
-    "http://www.w3.org/2001/XMLSchema#decimal",
-    "http://www.w3.org/2001/XMLSchema#double",
-}
+_XSD_DECIMAL = "http://www.w3.org/2001/XMLSchema#decimal"
+_SHORTHAND_CHANGES_LEXICAL = {_XSD_DECIMAL, "http://www.w3.org/2001/XMLSchema#double"}
 
 
-class _TypedLiteral(rdflib.Literal):
-    """A literal that Turtle writers must print as ``"lexical"^^datatype``, never as shorthand.
+@functools.cache
+def _typed_literal() -> type[rdflib.Literal]:
+    """The rdflib Literal class that Turtle writers must print as ``"lexical"^^datatype``, never as shorthand.
 
-    >>> from rdflib.namespace import XSD
-    >>> _TypedLiteral("90", datatype=XSD.decimal, normalize=False).n3()
-    '"90"^^<http://www.w3.org/2001/XMLSchema#decimal>'
+    Made on first use, so that importing this module does not import rdflib.
     """
+    import rdflib
 
-    def _literal_n3(self, use_plain: bool = False, qname_callback=None) -> str:  # noqa: ANN001
-        return super()._literal_n3(False, qname_callback)
+    class TypedLiteral(rdflib.Literal):
+        def _literal_n3(self, use_plain: bool = False, qname_callback=None) -> str:  # noqa: ANN001
+            return super()._literal_n3(False, qname_callback)
+
+    return TypedLiteral
