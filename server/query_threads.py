@@ -122,12 +122,16 @@ class QueryThreads:
         self._prefixes = project_prefixes(loaded.base_iri)
         self._slots = threading.BoundedSemaphore(size)
         self._tasks: queue.SimpleQueue[_Task] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._retired = 0  # threads that ended demoted, to be replaced
         for _ in range(size):
             self._start_thread()
 
     def run(self, job: QueryJob, timeout: float) -> QueryAnswer:
         """Answer ``job`` on a query thread; 503 when it takes longer than ``timeout`` seconds."""
         deadline = _monotonic() + timeout
+        if self._retired:
+            self._replace_retired_threads()
         if not self._slots.acquire(timeout=timeout):
             raise ServiceUnavailable(
                 f"All {self.size} query threads stayed busy for {timeout:g} s; try again shortly.",
@@ -157,6 +161,12 @@ class QueryThreads:
             return value  # type: ignore[return-value]
         raise value  # type: ignore[misc]
 
+    def _replace_retired_threads(self) -> None:
+        with self._lock:
+            retired, self._retired = self._retired, 0
+        for _ in range(retired):
+            self._start_thread()
+
     def _start_thread(self) -> None:
         previous = threading.stack_size(QUERY_STACK_BYTES)
         try:
@@ -184,8 +194,10 @@ class QueryThreads:
             task.done.set()
             self._slots.release()
             if demoted and not _set_niceness(0, 0):
-                # Raising a priority needs a privilege: a fresh thread takes this one's place.
-                self._start_thread()
+                # Raising a priority needs a privilege: this thread ends, and the next request
+                # starts a fresh one (a thread inherits the niceness of the thread starting it).
+                with self._lock:
+                    self._retired += 1
                 return
 
 
