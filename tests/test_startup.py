@@ -137,3 +137,9 @@ def test_concurrent_first_requests_of_a_dump_get_the_same_bytes(tmp_path: Path, 
         assert hashlib.sha256(answers[0].content).hexdigest() in checksums
     finally:
         stop_server(server)
+
+
+def test_the_start_up_benchmark_times_a_start() -> None:
+    from benchmarks.startup import time_to_ready
+
+    assert 0 < time_to_ready([], timeout=60) < 60
