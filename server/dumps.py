@@ -168,7 +168,7 @@ def listed_dumps(loaded: LoadedGraph) -> list[BuiltDump]:
     """Every dump file as the index and the catalogue list it.
 
     A small dataset's files are built first, so every size and checksum is given (the first
-    such request waits for the builds: about a second for the article graph); a large
+    such request waits for the builds: half a second for the article graph); a large
     one's are those built so far, the others being "built on first download".
     """
     if loaded.backend.large:
@@ -341,7 +341,7 @@ def download(name: str) -> Response:
         # A small file is answered from memory, as any other document: a client that
         # accepts gzip gets the plain formats compressed (server.compression).
         response = Response(built.path.read_bytes(), headers={"Content-Type": content_type(dump.media_type)})
-    # Whether this request built the file (the first one since the server started) or found it.
+    # Whether this request built the file or found it built (by an earlier request, or a previous run).
     response.headers["X-Govkg-Cache"] = "miss" if built.fresh else "hit"
     response.headers["Content-Disposition"] = f'attachment; filename="{dump.name}"'
     response.headers["Cache-Control"] = "public, no-cache"
