@@ -6,9 +6,9 @@ One command (loopback only; bounded in time and in count; it stops the server it
     python -m benchmarks.soak --duration 60      # shorter
 
 It generates the 100k-triple benchmark data (``benchmarks.generate``, reused when present),
-starts ``python -m server serve --port P --workers 2 --query-workers 2 --query-timeout 10
---data FILE`` as a subprocess, touches every URL once (warm-up: caches built, query processes
-forked), then runs 16 clients for ``--duration`` seconds, each picking at random:
+starts ``python -m server serve --port P --workers 1 --query-workers 8 --query-timeout 10
+--data FILE`` as a subprocess, touches every URL once (warm-up: caches and dumps built),
+then runs 16 clients for ``--duration`` seconds, each picking at random:
 
 ========== ===================================================================== ========
 class      request                                                               expected
@@ -34,10 +34,10 @@ The bounds (exit status 1 if one is broken, 2 if the server did not start):
 * no error in the 16 clients (any other status, a connection error or a time-out);
 * every pathological query answered 503 "timed out", never sooner than its limit, and 90 % of
   them within twice the limit plus :data:`PATHOLOGICAL_MARGIN` seconds (a query may first wait up
-  to its limit for a free query process, then run up to its limit; the slowest are reported);
+  to its limit for a free query thread, then run up to its limit; the slowest are reported);
 * p99 latency of each class under :data:`P99_BOUNDS`;
-* no memory growth once warm: the PSS of the server's process tree (master, web workers, query
-  processes; sampled every 5 s) at the end at most :data:`PSS_GROWTH` times its highest value
+* no memory growth once warm: the PSS of the server's process tree (master and web workers;
+  sampled every 5 s) at the end at most :data:`PSS_GROWTH` times its highest value
   in the first half of the run plus :data:`PSS_SLACK_MIB`; RSS and the start are reported too;
 * the open descriptors of every process of the tree the same at the end as at the start
   (read once the clients have stopped and their connections are closed).
@@ -88,7 +88,7 @@ P99_BOUNDS = {
     "revalidate": 2.0,
 }
 #: No leak: the PSS at the end is at most this times the highest PSS of the first half, plus the slack.
-#: (The first minutes do grow: each query process keeps the heap of the biggest query it ran.)
+#: (The first minutes do grow: the heap settles at the size of the biggest answers.)
 PSS_GROWTH = 1.10
 PSS_SLACK_MIB = 64
 MEMORY_SAMPLE_SECONDS = 5
@@ -400,9 +400,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default: 16)")
     parser.add_argument("--size", default="100k", help="generated triples beside the article (default: 100k)")
     parser.add_argument("--seed", type=int, default=generate.DEFAULT_SEED)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn web workers (default: 2)")
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn web workers (default: 1)")
     parser.add_argument(
-        "--query-workers", type=int, default=2, help="query processes per web worker (default: 2)"
+        "--query-workers", type=int, default=8, help="query threads per web worker (default: 8)"
     )
     parser.add_argument("--query-timeout", type=float, default=QUERY_TIMEOUT)
     parser.add_argument(
@@ -426,11 +426,12 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {"load_seconds": round(time.monotonic() - load_started, 1)}
     try:
         targets = build_targets(port, args.seed, manifest.complete_cities)
-        # Warm-up: every target once, so caches and query processes exist before the start figures.
+        # Warm-up: every target once, so caches and dumps exist before the start figures.
         for kind_targets in targets.values():
             for target in kind_targets:
                 request(target.method, port, target.path, target.headers, target.body)
-        for name, query in PATHOLOGICAL.items():  # each also once: replaced query processes are counted
+        # Each pathological query once too: its worker retires and is replaced before the start figures.
+        for name, query in PATHOLOGICAL.items():
             headers, body = form(
                 query, "application/sparql-results+json", ("timeout", str(PATHOLOGICAL_TIMEOUT))
             )
@@ -575,7 +576,7 @@ def render(report: dict) -> str:
     lines = [
         f"{report['requests']} requests in {report['duration_s']:g} s, "
         f"{report['clients']} clients + 1 pathological, "
-        f"{report['workers']} web workers × {report['query_workers']} query processes, query time limit "
+        f"{report['workers']} web workers × {report['query_workers']} query threads, query time limit "
         f"{report['query_timeout_s']:g} s (pathological: {report['pathological_timeout_s']:g} s), "
         f"{report['data_triples']} extra triples; load average {report['load_average_start_end']}",
         "",

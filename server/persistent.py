@@ -29,7 +29,7 @@ the metadata graph), then opens the database read-only. A RocksDB handle must no
 across ``fork()``: a read in the child can deadlock on a lock another thread of the parent
 held at the fork (tried: 16 hangs in 150 forks of a process with reading threads). So
 :class:`PersistentStore` opens its own read-only handle in each process that reads — the
-master, each web worker, each query process — on first use, after the fork; the
+master and each web worker — on first use, after the fork; the
 inherited handle is kept (never closed: closing it would touch the parent's threads) and
 never used.
 """

@@ -42,6 +42,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from time import monotonic as _monotonic
@@ -69,6 +70,8 @@ DEMOTED_NICENESS = 10
 #: several hundred KB, far above ``max_query_bytes``; it is address space, and only what a
 #: query really uses is touched.
 QUERY_STACK_BYTES = 512 * 1024 * 1024
+#: How often the query threads' heap is given back to the kernel, when no query runs.
+TRIM_IDLE_SECONDS = 1.0
 
 
 def _log_runaway() -> None:
@@ -124,8 +127,11 @@ class QueryThreads:
         self._tasks: queue.SimpleQueue[_Task] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._retired = 0  # threads that ended demoted, to be replaced
+        self._in_flight = 0
+        self._ran_since_trim = False
         for _ in range(size):
             self._start_thread()
+        threading.Thread(target=self._trim_when_idle, name="govkg-trim", daemon=True).start()
 
     def run(self, job: QueryJob, timeout: float) -> QueryAnswer:
         """Answer ``job`` on a query thread; 503 when it takes longer than ``timeout`` seconds."""
@@ -179,6 +185,9 @@ class QueryThreads:
         store_of = lambda: self._backend.store  # noqa: E731 - a disk store's handle is opened lazily
         while True:
             task = self._tasks.get()
+            with self._lock:
+                self._in_flight += 1
+                self._ran_since_trim = True
             with task.lock:
                 task.thread_id = threading.get_native_id()
             try:
@@ -191,6 +200,8 @@ class QueryThreads:
             with task.lock:
                 task.outcome = outcome
                 demoted = task.demoted
+            with self._lock:
+                self._in_flight -= 1
             task.done.set()
             self._slots.release()
             if demoted and not _set_niceness(0, 0):
@@ -199,6 +210,24 @@ class QueryThreads:
                 with self._lock:
                     self._retired += 1
                 return
+
+
+    def _trim_when_idle(self) -> None:
+        """Give the heap that queries freed back to the kernel, once they have all ended.
+
+        glibc keeps freed memory for reuse: after a busy while, a worker with a million
+        triples in memory held 70 MB more than at start, freed but not returned. Trimming
+        walks the whole heap (about 30 ms at 1M triples, the GIL released) and holds the
+        allocator meanwhile, so it waits for a moment with no query running.
+        """
+        while True:
+            time.sleep(TRIM_IDLE_SECONDS)
+            with self._lock:
+                idle = self._in_flight == 0 and self._ran_since_trim
+                if idle:
+                    self._ran_since_trim = False
+            if idle:
+                release_free_memory()
 
 
 def _set_niceness(thread_id: int, niceness: int) -> bool:

@@ -76,8 +76,8 @@ class _GunicornApplication(BaseApplication):
     def load_config(self) -> None:
         self.cfg.set("bind", f"{_bracket_ipv6(self.settings['host'])}:{self.settings['port']}")
         self.cfg.set("workers", self.settings["workers"])
-        # Threads let a worker keep answering while one of its requests waits on a
-        # long query; the query itself runs in a separate, killable process.
+        # Threads let a worker answer other requests while some wait on their queries, which
+        # run on the worker's query threads (pyoxigraph releases the GIL while it works).
         self.cfg.set("worker_class", _ThreadWorker)
         self.cfg.set("threads", THREADS)
         # A worker that is busy with a long query must not be killed for that.
@@ -232,6 +232,7 @@ def _limit_malloc_arenas() -> None:
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
     except (OSError, AttributeError):
         pass

@@ -185,7 +185,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "result_cache_bytes",
         _parse_non_negative_int,
-        64 * 1024 * 1024,
+        16 * 1024 * 1024,
         "Bytes of recent query answers each web worker keeps, keyed by dataset version; 0: no cache.",
     ),
     Setting(

@@ -46,8 +46,8 @@ Caching
     asked again on the same data is answered without evaluating it. Queries with
     SERVICE, RAND, NOW, UUID or STRUUID get no ETag and are never cached.
 
-Safety: see :mod:`server.query_runner` (time limit, killable processes, row limit) and
-:mod:`server.sparql_lexer` (SERVICE allowlist).
+Safety: see :mod:`server.query_threads` (the time limit that stops the work),
+:mod:`server.query_runner` (the row limit) and :mod:`server.sparql_lexer` (SERVICE allowlist).
 """
 
 from __future__ import annotations
