@@ -14,6 +14,7 @@ import zlib
 from flask import Blueprint, Response, request
 
 from .formats import RDF_FORMATS, RESULTS_FORMATS
+from .responses import vary
 
 blueprint = Blueprint("compression", __name__)
 
@@ -85,7 +86,7 @@ def compress(response: Response) -> Response:
     data = response.get_data()
     if len(data) < MIN_SIZE:
         return response
-    response.vary.add("Accept-Encoding")
+    vary(response, "Accept-Encoding")
     if not gzip_accepted(request.headers.get("Accept-Encoding")):
         return response
     compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # 31: gzip container, 32 KiB window

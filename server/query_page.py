@@ -24,7 +24,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from .errors import ClientError
 from .formats import RDF_FORMATS, RESULTS_FORMATS, content_type
 from .negotiation import negotiate_language
-from .responses import security_headers
+from .responses import security_headers, vary
 from .serialize import project_prefixes
 from .sparql_text import complete_prefixes
 from .store import loaded_graph
@@ -169,7 +169,7 @@ def html_response(html: str) -> Response:
     """An HTML page with the security headers; it varies with the request's languages."""
     response = Response(html, status=200)
     response.headers["Content-Type"] = content_type("text/html")
-    response.vary.add("Accept-Language")
+    vary(response, "Accept-Language")
     return security_headers(response)  # the site's one Content-Security-Policy: default-src 'self'…
 
 

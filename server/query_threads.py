@@ -211,7 +211,6 @@ class QueryThreads:
                     self._retired += 1
                 return
 
-
     def _trim_when_idle(self) -> None:
         """Give the heap that queries freed back to the kernel, once they have all ended.
 

