@@ -145,6 +145,8 @@ def decode_uchars(text: str) -> str:
     return _UCHAR_RE.sub(lambda m: chr(int(m.group()[2:], 16)), text)
 
 
+# Pure, and the same PREFIX declarations come with query after query (a client's prologue).
+@functools.lru_cache(maxsize=1024)
 def resolve_iri(iri: str, base_iri: str | None) -> str | None:
     """``iri`` resolved against ``base_iri`` (RFC 3986, by the same code as the query parser).
 
