@@ -19,13 +19,13 @@ that, a plain close).
 
 Runaway queries. Queries run on threads of the worker (:mod:`server.query_threads`), which
 cannot be stopped from outside; when one passes the time limit its client gets 503 at once
-and the worker retires itself: it stops accepting, answers what it has in flight and exits,
-and the arbiter forks a fresh one from the master. The master keeps the app it built (so a
-fresh worker starts in milliseconds) unless the store is a big in-memory one: reading that
-writes to its pages, so the worker would end up with a second copy beside the master's.
-Then the master lets its copy go once the first workers are forked, and a replacement
-worker loads the data itself (seconds per million triples; the other workers, if any, serve
-meanwhile, and new connections wait in the listening socket's backlog).
+and the worker asks to retire: the arbiter forks a replacement and, once that one is up
+(:class:`_Arbiter`), stops the old one, which answers what it has in flight and exits. So some
+worker always accepts. The master keeps the app it built (a replacement starts in
+milliseconds) unless the store is a big in-memory one: reading that writes to its pages, so the
+worker would end up with a second copy beside the master's. Then the master lets its copy go
+once the first workers are forked, and a replacement loads the data itself (seconds per
+million triples), while the old worker serves on with its runaway query still running.
 
 Stopping. SIGTERM to the master drains: requests in flight are answered (for at most
 ``graceful_timeout``), then the processes exit with status 0. Gunicorn's workers would keep
@@ -43,6 +43,7 @@ import signal
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -92,6 +93,7 @@ class _GunicornApplication(BaseApplication):
         # with one clear message instead of failing in every worker.
         self.cfg.set("preload_app", True)
         self.cfg.set("when_ready", _client_timeouts(self.settings["client_timeout"]))
+        self.cfg.set("post_worker_init", _worker_up)
         # Gunicorn 25+ opens a control socket at one path per user (~/.gunicorn/gunicorn.ctl),
         # shared by every instance on the machine; govkg is run by signals alone.
         if "control_socket_disable" in self.cfg.settings:
@@ -118,9 +120,88 @@ class _GunicornApplication(BaseApplication):
 
 
 class _Arbiter(Arbiter):
-    def spawn_workers(self) -> None:
-        super().spawn_workers()
+    """Gunicorn's arbiter, which also replaces a worker that asks to retire before stopping it.
+
+    A worker that must end (a query it cannot stop ran past its limit) writes ``R`` and its
+    PID to :attr:`messages` and wakes the arbiter (SIGCHLD, whose handler only reaps). The
+    arbiter forks a replacement at once and lets the old worker serve on until the new one
+    writes ``U`` (up: app loaded, about to accept); then it sends the old one SIGTERM. So
+    there is always a worker accepting connections, even while a replacement loads a big
+    store. A replacement that does not come up within :data:`RETIRE_WAIT` seconds does not
+    keep the old one alive longer.
+    """
+
+    messages: tuple[int, int] | None = None  # the pipe workers write to, made before any fork
+
+    def start(self) -> None:
+        read_end, write_end = os.pipe()
+        os.set_blocking(read_end, False)
+        _Arbiter.messages = (read_end, write_end)
+        self._retiring: dict[int, float] = {}  # PID: when it asked; until it is told to stop
+        self._stopping: set[int] = set()  # retired workers told to stop, until they have exited
+        self._awaited = 0  # replacements forked that have not said they are up
+        super().start()
+
+    def manage_workers(self) -> None:
+        self._read_messages()
+        self._stopping &= set(self.WORKERS)
+        for pid in [pid for pid in self._retiring if pid not in self.WORKERS]:
+            del self._retiring[pid]
+        for pid, asked in list(self._retiring.items()):
+            if time.monotonic() - asked > RETIRE_WAIT:
+                self._stop(pid)
+        if not self._retiring:
+            self._awaited = 0
+        serving = len(self.WORKERS) - len(self._retiring) - len(self._stopping)
+        for _ in range(self.num_workers - serving):
+            self.spawn_worker()
+        if serving > self.num_workers and not self._retiring and not self._stopping:
+            super().manage_workers()  # after TTOU: gunicorn stops the oldest
         self.app.release_big_store()
+
+    def _read_messages(self) -> None:
+        try:
+            data = os.read(self.messages[0], 4096) if self.messages else b""
+        except BlockingIOError:
+            return
+        for offset in range(0, len(data) - len(data) % _MESSAGE.size, _MESSAGE.size):
+            kind, pid = _MESSAGE.unpack_from(data, offset)
+            if (
+                kind == b"R"
+                and pid in self.WORKERS
+                and pid not in self._retiring
+                and pid not in self._stopping
+            ):
+                self.log.info("Worker %s retires; forking its replacement.", pid)
+                self._retiring[pid] = time.monotonic()
+                self._awaited += 1
+                self.spawn_worker()
+            elif kind == b"U" and self._retiring and self._awaited:
+                self._awaited -= 1
+                self._stop(min(self._retiring, key=self._retiring.__getitem__))
+
+    def _stop(self, pid: int) -> None:
+        del self._retiring[pid]
+        self._stopping.add(pid)
+        self.kill_worker(pid, signal.SIGTERM)
+
+
+#: Seconds a retiring worker serves on while its replacement loads.
+RETIRE_WAIT = 120.0
+_MESSAGE = struct.Struct("=cI")  # a kind (R: retire me, U: I am up) and a PID
+
+
+def _tell_arbiter(kind: bytes) -> None:
+    """From a worker: write a message to the arbiter's pipe and wake it up."""
+    if _Arbiter.messages is None:
+        return
+    os.write(_Arbiter.messages[1], _MESSAGE.pack(kind, os.getpid()))
+    os.kill(os.getppid(), signal.SIGCHLD)
+
+
+def _worker_up(worker: Any) -> None:
+    """Gunicorn's ``post_worker_init`` hook: the worker has its app and is about to accept."""
+    _tell_arbiter(b"U")
 
 
 def _client_timeouts(seconds: float) -> Callable[[Any], None]:
@@ -157,6 +238,8 @@ class _ThreadWorker(ThreadWorker):
     """Gunicorn's gthread worker that closes off its main loop, stops listening on SIGTERM,
     and retires itself when a query runs past its time limit."""
 
+    retiring = False
+
     def init_process(self) -> None:
         set_runaway_handler(self.retire)
         super().init_process()
@@ -166,9 +249,10 @@ class _ThreadWorker(ThreadWorker):
 
         Called from a request thread: the signal runs the handler on the main thread.
         """
-        if self.alive:
+        if self.alive and not self.retiring:
+            self.retiring = True
             self.log.warning("Retiring worker %s: a query ran past its time limit.", os.getpid())
-            os.kill(os.getpid(), signal.SIGTERM)
+            _tell_arbiter(b"R")
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         super().handle_exit(sig, frame)  # stop the main loop; requests in flight carry on

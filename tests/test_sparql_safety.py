@@ -352,7 +352,15 @@ def test_runaway_query_is_stopped_while_others_are_served(limited_server):
     assert busy_during > 0.2, busy_during  # the runaway did burn CPU while it ran ...
 
     # ... until its worker retired: a fresh one (forked from the master) serves now, and
-    # nothing burns CPU any more.
+    # nothing burns CPU any more. The replacement was forked before the old worker stopped
+    # accepting, so new connections never waited for the hand-over.
+    handover = []
+    deadline = time.monotonic() + 2.5
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        assert _get(limited_server, "ASK {}").status_code == 200  # a new connection each time
+        handover.append(time.monotonic() - started)
+    assert max(handover) < 1.0, handover
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and worker_before in _children(limited_server.process.pid):
         time.sleep(0.05)
