@@ -244,6 +244,20 @@ class _ThreadWorker(ThreadWorker):
         set_runaway_handler(self.retire)
         super().init_process()
 
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        app = self.wsgi
+
+        def closing_when_retiring(environ: dict, start_response: Callable[..., Any]) -> Any:
+            body = app(environ, start_response)
+            if self.retiring:  # the client should come back to the replacement, not here
+                response = getattr(start_response, "__self__", None)  # gunicorn's Response
+                if hasattr(response, "force_close"):
+                    response.force_close()
+            return body
+
+        self.wsgi = closing_when_retiring
+
     def retire(self) -> None:
         """Stop as on SIGTERM (requests in flight are answered); the arbiter forks a fresh worker.
 

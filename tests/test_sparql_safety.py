@@ -347,6 +347,7 @@ def test_runaway_query_is_stopped_while_others_are_served(limited_server):
     response = outcome["response"]
     assert response.status_code == 503
     assert "timed out" in response.text and "2 s" in response.text
+    assert response.headers["Connection"] == "close"  # come back to the replacement, not here
     assert 2.0 <= outcome["elapsed"] < 2.0 + 2.5
     assert len(latencies) >= 5 and max(latencies) < 1.5  # the other client was served meanwhile
     assert busy_during > 0.2, busy_during  # the runaway did burn CPU while it ran ...
