@@ -374,6 +374,27 @@ def test_runaway_query_is_stopped_while_others_are_served(limited_server):
     assert _tree_cpu_seconds(limited_server) - idle_start < 0.2
 
 
+def test_a_runaway_retires_its_own_worker_only(tmp_path):
+    """With two web workers, the one that ran the runaway is replaced; the other serves on."""
+    server = start_server(tmp_path, "--workers", "2", "--query-timeout", "1")
+    try:
+        before = _children(server.process.pid)
+        assert len(before) == 2
+        assert _get(server, RUNAWAY).status_code == 503
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and (_children(server.process.pid) & before) == before:
+            time.sleep(0.05)
+        time.sleep(1.5)  # the retired worker's exit, and any spurious churn after it
+        after = _children(server.process.pid)
+        assert len(after) == 2, (before, after)
+        assert len(after & before) == 1  # one kept, one replaced
+        time.sleep(1.5)
+        assert _children(server.process.pid) == after  # and nothing else changes
+        assert _get(server, "ASK {}").status_code == 200
+    finally:
+        stop_server(server)
+
+
 @pytest.mark.parametrize(
     ("accept", "count_rows"),
     [
