@@ -45,7 +45,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from time import monotonic as _monotonic
 
 from flask import current_app
 from werkzeug.exceptions import ServiceUnavailable
@@ -59,6 +58,7 @@ log = logging.getLogger(__name__)
 
 THREADS_KEY = "govkg.query_threads"
 _THREADS_LOCK = threading.Lock()
+_STACK_SIZE_LOCK = threading.Lock()
 #: A query still running after this many seconds yields the CPU: its thread runs at
 #: :data:`DEMOTED_NICENESS` for the rest of its time (Linux gives a nice-10 thread about a
 #: tenth of a CPU that a nice-0 one also wants). Its time limit is unchanged.
@@ -135,7 +135,7 @@ class QueryThreads:
 
     def run(self, job: QueryJob, timeout: float) -> QueryAnswer:
         """Answer ``job`` on a query thread; 503 when it takes longer than ``timeout`` seconds."""
-        deadline = _monotonic() + timeout
+        deadline = time.monotonic() + timeout
         if self._retired:
             self._replace_retired_threads()
         if not self._slots.acquire(timeout=timeout):
@@ -145,12 +145,12 @@ class QueryThreads:
             )
         task = _Task(job)
         self._tasks.put(task)
-        finished = task.done.wait(min(DEMOTE_AFTER, max(deadline - _monotonic(), 0)))
-        if not finished and deadline - _monotonic() > 0:
+        finished = task.done.wait(min(DEMOTE_AFTER, max(deadline - time.monotonic(), 0)))
+        if not finished and deadline - time.monotonic() > 0:
             with task.lock:
                 if task.outcome is None and task.thread_id is not None:
                     task.demoted = _set_niceness(task.thread_id, DEMOTED_NICENESS)
-            finished = task.done.wait(max(deadline - _monotonic(), 0))
+            finished = task.done.wait(max(deadline - time.monotonic(), 0))
         if not finished:
             with task.lock:
                 task.abandoned = task.outcome is None
@@ -174,11 +174,13 @@ class QueryThreads:
             self._start_thread()
 
     def _start_thread(self) -> None:
-        previous = threading.stack_size(QUERY_STACK_BYTES)
-        try:
-            threading.Thread(target=self._serve, name="govkg-query", daemon=True).start()
-        finally:
-            threading.stack_size(previous)
+        # The stack size is the process's setting for new threads: one caller at a time.
+        with _STACK_SIZE_LOCK:
+            previous = threading.stack_size(QUERY_STACK_BYTES)
+            try:
+                threading.Thread(target=self._serve, name="govkg-query", daemon=True).start()
+            finally:
+                threading.stack_size(previous)
 
     def _serve(self) -> None:
         """The body of a query thread: evaluate tasks until the process ends."""
