@@ -49,6 +49,15 @@ def main() -> None:
     """govkg: the Zhaoqing rule-of-law knowledge graph and its SPARQL endpoint."""
 
 
+# Options several commands share, declared once.
+base_iri_option = click.option(
+    "--base-iri", envvar="GOVKG_BASE_IRI", default=None, help="Base IRI of the resources."
+)
+output_option = click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout)."
+)
+
+
 @main.command()
 @_setting_options
 def serve(**options: Any) -> None:
@@ -79,10 +88,8 @@ def serve(**options: Any) -> None:
     show_default=True,
     help="RDF format of the dump; nq and trig keep the named graphs.",
 )
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout)."
-)
-@click.option("--base-iri", envvar="GOVKG_BASE_IRI", default=None, help="Base IRI of the resources.")
+@output_option
+@base_iri_option
 def dump(format_name: str, output: Path | None, base_iri: str | None) -> None:
     """Write the whole graph (ontology, facts, links, dataset metadata)."""
     from .serialize import serialize_quads
@@ -119,7 +126,7 @@ def dump(format_name: str, output: Path | None, base_iri: str | None) -> None:
     default=None,
     help="With --into: the store's Graph Store Protocol endpoint; each graph is replaced with one PUT.",
 )
-@click.option("--base-iri", envvar="GOVKG_BASE_IRI", default=None, help="Base IRI of the resources.")
+@base_iri_option
 @click.option(
     "--progress/--no-progress",
     default=None,
@@ -188,10 +195,8 @@ def load(
     show_default=True,
     help="Output: a text table, or a SPARQL results format (graph results are Turtle).",
 )
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout)."
-)
-@click.option("--base-iri", envvar="GOVKG_BASE_IRI", default=None, help="Base IRI of the resources.")
+@output_option
+@base_iri_option
 def query(query_file: Any, format_name: str, output: Path | None, base_iri: str | None) -> None:
     """Run the SPARQL query in QUERY_FILE (or - for stdin) on the embedded graph."""
     from .local_query import QueryError, run_local_query
