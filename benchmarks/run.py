@@ -35,6 +35,7 @@ if __package__ in (None, ""):
 
 from benchmarks import generate, loadgen, queries  # noqa: E402
 from benchmarks.loadgen import Endpoint, MemorySampler  # noqa: E402
+from benchmarks.virtuoso_ini import virtuoso_ini  # noqa: E402
 
 CANONICAL_BASE = "https://w3id.org/govkg/"
 BENCH_GRAPH = "https://bench.govkg.invalid/graph"
@@ -283,54 +284,6 @@ def start_oxigraph_disk(inputs: Inputs) -> Running:
     return Running("oxigraph-disk", endpoint, process, load_seconds, "oxigraph load (RocksDB)")
 
 
-VIRTUOSO_INI = """\
-[Database]
-DatabaseFile = {db}/virtuoso.db
-ErrorLogFile = {db}/virtuoso.log
-LockFile = {db}/virtuoso.lck
-TransactionFile = {db}/virtuoso.trx
-xa_persistent_file = {db}/virtuoso.pxa
-ErrorLogLevel = 7
-FileExtend = 200
-MaxCheckpointRemap = 2000
-Striping = 0
-TempStorage = TempDatabase
-
-[TempDatabase]
-DatabaseFile = {db}/virtuoso-temp.db
-TransactionFile = {db}/virtuoso-temp.trx
-MaxCheckpointRemap = 2000
-Striping = 0
-
-[Parameters]
-ServerPort = 127.0.0.1:{sql_port}
-DisableUnixSocket = 1
-MaxClientConnections = 24
-CheckpointInterval = 0
-CaseMode = 2
-DirsAllowed = ., {data_dirs}
-NumberOfBuffers = {buffers}
-MaxDirtyBuffers = {dirty_buffers}
-MaxQueryMem = 2G
-ThreadsPerQuery = 2
-AsyncQueueMaxThreads = 10
-
-[HTTPServer]
-ServerPort = 127.0.0.1:{http_port}
-MaxClientConnections = 24
-ServerThreads = 24
-MaxKeepAlives = 24
-KeepAliveTimeout = 10
-EnabledGzipContent = 0
-
-[SPARQL]
-; The Debian default of 10000 rows silently truncates results.
-ResultSetMaxRows = 1000000
-MaxQueryCostEstimationTime = 0
-MaxQueryExecutionTime = 120
-"""
-
-
 def start_virtuoso(inputs: Inputs) -> Running:
     """Virtuoso open source (``virtuoso-t``) with a minimal loopback-only ini; bulk-loaded by isql."""
     if inputs.data is None:
@@ -347,16 +300,7 @@ def start_virtuoso(inputs: Inputs) -> Running:
     data_dirs = sorted({str(inputs.data.parent.resolve())} | ({str(inputs.article.parent.resolve())}
                                                               if inputs.article else set()))  # fmt: skip
     ini = db / "virtuoso.ini"
-    ini.write_text(
-        VIRTUOSO_INI.format(
-            db=db,
-            sql_port=sql_port,
-            http_port=http_port,
-            data_dirs=", ".join(data_dirs),
-            buffers=buffers,
-            dirty_buffers=buffers * 3 // 4,
-        )
-    )
+    ini.write_text(virtuoso_ini(db, sql_port, http_port, buffers, data_dirs, connections=24))
     log_path = inputs.workdir / "virtuoso.out.log"
     process = _spawn([server, "+foreground", "+configfile", str(ini)], log_path, cwd=db)
     try:

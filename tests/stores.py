@@ -26,6 +26,7 @@ from pathlib import Path
 
 import requests
 
+from benchmarks.virtuoso_ini import virtuoso_ini
 from tests.conftest import free_port
 
 
@@ -92,53 +93,6 @@ def stop_oxigraph(server: OxigraphServer) -> None:
 
 VIRTUOSO_USER = "dba"
 VIRTUOSO_PASSWORD = "dba"
-
-VIRTUOSO_INI = """\
-[Database]
-DatabaseFile = {db}/virtuoso.db
-ErrorLogFile = {db}/virtuoso.log
-LockFile = {db}/virtuoso.lck
-TransactionFile = {db}/virtuoso.trx
-xa_persistent_file = {db}/virtuoso.pxa
-ErrorLogLevel = 7
-FileExtend = 200
-MaxCheckpointRemap = 2000
-Striping = 0
-TempStorage = TempDatabase
-
-[TempDatabase]
-DatabaseFile = {db}/virtuoso-temp.db
-TransactionFile = {db}/virtuoso-temp.trx
-MaxCheckpointRemap = 2000
-Striping = 0
-
-[Parameters]
-ServerPort = 127.0.0.1:{sql_port}
-DisableUnixSocket = 1
-MaxClientConnections = 16
-CheckpointInterval = 0
-CaseMode = 2
-DirsAllowed = ., {db}
-NumberOfBuffers = {buffers}
-MaxDirtyBuffers = {dirty_buffers}
-ThreadsPerQuery = 2
-AsyncQueueMaxThreads = 10
-
-[HTTPServer]
-ServerPort = 127.0.0.1:{http_port}
-MaxClientConnections = 16
-ServerThreads = 16
-MaxKeepAlives = 16
-KeepAliveTimeout = 10
-EnabledGzipContent = 0
-
-[SPARQL]
-; The Debian default of 10000 rows silently truncates results.
-ResultSetMaxRows = 1000000
-MaxQueryCostEstimationTime = 0
-MaxQueryExecutionTime = 120
-DefaultGraph =
-"""
 
 
 @dataclass
@@ -234,11 +188,7 @@ def start_virtuoso(workdir: Path, buffers: int = 20000) -> RunningStore:
     db.mkdir(parents=True)
     sql_port, http_port = free_port(), free_port()
     ini = db / "virtuoso.ini"
-    ini.write_text(
-        VIRTUOSO_INI.format(
-            db=db, sql_port=sql_port, http_port=http_port, buffers=buffers, dirty_buffers=buffers * 3 // 4
-        )
-    )
+    ini.write_text(virtuoso_ini(db, sql_port, http_port, buffers))
     log_path = db / "virtuoso.out.log"
     process = _spawn(["virtuoso-t", "+foreground", "+configfile", str(ini)], log_path, cwd=db)
     url = f"http://127.0.0.1:{http_port}"
