@@ -35,6 +35,7 @@ if __package__ in (None, ""):
 
 from benchmarks import generate, loadgen, queries  # noqa: E402
 from benchmarks.loadgen import Endpoint, MemorySampler  # noqa: E402
+from benchmarks.processes import spawn_logged, stop_process_group  # noqa: E402
 from benchmarks.virtuoso_ini import virtuoso_ini  # noqa: E402
 
 CANONICAL_BASE = "https://w3id.org/govkg/"
@@ -99,24 +100,6 @@ def post_file(port: int, path: str, file_path: Path, content_type: str, timeout:
         connection.close()
 
 
-def stop_process(process: subprocess.Popen, grace: float = 20) -> None:
-    """SIGTERM the process group started for ``process`` (by its PID), then SIGKILL it."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            return
-        process.wait(timeout=10)
-
-
 @dataclass
 class Inputs:
     """The files every system loads, and a scratch folder; no ``data``: the article graph alone."""
@@ -141,26 +124,11 @@ class Running:
 
     def stop(self) -> None:
         for process in [self.process, *self.extra_processes]:
-            stop_process(process)
+            stop_process_group(process)
 
 
 class Unavailable(Exception):
     """A system that cannot take part in this run; the message says why."""
-
-
-def _spawn(command: list[str], log_path: Path, cwd: Path | None = None) -> subprocess.Popen:
-    log_file = log_path.open("ab")
-    try:
-        return subprocess.Popen(
-            command,
-            cwd=cwd,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    finally:
-        log_file.close()
 
 
 @contextmanager
@@ -169,7 +137,7 @@ def stopped_on_error(process: subprocess.Popen) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        stop_process(process)
+        stop_process_group(process)
         raise
 
 
@@ -209,18 +177,18 @@ def start_govkg(inputs: Inputs, workers: int = 1) -> Running:
     if inputs.data is not None:
         command += ["--data", str(inputs.data)]
     started = time.perf_counter()
-    process = _spawn(command, log_path, cwd=PROJECT_ROOT)
+    process = spawn_logged(command, log_path, cwd=PROJECT_ROOT)
     with stopped_on_error(process):
         ready = wait_until(lambda: http_status(port, "/readyz") == 200, 3600, process)
     load_seconds = time.perf_counter() - started
     if not ready:
-        stop_process(process)
+        stop_process_group(process)
         raise Unavailable(f"govkg did not become ready:\n{_tail(log_path)}")
     endpoint = Endpoint(OURS, f"http://127.0.0.1:{port}/sparql")
     with stopped_on_error(process):
         answers = sparql_answers(port, "/sparql")
     if not answers:
-        stop_process(process)
+        stop_process_group(process)
         raise Unavailable("govkg is ready but /sparql does not answer a query yet")
     return Running(OURS, endpoint, process, load_seconds, "start-up until /readyz")
 
@@ -233,7 +201,7 @@ def start_oxigraph_memory(inputs: Inputs) -> Running:
     port = free_port()
     log_path = inputs.workdir / "oxigraph-mem.log"
     command = [binary, "serve", "--bind", f"127.0.0.1:{port}", "--union-default-graph"]
-    process = _spawn(command, log_path)
+    process = spawn_logged(command, log_path)
     try:
         if not wait_until(lambda: sparql_answers(port, "/query"), 60, process):
             raise Unavailable(f"oxigraph serve did not start:\n{_tail(log_path)}")
@@ -244,7 +212,7 @@ def start_oxigraph_memory(inputs: Inputs) -> Running:
             post_file(port, "/store", inputs.article, "application/n-quads")
         load_seconds = time.perf_counter() - started
     except BaseException:
-        stop_process(process)
+        stop_process_group(process)
         raise
     endpoint = Endpoint("oxigraph-mem", f"http://127.0.0.1:{port}/query")
     return Running("oxigraph-mem", endpoint, process, load_seconds, "POST /store")
@@ -274,11 +242,11 @@ def start_oxigraph_disk(inputs: Inputs) -> Running:
     port = free_port()
     command = [binary, "serve-read-only", "--location", str(location), "--bind", f"127.0.0.1:{port}",
                "--union-default-graph"]  # fmt: skip
-    process = _spawn(command, log_path)
+    process = spawn_logged(command, log_path)
     with stopped_on_error(process):
         ready = wait_until(lambda: sparql_answers(port, "/query"), 120, process)
     if not ready:
-        stop_process(process)
+        stop_process_group(process)
         raise Unavailable(f"oxigraph serve-read-only did not start:\n{_tail(log_path)}")
     endpoint = Endpoint("oxigraph-disk", f"http://127.0.0.1:{port}/query")
     return Running("oxigraph-disk", endpoint, process, load_seconds, "oxigraph load (RocksDB)")
@@ -302,7 +270,7 @@ def start_virtuoso(inputs: Inputs) -> Running:
     ini = db / "virtuoso.ini"
     ini.write_text(virtuoso_ini(db, sql_port, http_port, buffers, data_dirs, connections=24))
     log_path = inputs.workdir / "virtuoso.out.log"
-    process = _spawn([server, "+foreground", "+configfile", str(ini)], log_path, cwd=db)
+    process = spawn_logged([server, "+foreground", "+configfile", str(ini)], log_path, cwd=db)
     try:
         if not wait_until(lambda: sparql_answers(http_port, "/sparql"), 180, process):
             raise Unavailable(f"Virtuoso did not start:\n{_tail(db / 'virtuoso.log')}")
@@ -329,7 +297,7 @@ def start_virtuoso(inputs: Inputs) -> Running:
                 f"Virtuoso bulk load failed:\n{completed.stdout[-1500:]}{completed.stderr[-500:]}"
             )
     except BaseException:
-        stop_process(process, grace=30)
+        stop_process_group(process, grace=30)
         raise
     endpoint = Endpoint("virtuoso", f"http://127.0.0.1:{http_port}/sparql")
     return Running("virtuoso", endpoint, process, load_seconds, "ld_dir + rdf_loader_run + checkpoint")
@@ -350,13 +318,13 @@ def start_rdflib_endpoint(inputs: Inputs) -> Running:
     # N-Triples from its default-union view (rdflib 7.6).
     files = [str(path) for path in (inputs.article, inputs.data) if path is not None]
     started = time.perf_counter()
-    process = _spawn([binary, "serve", "--host", "127.0.0.1", "--port", str(port), *files], log_path)
+    process = spawn_logged([binary, "serve", "--host", "127.0.0.1", "--port", str(port), *files], log_path)
     # rdflib-endpoint serves SPARQL at the root path.
     with stopped_on_error(process):
         ready = wait_until(lambda: sparql_answers(port, "/"), 1800, process)
     load_seconds = time.perf_counter() - started
     if not ready:
-        stop_process(process)
+        stop_process_group(process)
         raise Unavailable(f"rdflib-endpoint did not start:\n{_tail(log_path)}")
     endpoint = Endpoint("rdflib-endpoint", f"http://127.0.0.1:{port}/", timeout=120)
     return Running("rdflib-endpoint", endpoint, process, load_seconds, "start-up (rdflib parse) until ready")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from benchmarks.processes import stop_process_group
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = PROJECT_ROOT.parent / "shared"
@@ -76,13 +77,7 @@ def start_server(
 
 def stop_server(server: LiveServer) -> None:
     """Stop the server's whole process group by its PID (SIGTERM, then SIGKILL)."""
-    if server.process.poll() is None:
-        os.killpg(server.process.pid, signal.SIGTERM)
-        try:
-            server.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.process.pid, signal.SIGKILL)
-            server.process.wait()
+    stop_process_group(server.process, grace=15)
 
 
 @pytest.fixture(scope="session")

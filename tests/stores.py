@@ -15,9 +15,7 @@ Store Protocol endpoint is ``/sparql-graph-crud-auth``. The benchmarks' launcher
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -26,6 +24,7 @@ from pathlib import Path
 
 import requests
 
+from benchmarks.processes import spawn_logged, stop_process_group
 from benchmarks.virtuoso_ini import virtuoso_ini
 from tests.conftest import free_port
 
@@ -82,13 +81,7 @@ def start_oxigraph(tmp_dir: Path, data_file: Path, timeout: float = 30) -> Oxigr
 
 def stop_oxigraph(server: OxigraphServer) -> None:
     """Stop the server by its PID (its own process group): SIGTERM, then SIGKILL."""
-    if server.process.poll() is None:
-        os.killpg(server.process.pid, signal.SIGTERM)
-        try:
-            server.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.process.pid, signal.SIGKILL)
-            server.process.wait()
+    stop_process_group(server.process, grace=10)
 
 
 VIRTUOSO_USER = "dba"
@@ -138,18 +131,6 @@ def _wait(process: subprocess.Popen, url: str, timeout: float) -> bool:
     return False
 
 
-def _spawn(command: list[str], log_path: Path, cwd: Path | None = None) -> subprocess.Popen:
-    with log_path.open("ab") as log_file:
-        return subprocess.Popen(
-            command,
-            cwd=cwd,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-
 def virtuoso_available() -> bool:
     """Whether Virtuoso open source is installed."""
     return shutil.which("virtuoso-t") is not None
@@ -171,7 +152,7 @@ def start_oxigraph_store(workdir: Path, timeout_s: int | None = None) -> Running
     command.append("--union-default-graph")
     if timeout_s is not None:
         command += ["--timeout-s", str(timeout_s)]
-    process = _spawn(command, log_path)
+    process = spawn_logged(command, log_path)
     url = f"http://127.0.0.1:{port}"
     store = RunningStore("oxigraph", process, f"{url}/query", f"{url}/update", f"{url}/store", workdir)
     store.log_path = log_path
@@ -190,7 +171,7 @@ def start_virtuoso(workdir: Path, buffers: int = 20000) -> RunningStore:
     ini = db / "virtuoso.ini"
     ini.write_text(virtuoso_ini(db, sql_port, http_port, buffers))
     log_path = db / "virtuoso.out.log"
-    process = _spawn(["virtuoso-t", "+foreground", "+configfile", str(ini)], log_path, cwd=db)
+    process = spawn_logged(["virtuoso-t", "+foreground", "+configfile", str(ini)], log_path, cwd=db)
     url = f"http://127.0.0.1:{http_port}"
     store = RunningStore(
         "virtuoso",
@@ -210,18 +191,4 @@ def start_virtuoso(workdir: Path, buffers: int = 20000) -> RunningStore:
 
 def stop_store(store: RunningStore, grace: float = 20) -> None:
     """SIGTERM the store's process group (by its PID), then SIGKILL it."""
-    process = store.process
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            return
-        process.wait(timeout=10)
+    stop_process_group(store.process, grace)

@@ -455,7 +455,7 @@ def test_sigkill_during_a_load_leaves_the_old_data_or_the_new_never_a_mix(tmp_pa
 
 
 def test_a_remote_store_that_stops_gets_a_clear_answer_in_time_and_full_service_when_back(tmp_path):
-    from tests.stores import _spawn, _wait, start_oxigraph_store, stop_store
+    from tests.stores import _wait, spawn_logged, start_oxigraph_store, stop_store
 
     oxigraph = start_oxigraph_store(tmp_path / "oxigraph")
     server = None
@@ -497,7 +497,7 @@ def test_a_remote_store_that_stops_gets_a_clear_answer_in_time_and_full_service_
         assert requests.get(server.url + "healthz", timeout=TIMEOUT).status_code == 200
 
         # The store comes back on the same port with the same data: full service, no restart of ours.
-        oxigraph.process = _spawn(list(oxigraph.process.args), oxigraph.log_path)
+        oxigraph.process = spawn_logged(list(oxigraph.process.args), oxigraph.log_path)
         assert _wait(oxigraph.process, oxigraph.query_url, 60), oxigraph.log()
         again = requests.get(
             server.sparql_url, params={"query": query["query"] + "\n# again"}, timeout=TIMEOUT
