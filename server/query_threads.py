@@ -37,7 +37,6 @@ directly; only the web server goes through here.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import queue
@@ -50,6 +49,7 @@ from flask import current_app
 from werkzeug.exceptions import ServiceUnavailable
 
 from .errors import ClientError
+from .malloc import release_free_memory
 from .query_runner import QueryAnswer, QueryJob, execute_query
 from .serialize import project_prefixes
 from .store import LoadedGraph, loaded_graph
@@ -112,7 +112,6 @@ class _Task:
     outcome: tuple[bool, QueryAnswer | BaseException] | None = None
     thread_id: int | None = None  # the native ID of the thread evaluating it
     demoted: bool = False
-    abandoned: bool = False
 
 
 class QueryThreads:
@@ -153,8 +152,8 @@ class QueryThreads:
             finished = task.done.wait(max(deadline - time.monotonic(), 0))
         if not finished:
             with task.lock:
-                task.abandoned = task.outcome is None
-            if task.abandoned:
+                abandoned = task.outcome is None
+            if abandoned:
                 log.warning("query stopped after %g s: %.200r", timeout, job.query)
                 _runaway_handler()
                 raise ClientError(
@@ -238,19 +237,3 @@ def _set_niceness(thread_id: int, niceness: int) -> bool:
     except OSError:
         return False
     return True
-
-
-def release_free_memory() -> None:
-    """Give the heap that was freed back to the kernel (glibc keeps it otherwise, so a process
-    that once held a big load would stay big). Linux/glibc only; else nothing."""
-    global _MALLOC_TRIM
-    if _MALLOC_TRIM is None:
-        try:
-            _MALLOC_TRIM = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _MALLOC_TRIM = False
-    if _MALLOC_TRIM:
-        _MALLOC_TRIM(0)
-
-
-_MALLOC_TRIM = None

@@ -54,7 +54,8 @@ from gunicorn.arbiter import Arbiter
 from gunicorn.workers.gthread import ThreadWorker
 
 from . import create_app
-from .query_threads import release_free_memory, set_runaway_handler
+from .malloc import limit_arenas, release_free_memory
+from .query_threads import set_runaway_handler
 from .store import EXTENSION_KEY
 
 #: Threads of each gunicorn web worker: the requests one worker serves at once.
@@ -312,25 +313,7 @@ def run_server(settings: dict[str, Any]) -> None:
 
     Raises :class:`server.knowledge_graph.DataFileError` before listening if a data file is bad.
     """
-    _limit_malloc_arenas()
+    limit_arenas()  # before any thread allocates; the workers inherit it
     application = _GunicornApplication(settings, create_app(settings))  # the only reference to the app
     print(f"govkg: serving on http://{_bracket_ipv6(settings['host'])}:{settings['port']}/", flush=True)
     application.run()
-
-
-#: glibc's ``M_ARENA_MAX``. Each thread that allocates may otherwise get an arena of its own
-#: (up to 8 per core), and the freed memory of a big answer stays in that arena: the query
-#: threads would grow the worker by tens of megabytes each over a long run.
-_M_ARENA_MAX = -8
-MALLOC_ARENAS = 2
-
-
-def _limit_malloc_arenas() -> None:
-    """Cap glibc's malloc arenas (inherited by the forked workers); nothing elsewhere."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
-    except (OSError, AttributeError):
-        pass

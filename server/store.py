@@ -106,7 +106,7 @@ def open_persistent_store(directory: Path | str, base_iri: str, data: Iterable[s
     pending = pending_entries(state, list(data), base_iri)
     if pending or not folder.exists() or state.article_version != article_version(base_iri):
         state = load_files(folder, pending, base_iri)
-        from .query_threads import release_free_memory
+        from .malloc import release_free_memory
 
         release_free_memory()  # the bulk loader's buffers: not to be inherited by every fork
     modified = datetime.fromisoformat(state.last_modified) if state.last_modified else datetime.now(tz=UTC)
