@@ -64,10 +64,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from govkg.settings import DEFAULT_BASE_IRI
+
 from benchmarks import generate
 from benchmarks.loadgen import process_tree, tree_memory
 from benchmarks.queries import build_mix, competency_questions
-from server.settings import DEFAULT_BASE_IRI
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"

@@ -11,14 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import click
-
-from .formats import RDF_FORMATS, RESULTS_FORMATS, rdf_format
-from .knowledge_graph import DataFileError
-from .settings import SETTINGS, load_settings
+from govkg.graph.knowledge_graph import DataFileError
+from govkg.rdf.formats import RDF_FORMATS, RESULTS_FORMATS, rdf_format
+from govkg.settings import SETTINGS, load_settings
 
 
 def _setting_options(command):  # noqa: ANN001, ANN202
-    """Add one option per setting of :data:`server.settings.SETTINGS`, in declared order."""
+    """Add one option per setting of :data:`govkg.settings.SETTINGS`, in declared order."""
     for setting in reversed(SETTINGS):
         command = click.option(
             setting.cli_flag,
@@ -62,8 +61,8 @@ output_option = click.option(
 @_setting_options
 def serve(**options: Any) -> None:
     """Serve the SPARQL endpoint and linked-data pages (gunicorn, 127.0.0.1:5000 by default)."""
-    from .persistent import StoreError
-    from .serving import run_server
+    from govkg.store.persistent import StoreError
+    from govkg.web.serving import run_server
 
     settings = _settings_from_options(options)
     try:
@@ -71,7 +70,7 @@ def serve(**options: Any) -> None:
     except (DataFileError, StoreError) as error:
         raise click.ClickException(str(error)) from None
     except Exception as error:
-        # An external store's error: server.remote (and requests) is imported only when the
+        # An external store's error: govkg.store.remote (and requests) is imported only when the
         # store is one, so only then can its error have been raised.
         remote = sys.modules.get(f"{__package__}.remote")
         if remote is not None and isinstance(error, remote.RemoteStoreError):
@@ -92,8 +91,8 @@ def serve(**options: Any) -> None:
 @base_iri_option
 def dump(format_name: str, output: Path | None, base_iri: str | None) -> None:
     """Write the whole graph (ontology, facts, links, dataset metadata)."""
-    from .serialize import serialize_quads
-    from .store import open_knowledge_graph
+    from govkg.rdf.serialize import serialize_quads
+    from govkg.store.loaded import open_knowledge_graph
 
     settings = _settings_from_options({"base_iri": base_iri})
     try:
@@ -153,7 +152,7 @@ def load(
     if (store_dir is None) == (into is None):
         raise click.UsageError("give exactly one of --store DIR and --into URL")
     if into is not None:
-        from .remote import RemoteStoreError, push_article_graphs
+        from govkg.store.remote import RemoteStoreError, push_article_graphs
 
         if files:
             raise click.UsageError("--into pushes the article graphs; load big files with --store")
@@ -163,7 +162,7 @@ def load(
         except RemoteStoreError as error:
             raise click.ClickException(str(error)) from None
         return
-    from .persistent import StoreDirectory, StoreError, load_files
+    from govkg.store.persistent import StoreDirectory, StoreError, load_files
 
     logging.basicConfig(level=logging.INFO, format="govkg: %(message)s")
     started = time.monotonic()
@@ -199,12 +198,17 @@ def load(
 @base_iri_option
 def query(query_file: Any, format_name: str, output: Path | None, base_iri: str | None) -> None:
     """Run the SPARQL query in QUERY_FILE (or - for stdin) on the embedded graph."""
-    from .local_query import QueryError, run_local_query
+    from govkg.errors import ClientError
+    from govkg.sparql.local import answer_locally
+    from govkg.store.loaded import open_knowledge_graph
 
     settings = _settings_from_options({"base_iri": base_iri})
     try:
-        data = run_local_query(query_file.read(), format_name, settings["base_iri"])
-    except (QueryError, DataFileError) as error:
+        loaded = open_knowledge_graph(settings["base_iri"])
+        data = answer_locally(loaded.backend, loaded.base_iri, query_file.read(), format_name, settings)
+    except ClientError as error:
+        raise click.ClickException(error.message) from None
+    except DataFileError as error:
         raise click.ClickException(str(error)) from None
     _write_output(data, output)
 
@@ -235,7 +239,7 @@ def validate(data_dir: Path | None, ontology_path: Path | None, shapes_path: Pat
 
     Exit status: 0 valid, 1 invalid, 2 could not run.
     """
-    from .validation import validate_files
+    from govkg.graph.validation import validate_files
 
     try:
         report = validate_files(data_dir=data_dir, ontology_path=ontology_path, shapes_path=shapes_path)
@@ -333,7 +337,7 @@ def link(
 
     The links are a proposal to review; curated links live in data/links/.
     """
-    from .linking import LinkingError, linkset_turtle, near_miss_csv, run_link_discovery, summary
+    from govkg.linking.linker import LinkingError, linkset_turtle, near_miss_csv, run_link_discovery, summary
 
     try:
         run = run_link_discovery(
@@ -352,6 +356,26 @@ def link(
     if near_misses_path is not None:
         near_misses_path.write_text(near_miss_csv(run), encoding="utf-8")
     click.echo(summary(run), err=True)
+
+
+@main.command("write-expected")
+@click.argument("names", nargs=-1, required=True)
+def write_expected_command(names: tuple[str, ...]) -> None:
+    """Rewrite the reviewed answers (queries/expected/NAME.srj) of the competency questions NAMES.
+
+    For maintainers, after a reviewed change of the data: review the diff before committing.
+    """
+    from govkg.graph.stored_queries import write_expected
+    from govkg.package_data import QUERIES_DIR
+    from govkg.settings import DEFAULT_BASE_IRI
+    from govkg.store.loaded import open_knowledge_graph
+
+    try:
+        store = open_knowledge_graph(DEFAULT_BASE_IRI).store
+        for path in write_expected(names, store):
+            click.echo(path.relative_to(QUERIES_DIR.parent))
+    except DataFileError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _write_output(data: bytes, output: Path | None) -> None:

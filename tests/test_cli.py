@@ -7,11 +7,12 @@ import json
 import pyoxigraph as ox
 import pytest
 import rdflib
+from govkg.cli import main
+from govkg.rdf.formats import RDF_FORMATS
+from govkg.store.loaded import open_knowledge_graph
 from rdflib.compare import isomorphic
 
-from server.cli import main
-from server.formats import RDF_FORMATS
-from server.store import open_knowledge_graph
+RESULTS_JSON = "application/sparql-results+json"
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +89,40 @@ def test_query_writes_results_formats(runner, format_name, check):
     assert check(result.output)
 
 
-def test_query_reports_a_bad_query_in_one_line(runner):
-    result = runner.invoke(main, ["query", "-"], input="SELECT ?x WHERE { ?x }")
+def test_query_reports_a_bad_query_as_the_endpoint_does(runner, client):
+    """One executor: the CLI's message is /sparql's (the position, then the line with a caret)."""
+    query = "SELECT ?x WHERE { ?x }"
+    result = runner.invoke(main, ["query", "-"], input=query)
     assert result.exit_code == 1
-    assert result.output.startswith("Error: bad query:")
+    assert result.output.startswith("Error: Malformed query:")
+    assert "(line 1, column 23)" in result.output.splitlines()[0]
     assert "Traceback" not in result.output
+    endpoint = client.get("/sparql", query_string={"query": query}, headers={"Accept": RESULTS_JSON})
+    assert endpoint.status_code == 400
+    assert result.output.removeprefix("Error: ") == endpoint.get_data(as_text=True)  # the error body is text
+
+
+DATASET_QUERIES = [
+    # The issue's example: FROM names one graph, which alone is the default graph.
+    "SELECT (COUNT(*) AS ?n) FROM <{base}graph/ontology> WHERE { ?s ?p ?o }",
+    "SELECT (COUNT(*) AS ?n) FROM <{base}graph/links> WHERE { ?s ?p ?o }",
+    "SELECT (COUNT(*) AS ?n) FROM NAMED <{base}graph/facts> WHERE { GRAPH ?g { ?s ?p ?o } }",
+    "SELECT (COUNT(*) AS ?n) FROM <urn:x-govkg:no-such-graph> WHERE { ?s ?p ?o }",
+    # The union default graph (the metadata graph aside: the server's also holds its service description).
+    "SELECT (COUNT(*) AS ?n) WHERE { ?s <http://www.w3.org/ns/prov#wasDerivedFrom> ?o }",
+    "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } FILTER (?g != <{base}graph/metadata>) }"
+    " GROUP BY ?g ORDER BY ?g",
+    "ASK FROM <{base}graph/ontology> { ?s a <http://www.w3.org/ns/org#Organization> }",
+]
+
+
+@pytest.mark.parametrize("query", DATASET_QUERIES)
+def test_query_and_the_endpoint_give_the_same_answer(runner, app, client, query):
+    """One executor: the same dataset semantics (FROM, FROM NAMED, the union default graph)."""
+    base_iri = app.config["BASE_IRI"]
+    query = query.replace("{base}", base_iri)
+    result = runner.invoke(main, ["query", "-", "--format", "json", "--base-iri", base_iri], input=query)
+    assert result.exit_code == 0, result.output
+    endpoint = client.get("/sparql", query_string={"query": query}, headers={"Accept": RESULTS_JSON})
+    assert endpoint.status_code == 200
+    assert json.loads(result.output) == endpoint.get_json()

@@ -18,15 +18,15 @@ from pathlib import Path
 
 import pytest
 import rdflib
+from govkg import linking
+from govkg.cli import link as link_command
+from govkg.cli import main
+from govkg.graph.knowledge_graph import load_store
+from govkg.graph.stored_queries import QUERIES_DIR, read_stored_query
+from govkg.settings import DEFAULT_BASE_IRI
+from govkg.sparql.local import run_local_query
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS, VOID, XSD
 
-from server import linking
-from server.cli import link as link_command
-from server.cli import main
-from server.knowledge_graph import load_store
-from server.local_query import run_local_query
-from server.settings import DEFAULT_BASE_IRI
-from server.stored_queries import QUERIES_DIR, read_stored_query
 from tests.stores import OxigraphServer, start_oxigraph, stop_oxigraph
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "linking"

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from govkg.settings import DEFAULT_BASE_IRI
+from govkg.web.serving import THREADS
 
-from server.serving import THREADS
-from server.settings import DEFAULT_BASE_IRI
 from tests.conftest import PROJECT_ROOT, LiveServer, free_port, start_server, stop_server
 
 CLIENT_TIMEOUT = 2
@@ -516,7 +516,7 @@ def test_a_remote_store_that_stops_gets_a_clear_answer_in_time_and_full_service_
 
 _CRASHING_LOAD = r"""
 import os, shutil, sys
-import server.persistent as persistent
+import govkg.store.persistent as persistent
 point, arguments = sys.argv[1], sys.argv[2:]
 if point == "state-written":  # the new state.json is written; the checkpoint is still there
     write_state = persistent.StoreDirectory.write_state
@@ -533,7 +533,7 @@ else:  # "os.replace:NAME" or "shutil.rmtree:NAME": crash before that call on an
             os._exit(137)
         return real(path, *rest, **options)
     setattr(module, function.split(".")[1], crashing)
-from server.cli import main
+from govkg.cli import main
 main(["load", *arguments], prog_name="govkg")
 """
 
@@ -547,7 +547,7 @@ main(["load", *arguments], prog_name="govkg")
     ],
 )
 def test_a_load_killed_at_any_step_leaves_data_and_state_that_agree(tmp_path, point, survives):
-    from server.persistent import StoreDirectory
+    from govkg.store.persistent import StoreDirectory
 
     store = tmp_path / "store"
     for name in ("old", "new"):

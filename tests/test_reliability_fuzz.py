@@ -15,7 +15,7 @@ reproducible; ``max_examples`` keeps the file under a minute.
 XML bombs and external entities in RDF/XML data files:
 
 Every place the server parses RDF/XML is a data file (``--data x.rdf``, ``govkg link --target
-x.rdf``), read by :func:`server.knowledge_graph.read_quads`; ``server/xml_guard.py`` says why
+x.rdf``), read by :func:`govkg.graph.knowledge_graph.read_quads`; ``server/xml_guard.py`` says why
 the others (SPARQL results of a SERVICE call, ``govkg link`` against an endpoint) read no XML
 entities.
 """
@@ -39,11 +39,11 @@ from urllib.parse import quote, urlencode
 
 import pytest
 import requests
+from govkg.graph.knowledge_graph import DataFileError, read_quads
+from govkg.linking.linker import LinkingError, dump_entities
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server.knowledge_graph import DataFileError, read_quads
-from server.linking import LinkingError, dump_entities
 from tests.conftest import PROJECT_ROOT, LiveServer, free_port, start_server, stop_server
 
 # When the server resets a connection in the middle of a fuzzed answer, urllib3 can drop that

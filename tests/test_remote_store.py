@@ -22,9 +22,9 @@ import pytest
 import rdflib
 import rdflib.compare
 import requests
+from govkg.graph.stored_queries import EXPECTED_DIR, QUERIES_DIR, load_stored_queries
+from govkg.settings import DEFAULT_BASE_IRI
 
-from server.settings import DEFAULT_BASE_IRI
-from server.stored_queries import EXPECTED_DIR, QUERIES_DIR, load_stored_queries
 from tests.conftest import PROJECT_ROOT, LiveServer, start_server, stop_server
 from tests.stores import RunningStore, start_oxigraph_store, start_virtuoso, stop_store, virtuoso_available
 from tests.test_competency_queries import assert_same_solutions
@@ -71,7 +71,7 @@ def _graph_counts(store: RunningStore) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def local_counts() -> dict[str, int]:
-    from server.store import open_knowledge_graph
+    from govkg.store.loaded import open_knowledge_graph
 
     loaded = open_knowledge_graph(BASE)
     return {
@@ -145,7 +145,7 @@ def test_a_failed_upload_leaves_each_graph_old_or_new(
     local_counts,
     monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
 ) -> None:
-    from server import remote
+    from govkg import remote
 
     auth = remote._auth(loaded.graph_store_url, loaded.credentials)
     old = b'<urn:govkg:test> <urn:govkg:version> "old" .\n'
@@ -206,11 +206,10 @@ def _graph(text: str, fmt: str = "turtle") -> rdflib.Graph:
 
 def test_resource_page_rdf_and_describe_are_the_embedded_cbd(front: LiveServer) -> None:
     import pyoxigraph as ox
-
-    from server.describe import concise_bounded_description
-    from server.formats import rdf_format
-    from server.serialize import serialize_triples
-    from server.store import open_knowledge_graph
+    from govkg.rdf.describe import concise_bounded_description
+    from govkg.rdf.formats import rdf_format
+    from govkg.rdf.serialize import serialize_triples
+    from govkg.store.loaded import open_knowledge_graph
 
     local = open_knowledge_graph(BASE)
     for iri in (PLACE, _an_annotation(local)):
@@ -228,8 +227,8 @@ def test_resource_page_rdf_and_describe_are_the_embedded_cbd(front: LiveServer) 
     html = requests.get(front.url + PLACE[len(BASE) :], headers={"Accept": "text/html"}, timeout=30)
     assert html.status_code == 200 and "Zhaoqing" in html.text
     # The article's page marks every quoted span: the quotes hang off blank nodes (annotation targets).
-    from server import create_app
-    from server.resources import PageBuilder, article_segments
+    from govkg import create_app
+    from govkg.web.resources import PageBuilder, article_segments
 
     app = create_app({"base_iri": BASE})
     with app.test_request_context("/"):
@@ -270,8 +269,8 @@ def test_dumps_and_void_come_from_the_store(front: LiveServer, local_counts) -> 
     quads = list(ox.parse(gzip.decompress(dump.content), ox.RdfFormat.N_QUADS))
     by_graph = Counter(quad.graph_name.value for quad in quads)
     assert by_graph == {graph: local_counts[graph] for graph in GRAPHS if not graph.endswith("/metadata")}
-    from server.metadata import dataset_statistics
-    from server.store import open_knowledge_graph
+    from govkg.store.loaded import open_knowledge_graph
+    from govkg.store.metadata import dataset_statistics
 
     expected = dataset_statistics(open_knowledge_graph(BASE))
     void = requests.get(
