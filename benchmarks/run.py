@@ -154,7 +154,7 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 def our_serve_help() -> str:
     completed = subprocess.run(
-        [sys.executable, "-m", "server", "serve", "--help"],
+        [sys.executable, "-m", "govkg", "serve", "--help"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -171,7 +171,7 @@ def start_govkg(inputs: Inputs, workers: int = 1) -> Running:
     log_path = inputs.workdir / "govkg.log"
     # The canonical base IRI: the data's gov: terms stay as written, as in the peers' copies.
     command = [
-        sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port),
+        sys.executable, "-m", "govkg", "serve", "--host", "127.0.0.1", "--port", str(port),
         "--base-iri", CANONICAL_BASE, "--workers", str(workers),
     ]  # fmt: skip
     if inputs.data is not None:
@@ -347,7 +347,7 @@ def dump_article(workdir: Path) -> Path | None:
     """The article graph as N-Quads (``govkg dump``), for the peers to load beside the bench data."""
     path = workdir / "article.nq"
     completed = subprocess.run(
-        [sys.executable, "-m", "server", "dump", "--format", "nq", "--base-iri", CANONICAL_BASE,
+        [sys.executable, "-m", "govkg", "dump", "--format", "nq", "--base-iri", CANONICAL_BASE,
          "-o", str(path)],
         cwd=PROJECT_ROOT,
         capture_output=True,

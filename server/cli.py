@@ -13,7 +13,22 @@ from typing import Any
 import click
 from govkg.graph.knowledge_graph import DataFileError
 from govkg.rdf.formats import RDF_FORMATS, RESULTS_FORMATS, rdf_format
-from govkg.settings import SETTINGS, load_settings
+from govkg.settings import SETTINGS, Setting, load_settings
+
+
+class SettingValue(click.ParamType):
+    """A setting on the command line, checked by the setting's own parser (one rule for CLI and env)."""
+
+    def __init__(self, setting: Setting) -> None:
+        self.setting = setting
+        self.name = setting.name
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:  # noqa: ANN401
+        try:
+            self.setting.parse(value)
+        except (TypeError, ValueError) as error:
+            self.fail(str(error), param, ctx)
+        return value  # parsed again, with the environment, by load_settings
 
 
 def _setting_options(command):  # noqa: ANN001, ANN202
@@ -22,6 +37,7 @@ def _setting_options(command):  # noqa: ANN001, ANN202
         command = click.option(
             setting.cli_flag,
             setting.name,
+            type=SettingValue(setting),
             default=None,
             help=f"{setting.help} [env: {setting.env_var}; default: {_show_default(setting.default)}]",
         )(command)
@@ -45,7 +61,14 @@ def _settings_from_options(options: dict[str, Any]) -> dict[str, Any]:
 @click.group()
 @click.version_option(package_name="govkg")
 def main() -> None:
-    """govkg: the Zhaoqing rule-of-law knowledge graph and its SPARQL endpoint."""
+    """govkg: the Zhaoqing rule-of-law knowledge graph and its SPARQL endpoint.
+
+    \b
+    Exit status: 0 done; 1 an error, said in one line starting "Error:"
+    (a bad data file, a bad query, a file that cannot be written, a port in use);
+    2 a usage error (an unknown option, a bad option value). validate: 0 valid,
+    1 invalid, 2 could not run.
+    """
 
 
 # Options several commands share, declared once.
@@ -62,17 +85,17 @@ output_option = click.option(
 def serve(**options: Any) -> None:
     """Serve the SPARQL endpoint and linked-data pages (gunicorn, 127.0.0.1:5000 by default)."""
     from govkg.store.persistent import StoreError
-    from govkg.web.serving import run_server
+    from govkg.web.serving import CannotListen, run_server
 
     settings = _settings_from_options(options)
     try:
         run_server(settings)
-    except (DataFileError, StoreError) as error:
+    except (DataFileError, StoreError, CannotListen) as error:
         raise click.ClickException(str(error)) from None
     except Exception as error:
         # An external store's error: govkg.store.remote (and requests) is imported only when the
         # store is one, so only then can its error have been raised.
-        remote = sys.modules.get(f"{__package__}.remote")
+        remote = sys.modules.get("govkg.store.remote")
         if remote is not None and isinstance(error, remote.RemoteStoreError):
             raise click.ClickException(str(error)) from None
         raise
@@ -244,10 +267,10 @@ def validate(data_dir: Path | None, ontology_path: Path | None, shapes_path: Pat
     try:
         report = validate_files(data_dir=data_dir, ontology_path=ontology_path, shapes_path=shapes_path)
     except DataFileError as error:
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"Error: {error}", err=True)
         sys.exit(1 if error.is_syntax_error else 2)
     except Exception as error:  # noqa: BLE001 - any failure to run is exit status 2
-        click.echo(f"error: could not validate: {error}", err=True)
+        click.echo(f"Error: could not validate: {error}", err=True)
         sys.exit(2)
     for problem in report.problems:
         click.echo(problem)
@@ -354,7 +377,7 @@ def link(
         raise click.ClickException(str(error)) from None
     _write_output(linkset_turtle(run), output)
     if near_misses_path is not None:
-        near_misses_path.write_text(near_miss_csv(run), encoding="utf-8")
+        _write_output(near_miss_csv(run), near_misses_path)
     click.echo(summary(run), err=True)
 
 
@@ -378,9 +401,15 @@ def write_expected_command(names: tuple[str, ...]) -> None:
         raise click.ClickException(str(error)) from None
 
 
-def _write_output(data: bytes, output: Path | None) -> None:
+def _write_output(data: bytes | str, output: Path | None) -> None:
+    """Write to ``output``, or to stdout; a file that cannot be written is a one-line error."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
-    else:
+        return
+    try:
         output.write_bytes(data)
+    except OSError as error:
+        raise click.ClickException(f"cannot write {output}: {error.strerror or error}") from None

@@ -50,7 +50,7 @@ def start_server(
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     log_path = tmp_dir / f"server-{port}.log"
-    command = [sys.executable, "-m", "server", "serve", "--port", str(port), "--base-iri", url, *args]
+    command = [sys.executable, "-m", "govkg", "serve", "--port", str(port), "--base-iri", url, *args]
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             command,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 
 import pyoxigraph as ox
 import pytest
@@ -126,3 +129,54 @@ def test_query_and_the_endpoint_give_the_same_answer(runner, app, client, query)
     endpoint = client.get("/sparql", query_string={"query": query}, headers={"Accept": RESULTS_JSON})
     assert endpoint.status_code == 200
     assert json.loads(result.output) == endpoint.get_json()
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["dump", "-o", "{missing}/x.ttl"],
+        ["query", "-", "-o", "{missing}/answer.txt"],
+    ],
+    ids=["dump", "query"],
+)
+def test_an_output_that_cannot_be_written_is_one_error_line(runner, tmp_path, arguments):
+    missing = tmp_path / "no-such-folder"
+    arguments = [argument.replace("{missing}", str(missing)) for argument in arguments]
+    result = runner.invoke(main, arguments, input="ASK {}")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: cannot write {missing}")
+    assert len(result.output.strip().splitlines()) == 1
+    assert not isinstance(result.exception, OSError) and "Traceback" not in result.output
+
+
+def test_a_bad_option_value_names_the_option(runner):
+    result = runner.invoke(main, ["serve", "--port", "abc"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--port': expected a whole number, got 'abc'" in result.output
+    assert "invalid literal" not in result.output
+
+
+def test_serve_on_a_port_in_use_says_so_and_claims_nothing():
+    """A second server on a taken port: one line, nothing saying it serves (a real process)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        completed = subprocess.run(
+            [sys.executable, "-m", "govkg", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert completed.returncode == 1
+    assert completed.stderr.strip() == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    assert "serving on" not in completed.stdout
+
+
+def test_validate_errors_are_worded_like_the_other_commands(runner, tmp_path):
+    bad = tmp_path / "data"
+    bad.mkdir()
+    (bad / "broken.ttl").write_text("this is not turtle .\n", encoding="utf-8")
+    result = runner.invoke(main, ["validate", "--data-dir", str(bad)])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ")

@@ -34,7 +34,7 @@ def _write_nt(path: Path, count: int, start: int = 0) -> Path:
 
 def _govkg(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "server", *args],
+        [sys.executable, "-m", "govkg", *args],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

@@ -8,7 +8,7 @@
 * SIGTERM drains: the request in flight is answered 200, new connections are refused at
   once, and the server exits with status 0.
 
-``server/serving.py`` documents the mechanisms (socket time-outs, closes off the main loop,
+``govkg.web.serving`` documents the mechanisms (socket time-outs, closes off the main loop,
 listeners closed on SIGTERM).
 """
 
@@ -301,7 +301,7 @@ def test_a_long_query_yields_the_cpu_then_its_thread_serves_again_at_full_priori
 def _serve_exits(tmp_path: Path, data: str) -> tuple[int, str]:
     """Run ``govkg serve --data DATA``; its exit status and output. Nothing may answer on its port."""
     port = free_port()
-    command = [sys.executable, "-m", "server", "serve", "--port", str(port), "--data", data]
+    command = [sys.executable, "-m", "govkg", "serve", "--port", str(port), "--data", data]
     process = subprocess.Popen(
         command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -397,7 +397,7 @@ def test_sigterm_answers_the_request_in_flight_refuses_new_ones_and_exits_0(tmp_
 
 
 def _govkg(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "server", *args]
+    command = [sys.executable, "-m", "govkg", *args]
     return subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout)
 
 
@@ -423,7 +423,7 @@ def test_sigkill_during_a_load_leaves_the_old_data_or_the_new_never_a_mix(tmp_pa
     generate_file(big, 100_000)  # a few seconds of loading
 
     load = subprocess.Popen(
-        [sys.executable, "-m", "server", "load", str(big), "--store", str(store)],
+        [sys.executable, "-m", "govkg", "load", str(big), "--store", str(store)],
         cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:

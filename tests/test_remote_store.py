@@ -11,9 +11,6 @@ in front of each and must answer as the embedded one does.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,8 +22,16 @@ import requests
 from govkg.graph.stored_queries import EXPECTED_DIR, QUERIES_DIR, load_stored_queries
 from govkg.settings import DEFAULT_BASE_IRI
 
-from tests.conftest import PROJECT_ROOT, LiveServer, start_server, stop_server
-from tests.stores import RunningStore, start_oxigraph_store, start_virtuoso, stop_store, virtuoso_available
+from tests.conftest import LiveServer, start_server, stop_server
+from tests.stores import (
+    RunningStore,
+    push_article,
+    start_oxigraph_store,
+    start_virtuoso,
+    stop_store,
+    store_env,
+    virtuoso_available,
+)
 from tests.test_competency_queries import assert_same_solutions
 
 BASE = DEFAULT_BASE_IRI
@@ -36,26 +41,6 @@ JSON_RESULTS = "application/sparql-results+json"
 PLACE = f"{BASE}id/place/zhaoqing"
 ARTICLE = f"{BASE}id/article-text/xijiang-daily-zhaoqing-rule-of-law"
 MAX_ROWS = 1000
-
-
-def _env(store: RunningStore) -> dict[str, str]:
-    if store.credentials is None:
-        return {}
-    return {"GOVKG_STORE_USER": store.credentials[0], "GOVKG_STORE_PASSWORD": store.credentials[1]}
-
-
-def _load_into(store: RunningStore) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "server", "load", "--into", store.update_url, "--base-iri", BASE]
-    if store.name == "virtuoso":
-        command += ["--graph-store", store.graph_store_url]
-    return subprocess.run(
-        command,
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **_env(store)},
-    )
 
 
 def _graph_counts(store: RunningStore) -> dict[str, int]:
@@ -104,7 +89,7 @@ def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 def loaded(store: RunningStore, local_counts: dict[str, int]) -> RunningStore:
     """The store with the article graphs pushed twice (idempotent: the same counts each time)."""
     for _ in range(2):
-        completed = _load_into(store)
+        completed = push_article(store, BASE)
         assert completed.returncode == 0, completed.stderr
         assert _graph_counts(store) == local_counts
     return store
@@ -122,7 +107,7 @@ def front(loaded: RunningStore, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "3",
         "--max-result-rows",
         str(MAX_ROWS),
-        env=_env(loaded),
+        env=store_env(loaded),
     )
     try:
         yield server
@@ -145,7 +130,7 @@ def test_a_failed_upload_leaves_each_graph_old_or_new(
     local_counts,
     monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
 ) -> None:
-    from govkg import remote
+    from govkg.store import remote
 
     auth = remote._auth(loaded.graph_store_url, loaded.credentials)
     old = b'<urn:govkg:test> <urn:govkg:version> "old" .\n'
@@ -159,7 +144,7 @@ def test_a_failed_upload_leaves_each_graph_old_or_new(
             timeout=30,
         )
         assert response.status_code < 300, response.text
-    for name, value in _env(loaded).items():
+    for name, value in store_env(loaded).items():
         monkeypatch.setenv(name, value)
     real_post, real_put = requests.post, requests.put
 
@@ -183,7 +168,7 @@ def test_a_failed_upload_leaves_each_graph_old_or_new(
         assert counts[graph] in (1, local_counts[graph]), graph
     assert [counts[graph] == local_counts[graph] for graph in GRAPHS] == [True, True, False, False]
     monkeypatch.undo()
-    completed = _load_into(loaded)  # and a good push puts everything right
+    completed = push_article(loaded, BASE)  # and a good push puts everything right
     assert completed.returncode == 0, completed.stderr
     assert _graph_counts(loaded) == local_counts
 

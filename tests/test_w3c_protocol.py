@@ -59,7 +59,7 @@ UPDATE_TESTS = {
     "update_post_direct",
     "update_base_uri",
 }
-READ_ONLY = "read-only endpoint: SPARQL Update is refused with 403 (server/sparql_protocol.py)"
+READ_ONLY = "read-only endpoint: SPARQL Update is refused with 403 (govkg.web.sparql_protocol)"
 
 
 @dataclass

@@ -1,9 +1,11 @@
 """The one registry of RDF and SPARQL-results formats.
 
 Each format is declared once — its short name, media type, file extension, the
-pyoxigraph format that reads and writes it, the rdflib plugin name, and whether
-it carries named graphs. Content negotiation, the dumps, the resource pages and
-the CLI's ``--format`` options all read these tables.
+pyoxigraph format that reads and writes it, the rdflib plugin name, whether it
+carries named graphs, and the IRIs that name it in metadata (W3C's format IRI for
+VoID and the service description, the EU file type for DCAT). Content negotiation,
+the dumps, the resource pages, the metadata documents and the CLI's ``--format``
+options all read these tables: adding a format is one entry here.
 """
 
 from __future__ import annotations
@@ -25,11 +27,22 @@ class RdfFormat:
     rdflib_name: str
     carries_graphs: bool
     aliases: tuple[str, ...] = field(default=())
+    #: The EU Publications Office file type (DCAT-AP's ``dct:format`` of a distribution).
+    eu_file_type: str = ""
 
     @property
     def content_type(self) -> str:
         """The exact Content-Type header value served for this format."""
         return content_type(self.media_type)
+
+    @property
+    def format_iri(self) -> str:
+        """The W3C format IRI (``http://www.w3.org/ns/formats/…``): VoID features, SD result formats.
+
+        >>> rdf_format("jsonld").format_iri
+        'http://www.w3.org/ns/formats/JSON-LD'
+        """
+        return w3c_format_iri(self.oxigraph.iri)
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,26 @@ class ResultsFormat:
         """The exact Content-Type header value served for this format."""
         return content_type(self.media_type)
 
+    @property
+    def format_iri(self) -> str:
+        """The W3C format IRI, e.g. ``http://www.w3.org/ns/formats/SPARQL_Results_JSON``."""
+        return w3c_format_iri(self.oxigraph.iri)
+
+
+EU_FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
+# pyoxigraph names JSON-LD by its newer IRI; the W3C formats namespace and the service
+# description vocabulary use the one below.
+_W3C_FORMAT_IRIS = {"https://www.w3.org/ns/formats/data/JSON-LD": "http://www.w3.org/ns/formats/JSON-LD"}
+
+
+def w3c_format_iri(iri: str) -> str:
+    """The W3C format IRI for pyoxigraph's IRI of a format.
+
+    >>> w3c_format_iri("http://www.w3.org/ns/formats/Turtle")
+    'http://www.w3.org/ns/formats/Turtle'
+    """
+    return _W3C_FORMAT_IRIS.get(iri, iri)
+
 
 # Listed in order of preference: the first is the default when a client accepts anything.
 RDF_FORMATS: tuple[RdfFormat, ...] = (
@@ -60,6 +93,7 @@ RDF_FORMATS: tuple[RdfFormat, ...] = (
         "turtle",
         False,
         ("application/x-turtle", "application/turtle"),
+        eu_file_type=EU_FILE_TYPE + "RDF_TURTLE",
     ),
     RdfFormat(
         "nt",
@@ -70,6 +104,7 @@ RDF_FORMATS: tuple[RdfFormat, ...] = (
         "nt",
         False,
         ("text/plain",),
+        eu_file_type=EU_FILE_TYPE + "RDF_N_TRIPLES",
     ),
     RdfFormat(
         "jsonld",
@@ -79,6 +114,7 @@ RDF_FORMATS: tuple[RdfFormat, ...] = (
         pyoxigraph.RdfFormat.JSON_LD,
         "json-ld",
         False,
+        eu_file_type=EU_FILE_TYPE + "JSON_LD",
     ),
     RdfFormat(
         "rdfxml",
@@ -88,6 +124,7 @@ RDF_FORMATS: tuple[RdfFormat, ...] = (
         pyoxigraph.RdfFormat.RDF_XML,
         "xml",
         False,
+        eu_file_type=EU_FILE_TYPE + "RDF_XML",
     ),
     RdfFormat(
         "nq",
@@ -98,6 +135,7 @@ RDF_FORMATS: tuple[RdfFormat, ...] = (
         "nquads",
         True,
         ("text/x-nquads",),
+        eu_file_type=EU_FILE_TYPE + "RDF_N_QUADS",
     ),
     RdfFormat(
         "trig",
@@ -108,6 +146,7 @@ RDF_FORMATS: tuple[RdfFormat, ...] = (
         "trig",
         True,
         ("application/x-trig",),
+        eu_file_type=EU_FILE_TYPE + "RDF_TRIG",
     ),
 )
 

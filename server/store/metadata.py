@@ -67,16 +67,6 @@ GEONAMES_ZHAOQING = "https://sws.geonames.org/1784853/"
 DCAT_AP_IRI = "https://semiceu.github.io/DCAT-AP/releases/3.0.1/"
 SPARQL_PROTOCOL_IRI = "https://www.w3.org/TR/sparql11-protocol/"
 
-#: The W3C "formats" IRI (void:feature) and the EU file type (dct:format) of each registry format.
-FORMAT_IRIS: dict[str, tuple[str, str]] = {
-    "ttl": ("http://www.w3.org/ns/formats/Turtle", EU_AUTHORITY + "file-type/RDF_TURTLE"),
-    "nt": ("http://www.w3.org/ns/formats/N-Triples", EU_AUTHORITY + "file-type/RDF_N_TRIPLES"),
-    "jsonld": ("http://www.w3.org/ns/formats/JSON-LD", EU_AUTHORITY + "file-type/JSON_LD"),
-    "rdfxml": ("http://www.w3.org/ns/formats/RDF_XML", EU_AUTHORITY + "file-type/RDF_XML"),
-    "nq": ("http://www.w3.org/ns/formats/N-Quads", EU_AUTHORITY + "file-type/RDF_N_QUADS"),
-    "trig": ("http://www.w3.org/ns/formats/TriG", EU_AUTHORITY + "file-type/RDF_TRIG"),
-}
-
 #: Data themes of the EU vocabulary, with their English labels.
 THEMES: dict[str, str] = {
     EU_AUTHORITY + "data-theme/GOVE": "Government and public sector",
@@ -401,7 +391,7 @@ def void_triples(
     for vocabulary in stats.vocabularies:
         t.add(dataset, VOID + "vocabulary", vocabulary)
     for fmt in RDF_FORMATS:
-        t.add(dataset, VOID + "feature", FORMAT_IRIS[fmt.name][0])
+        t.add(dataset, VOID + "feature", fmt.format_iri)
     for built in dumps:
         t.add(dataset, VOID + "dataDump", dump_url(loaded.base_iri, built.file))
     for example in example_resources(loaded):
@@ -561,7 +551,7 @@ def dcat_triples(loaded: LoadedGraph, dumps: Iterable[BuiltDump]) -> list[ox.Tri
         t.add(distribution, DCAT + "mediaType", IANA_MEDIA_TYPES + dump.fmt.media_type)
         if dump.compressed:
             t.add(distribution, DCAT + "compressFormat", IANA_MEDIA_TYPES + GZIP_MEDIA_TYPE)
-        t.add(distribution, DCT + "format", FORMAT_IRIS[dump.fmt.name][1])
+        t.add(distribution, DCT + "format", dump.fmt.eu_file_type)
         t.add(distribution, DCT + "license", LICENSE_IRI)
         t.add(distribution, DCT + "modified", modified)
         if built.byte_size is None or built.sha256 is None:
@@ -626,7 +616,7 @@ def dcat_triples(loaded: LoadedGraph, dumps: Iterable[BuiltDump]) -> list[ox.Tri
     media_types = {IANA_MEDIA_TYPES + built.file.fmt.media_type for built in dumps}
     for media_type in sorted(media_types | {IANA_MEDIA_TYPES + GZIP_MEDIA_TYPE}):
         t.add(media_type, RDF + "type", DCT + "MediaType")
-    for _, file_type in FORMAT_IRIS.values():
+    for file_type in sorted({fmt.eu_file_type for fmt in RDF_FORMATS}):
         t.add(file_type, RDF + "type", DCT + "MediaTypeOrExtent")
     t.add(SPDX + "checksumAlgorithm_sha256", RDF + "type", SPDX + "ChecksumAlgorithm")
     return t.triples

@@ -52,7 +52,7 @@ import pyoxigraph as ox
 import requests
 from govkg.errors import ClientError, QueryTimedOut, StoreFailed
 from govkg.settings import REMOTE_STORE_PREFIX
-from govkg.sparql.lexer import describe_as_select
+from govkg.sparql.lexer import describe_as_select, has_dataset_clause
 from SPARQLWrapper import DIGEST, JSON, POST, TURTLE, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
@@ -358,6 +358,8 @@ class RemoteBackend:
                 "default-graph-uri": job.default_graphs or (),
                 "named-graph-uri": job.named_graphs or (),
             }
+        elif has_dataset_clause(job.query):
+            dataset = query_dataset(job.query, job.base_iri)
         text = f"BASE <{job.base_iri}>\n{job.query}" if job.base_iri else job.query
         prefixes = project_prefixes(self.base_iri)
         started = time.monotonic()
@@ -483,6 +485,31 @@ def parse_json_results(body: bytes) -> ox.QuerySolutions | ox.QueryBoolean:
                     re.sub(r"[^A-Za-z0-9_]", lambda m: f"x{ord(m.group()):x}", term["value"]) or "b"
                 )
     return ox.parse_query_results(json.dumps(document).encode(), ox.QueryResultsFormat.JSON)
+
+
+def query_dataset(query: str, base_iri: str | None) -> dict[str, tuple[str, ...]] | None:
+    """The query's own FROM / FROM NAMED graphs, as the protocol's parameters (``None`` if it has none).
+
+    A store that answers with a union default graph may let that win over the query's FROM
+    (Oxigraph server run with ``--union-default-graph`` does); the protocol's parameters name the
+    same graphs and always win, so sending them keeps the query's meaning on every store.
+    Read with rdflib's SPARQL parser, only for queries that have a dataset clause.
+
+    >>> query_dataset("PREFIX g: <urn:g:> SELECT * FROM g:a FROM NAMED <urn:g:b> { ?s ?p ?o }", None)
+    {'default-graph-uri': ('urn:g:a',), 'named-graph-uri': ('urn:g:b',)}
+    """
+    from rdflib.plugins.sparql.algebra import translateQuery
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    try:
+        clauses = translateQuery(parseQuery(query), base=base_iri).algebra.get("datasetClause") or []
+    except Exception:  # noqa: BLE001 - a query rdflib cannot read goes as it is; the store judges it
+        return None
+    default = tuple(str(clause["default"]) for clause in clauses if "default" in clause)
+    named = tuple(str(clause["named"]) for clause in clauses if "named" in clause)
+    if not default and not named:
+        return None
+    return {"default-graph-uri": default, "named-graph-uri": named}
 
 
 # --- opening and loading ----------------------------------------------------------------------

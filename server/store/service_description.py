@@ -21,7 +21,6 @@ SD = "http://www.w3.org/ns/sparql-service-description#"
 _RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _SIMPLE_ENTAILMENT = ox.NamedNode("http://www.w3.org/ns/entailment/Simple")
 # pyoxigraph names JSON-LD by an IRI that is not in the W3C list at http://www.w3.org/ns/formats/.
-_W3C_FORMAT_IRIS = {"https://www.w3.org/ns/formats/data/JSON-LD": "http://www.w3.org/ns/formats/JSON-LD"}
 
 
 def _sd(name: str) -> ox.NamedNode:
@@ -63,8 +62,7 @@ def service_description_quads(loaded: LoadedGraph, settings: Mapping[str, Any]) 
     if settings.get("service_allowlist"):
         triples.append((service, _sd("feature"), _sd("BasicFederatedQuery")))
     for fmt in (*RESULTS_FORMATS, *RDF_FORMATS):
-        iri = fmt.oxigraph.iri
-        triples.append((service, _sd("resultFormat"), ox.NamedNode(_W3C_FORMAT_IRIS.get(iri, iri))))
+        triples.append((service, _sd("resultFormat"), ox.NamedNode(fmt.format_iri)))
     graph_names = {g for g in loaded.store.named_graphs() if isinstance(g, ox.NamedNode)} | {graph}
     for index, name in enumerate(sorted(graph_names, key=lambda g: g.value)):
         named_graph = ox.BlankNode(f"sparqlNamedGraph{index}")

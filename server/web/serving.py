@@ -307,11 +307,31 @@ def _bracket_ipv6(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
+class CannotListen(Exception):
+    """The server's address cannot be listened on (the port is taken, the host is not this machine's)."""
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Bind the address once and let go, so that a taken port is one clear error before anything starts.
+
+    gunicorn binds it again a moment later (SO_REUSEADDR, as gunicorn does).
+    """
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as error:
+        raise CannotListen(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+
+
 def run_server(settings: dict[str, Any]) -> None:
     """Load the data, then serve until stopped; SIGTERM lets requests in flight finish first.
 
-    Raises :class:`govkg.graph.knowledge_graph.DataFileError` before listening if a data file is bad.
+    Raises :class:`CannotListen` if the address is taken, and
+    :class:`govkg.graph.knowledge_graph.DataFileError` before listening if a data file is bad.
     """
+    check_can_listen(settings["host"], settings["port"])
     limit_arenas()  # before any thread allocates; the workers inherit it
     application = _GunicornApplication(settings, create_app(settings))  # the only reference to the app
     print(f"govkg: serving on http://{_bracket_ipv6(settings['host'])}:{settings['port']}/", flush=True)
