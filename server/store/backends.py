@@ -59,6 +59,9 @@ class Backend(Protocol):
     def quad_count(self) -> int | None:
         """How many quads, when that is cheap to know; else ``None``."""
 
+    def start_request(self) -> None:
+        """Called before each web request (a remote store forgets what the last one fetched)."""
+
 
 #: Above this many quads an in-memory store is large (see ``large`` above).
 LARGE_IN_MEMORY = 500_000
@@ -110,6 +113,9 @@ class MemoryBackend:
     def incoming(self, resource: ox.NamedNode, limit: int) -> list[ox.Triple]:
         """The inbound links, read from the store."""
         return incoming_links(self.store, resource, limit)
+
+    def start_request(self) -> None:
+        """Nothing to forget: the store is the process's own."""
 
     def quad_count(self) -> int | None:
         """The number of quads, counted once (0.1 s a million quads; the store is not written

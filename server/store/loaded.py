@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 from govkg.graph import knowledge_graph
-from govkg.settings import DEFAULT_BASE_IRI
+from govkg.settings import DEFAULT_BASE_IRI, REMOTE_STORE_PREFIX
 from govkg.store.backends import Backend, DiskBackend, MemoryBackend
 
 
@@ -132,6 +133,42 @@ def _check_distinct_graphs(parts: Iterable[knowledge_graph.GraphPart], base_iri:
                 raise knowledge_graph.DataFileError(
                     path, message + "; name another graph with GRAPH_IRI=FILE"
                 )
+
+
+def _open_remote(settings: Mapping[str, Any]) -> LoadedGraph:
+    from govkg.store.remote import open_remote_store  # requests and SPARQLWrapper: only for this backend
+
+    return open_remote_store(settings)
+
+
+def _open_disk(settings: Mapping[str, Any]) -> LoadedGraph:
+    return open_persistent_store(settings["store"], settings["base_iri"], settings["data"])
+
+
+def _open_memory(settings: Mapping[str, Any]) -> LoadedGraph:
+    loaded = open_knowledge_graph(settings["base_iri"], settings["data"])
+    # The dumps and counts are built on first request, into files every worker shares:
+    # a folder of the server's, made before the workers are forked, removed at exit.
+    loaded.store_directory = temporary_folder("govkg-cache-")[0]
+    return loaded
+
+
+#: Where the ``store`` setting can point, first match wins: (does it claim the value?, opener).
+#: A new backend is one line here and a module of its own.
+STORE_OPENERS: tuple[tuple[Callable[[str], bool], Callable[[Mapping[str, Any]], LoadedGraph]], ...] = (
+    (lambda location: location.startswith(REMOTE_STORE_PREFIX), _open_remote),  # sparql:URL
+    (lambda location: bool(location), _open_disk),  # a folder
+    (lambda location: True, _open_memory),  # empty: the article (and --data) in memory
+)
+
+
+def open_configured_store(settings: Mapping[str, Any]) -> LoadedGraph:
+    """Open the graph where the ``store`` setting says (:data:`STORE_OPENERS`), sized by the settings."""
+    location = settings.get("store") or ""
+    opener = next(opener for claims, opener in STORE_OPENERS if claims(location))
+    loaded = opener(settings)
+    loaded.backend.query_workers = settings["query_workers"]
+    return loaded
 
 
 def temporary_folder(prefix: str) -> tuple[Path, Callable[[], None]]:

@@ -234,10 +234,17 @@ class RemoteBackend:
         self._store = RemoteStore(self)
         os.register_at_fork(after_in_child=self._after_fork_in_child)
 
+    #: Concurrent requests to the store per process (the ``query_workers`` setting).
+    query_workers = 8
+
     @property
     def store(self) -> RemoteStore:
         """The store-like facade the pages look terms up with."""
         return self._store
+
+    def start_request(self) -> None:
+        """What the last request fetched through :attr:`store` is not kept for the next."""
+        self._store.forget()
 
     def probe(self) -> None:
         """Check the store answers (``ASK {}``); learn its auth scheme and whether it is Virtuoso."""
