@@ -42,6 +42,8 @@ class Backend(Protocol):
 
     kind: str
     large: bool
+    #: Whether the data lives in this process's memory (a fork copies it as it reads it).
+    in_memory: bool
 
     @property
     def store(self) -> Any:  # noqa: ANN401 - an ox.Store or a look-alike
@@ -72,6 +74,7 @@ class MemoryBackend:
 
     kind = "memory"
     large = False
+    in_memory = True
 
     def __init__(self, store: ox.Store, base_iri: str = DEFAULT_BASE_IRI) -> None:
         self._store = store
@@ -130,6 +133,7 @@ class DiskBackend(MemoryBackend):
 
     kind = "disk"
     large = True
+    in_memory = False
 
     def __init__(self, handle: PersistentStore, base_iri: str = DEFAULT_BASE_IRI) -> None:
         self.handle = handle

@@ -220,6 +220,7 @@ class RemoteBackend:
 
     kind = "remote"
     large = True
+    in_memory = False
 
     def __init__(self, query_url: str, base_iri: str, timeout: float = 10.0) -> None:
         self.query_url = query_url

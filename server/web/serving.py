@@ -108,7 +108,7 @@ class _GunicornApplication(BaseApplication):
         if self.app is None:
             return
         backend = self.app.extensions[EXTENSION_KEY].backend
-        big_in_memory = backend.kind == "memory" and backend.large
+        big_in_memory = backend.in_memory and backend.large
         del backend  # the last reference here must go before the store can be freed
         if big_in_memory:
             self.app = self.callable = None
