@@ -346,11 +346,15 @@ class ScenarioResult:
             "throughput_qps": round(self.throughput, 2),
             "p50_ms": None if p50 is None else round(p50 * 1000, 3),
             "p99_ms": None if p99 is None else round(p99 * 1000, 3),
-            "cpu_ms_per_query": None if self.cpu_ms_per_query is None else round(self.cpu_ms_per_query, 3),
-            "server_cpu_seconds": None if self.server_cpu_seconds is None else round(self.server_cpu_seconds, 2),
+            "cpu_ms_per_query": _rounded(self.cpu_ms_per_query, 3),
+            "server_cpu_seconds": _rounded(self.server_cpu_seconds, 2),
             "median_ms_by_query": {name: round(v * 1000, 3) for name, v in self.median_by_query().items()},
             "error_samples": self.error_samples[:5],
         }
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def run_scenario(
