@@ -14,9 +14,8 @@
   ``max_result_rows``; one more is read to know whether there were more, and the answer
   says so (the endpoint turns that into ``X-Govkg-Truncated: true``).
 
-Serialization of SELECT results goes through the SPARQL JSON results format: the capped
-rows are written as JSON (returned as is when JSON was asked for) and otherwise re-read and
-written by pyoxigraph in the requested format, so XML, CSV and TSV are pyoxigraph's own.
+Every answer is written by pyoxigraph's own serializers; the rows are counted in the bytes as
+they are written (see :func:`serialize_solutions`).
 
 The web server runs this on its query threads, with the time limit
 (:mod:`govkg.sparql.threads`); the CLI and the W3C test harness call it directly.
@@ -26,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -116,7 +115,12 @@ def _execute(store: ox.Store, job: QueryJob, prefixes: dict[str, str]) -> QueryA
             return QueryAnswer(result.serialize(format=results_format(job.format_name).oxigraph), 1, False)
         if isinstance(result, ox.QuerySolutions):
             _expect(job, ("SELECT",))
-            return serialize_solutions(result, results_format(job.format_name), job.max_rows)
+            return serialize_solutions(
+                result,
+                results_format(job.format_name),
+                job.max_rows,
+                again=lambda: _prepare(store, job, options),
+            )
         _expect(job, ("CONSTRUCT", "DESCRIBE"))
         if job.form == "DESCRIBE":
             triples: Iterable[ox.Triple] = _describe(store, result)
@@ -187,18 +191,36 @@ def syntax_error_message(query: str, message: str) -> str:
     )
 
 
-def serialize_solutions(solutions: ox.QuerySolutions, fmt: ResultsFormat, max_rows: int) -> QueryAnswer:
+def serialize_solutions(
+    solutions: ox.QuerySolutions,
+    fmt: ResultsFormat,
+    max_rows: int,
+    again: Callable[[], ox.QuerySolutions] | None = None,
+) -> QueryAnswer:
     """pyoxigraph writes the solutions (the GIL released throughout), cut after ``max_rows``.
 
     Rows are counted in the bytes as they are written, in a format where a row has a mark
-    that no value can contain: TSV (one line per row: newlines in values are escaped) or
-    SPARQL XML (``<result>``: a ``<`` in a value is ``&lt;``). Other formats are written as
-    XML first and converted by pyoxigraph (lossless, byte for byte the same as written
-    directly); the conversion costs little next to the query for a capped answer.
+    that no value can contain: TSV (one line per row: newlines in values are escaped),
+    SPARQL XML (``<result>``: a ``<`` in a value is ``&lt;``) or, for SPARQL JSON, the
+    ``},{"`` between two rows (a quote inside a JSON string is always escaped; see
+    :class:`_JsonRowWriter`). CSV is written as XML first and converted by pyoxigraph
+    (lossless, byte for byte the same as written directly). A JSON answer whose rows cannot
+    be counted that way (it holds ``{}``: a solution with no bound variable, or braces in a
+    value) is written again through XML, from ``again()`` (the query evaluated once more);
+    without ``again`` (a remote store's parsed answer) JSON always goes through XML.
     Iterating the solutions in Python instead would take the GIL back for every row, and
     with other requests running every such hand-over can wait for the interpreter's
     switch interval (5 ms).
     """
+    if fmt.oxigraph == ox.QueryResultsFormat.JSON and again is not None:
+        json_writer = _JsonRowWriter(max_rows)
+        try:
+            solutions.serialize(json_writer, format=ox.QueryResultsFormat.JSON)
+        except _RowLimitReached:
+            pass
+        if not json_writer.ambiguous:
+            return QueryAnswer(json_writer.body(), json_writer.rows, json_writer.truncated)
+        solutions = again()
     tsv = fmt.oxigraph == ox.QueryResultsFormat.TSV
     counted = ox.QueryResultsFormat.TSV if tsv else ox.QueryResultsFormat.XML
     if tsv:
@@ -279,6 +301,78 @@ class _RowCountingWriter:
     def body(self) -> bytes:
         """Everything kept."""
         return bytes(self._data)
+
+
+class _JsonRowWriter:
+    """A file-like sink for pyoxigraph's SPARQL JSON that counts rows and stops after ``limit``.
+
+    pyoxigraph writes ``{"head":…,"results":{"bindings":[ROW,ROW,…]}}`` with no spaces, each
+    ROW an object of bound variables, each term an object: a row with a binding starts
+    ``[{"x":{"`` (the first) or ``,{"x":{"`` (the others), ``x`` a variable name.
+    :data:`_ROW_START` finds exactly those: nowhere else does ``[{"`` or ``,{"`` open an
+    object, and inside a JSON string a quote is always escaped, so the bytes of a value
+    (``"value":",{"`` ends a string whose content ends with ``,{``) never match up to the
+    ``":{"`` that follows a variable name. A row with no binding is ``{}``, which a value
+    may hold too: when ``{}`` shows up the count is not certain, :attr:`ambiguous` is set
+    and the serialization stops (the caller counts that answer through XML).
+
+    >>> writer = _JsonRowWriter(2)
+    >>> writer.write(b'{"head":{"vars":["x"]},"results":{"bindings":[{"x":{"type":"literal","value":",{"}},')
+    84
+    >>> writer.write(b'{"x":{"type":"literal","value":"2"}},{"x":{"type":"literal","value":"3"}}]}}')
+    Traceback (most recent call last):
+    govkg.sparql.runner._RowLimitReached
+    >>> writer.rows, writer.truncated, writer.body()[-39:]
+    (2, True, b'{"x":{"type":"literal","value":"2"}}]}}')
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.rows = 0
+        self.truncated = False
+        self.ambiguous = False
+        self._data = bytearray()
+        self._scanned = 0  # rows are counted up to here
+
+    def write(self, chunk: bytes) -> int:
+        if self.truncated or self.ambiguous:  # pyoxigraph's buffer, flushed again after the error
+            raise _RowLimitReached
+        old_end = len(self._data)
+        self._data += chunk
+        data = self._data
+        if data.find(b"{}", max(old_end - 1, 0)) >= 0:
+            self.ambiguous = True
+            raise _RowLimitReached
+        cut = None
+        for match in _ROW_START.finditer(data, self._scanned):
+            if self.rows == self.limit:
+                cut = match.start()  # the comma that starts the row after the limit
+                break
+            self.rows += 1
+            self._scanned = match.end()
+        if cut is not None:
+            del data[cut:]
+            data += b"]}}"
+            self.truncated = True
+            raise _RowLimitReached
+        # A mark cut off at the end of the chunk is matched on the next write: scan again from
+        # where it may start (a "[{" or ",{" after the last mark, or a "," or "[" at the very end).
+        tail = max(data.rfind(b",{", self._scanned), data.rfind(b"[{", self._scanned))
+        if data[-1:] in (b",", b"["):
+            tail = len(data) - 1
+        self._scanned = max(self._scanned, tail)
+        return len(chunk)
+
+    def flush(self) -> None:
+        """Nothing to flush: the bytes are kept in memory."""
+
+    def body(self) -> bytes:
+        """Everything kept."""
+        return bytes(self._data)
+
+
+#: A row with a binding starts here (see :class:`_JsonRowWriter`).
+_ROW_START = re.compile(rb'[\[,]\{"[^"\\]*":\{"')
 
 
 def _describe(store: ox.Store, described: Iterable[ox.Triple]) -> Iterable[ox.Triple]:

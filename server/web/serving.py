@@ -55,6 +55,7 @@ from govkg.web.app import create_app
 from govkg.web.store import EXTENSION_KEY
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
+from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import ThreadWorker
 
 #: Threads of each gunicorn web worker: the requests one worker serves at once.
@@ -85,6 +86,7 @@ class _GunicornApplication(BaseApplication):
         self.cfg.set("timeout", int(self.settings["query_timeout"]) + 30)
         self.cfg.set("graceful_timeout", int(self.settings["query_timeout"]) + 5)
         self.cfg.set("accesslog", "-")
+        self.cfg.set("logger_class", _AccessLogger)
         # Shareable query links carry the whole query in the URL; allow gunicorn's maximum.
         # Longer queries go by POST (max_query_bytes bounds them).
         self.cfg.set("limit_request_line", 8190)
@@ -296,6 +298,38 @@ def _close_off_the_loop(close: Callable[..., None], graceful: bool = False) -> N
             _lingering.release()
 
     threading.Thread(target=linger, name="govkg-close", daemon=True).start()
+
+
+class _AccessLogger(Logger):
+    """Gunicorn's logger, with its default access line written without its generic formatter.
+
+    Gunicorn builds a dictionary of every environ entry and header for each request, whatever
+    the format uses (about a tenth of the CPU of a small query's request). This writes the same
+    line, in gunicorn's default combined format (quotes in values escaped as gunicorn does).
+    """
+
+    def access(self, resp: Any, req: Any, environ: dict, request_time: Any) -> None:
+        if not self.access_log_enabled:
+            return
+        if self.cfg.access_log_format != self.cfg.settings["access_log_format"].default:
+            super().access(resp, req, environ, request_time)
+            return
+        status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+        sent = getattr(resp, "sent", None)
+        fields = (
+            environ.get("REMOTE_ADDR", "-"),
+            self._get_user(environ) or "-",
+            self.now(),
+            f"{environ['REQUEST_METHOD']} {environ['RAW_URI']} {environ['SERVER_PROTOCOL']}",
+            str(status),
+            str(sent) if sent is not None else "-",
+            environ.get("HTTP_REFERER", "-"),
+            environ.get("HTTP_USER_AGENT", "-"),
+        )
+        try:
+            self.access_log.info('%s - %s %s "%s" %s %s "%s" "%s"', *(f.replace('"', '\\"') for f in fields))
+        except Exception:  # noqa: BLE001 - as gunicorn: a logging failure is reported, not raised
+            self.exception("access log")
 
 
 def _bracket_ipv6(host: str) -> str:
