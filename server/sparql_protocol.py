@@ -47,7 +47,9 @@ Caching
     SERVICE, RAND, NOW, UUID or STRUUID get no ETag and are never cached.
 
 Safety: see :mod:`server.query_threads` (the time limit that stops the work),
-:mod:`server.query_runner` (the row limit) and :mod:`server.sparql_lexer` (SERVICE allowlist).
+:mod:`server.query_runner` (the row limit), :mod:`server.service_check` (the SERVICE allowlist,
+read by a SPARQL grammar) and :mod:`server.outbound_guard` (the engine connects only to allowed
+endpoints, whatever the check read).
 """
 
 from __future__ import annotations
@@ -70,7 +72,8 @@ from .responses import app_cache, conditional, install_cache, vary
 from .result_cache import ResultCache
 from .serialize import serialize_triples
 from .service_description import endpoint_iri, service_description_quads
-from .sparql_lexer import analyze_query, refused_service_calls
+from .service_check import CheckTooSlow, ServiceCall, ServiceRefused, refused_calls, service_calls
+from .sparql_lexer import QUERY_FORMS, operation_form
 from .store import loaded_graph
 
 blueprint = Blueprint("sparql_protocol", __name__)
@@ -297,32 +300,22 @@ def _answer(query: str, parameters: MultiDict) -> Response:
             f"The query is {size} bytes long; at most {settings['max_query_bytes']} are accepted.", 413
         )
     base_iri = endpoint_iri(loaded)
-    analysis = analyze_query(query, base_iri)
-    if analysis.is_update:
+    form = operation_form(query)
+    if form is not None and form not in QUERY_FORMS:
         raise _read_only()
-    refused = refused_service_calls(analysis.service_calls, settings["service_allowlist"])
-    if refused:
-        allowlist = settings["service_allowlist"]
-        allowed = (
-            ", ".join(f"<{iri}>" for iri in allowlist) if allowlist else "none (service_allowlist is empty)"
-        )
-        targets = ", ".join(dict.fromkeys(call.target for call in refused))
-        raise ClientError(
-            f"SERVICE {targets} is not allowed: SERVICE must name an allowed endpoint IRI, "
-            f"not a variable. Allowed endpoints: {allowed}."
-        )
+    calls = _allowed_service_calls(query, base_iri, settings)
     fmt = None
-    if analysis.form is not None:
+    if form is not None:
         fmt = choose_format(
-            analysis.form,
+            form,
             request.headers.get("Accept"),
             parameters.getlist("format") + parameters.getlist("output"),
         )
         if fmt is None:
-            offers = _RDF_OFFERS if analysis.form in ("CONSTRUCT", "DESCRIBE") else _RESULTS_OFFERS
+            offers = _RDF_OFFERS if form in ("CONSTRUCT", "DESCRIBE") else _RESULTS_OFFERS
             acceptable = ", ".join(dict.fromkeys(fmt.media_type for _, fmt in offers))
             raise ClientError(
-                f"None of the media types in Accept fit a {analysis.form} query; acceptable: {acceptable}.",
+                f"None of the media types in Accept fit a {form} query; acceptable: {acceptable}.",
                 406,
             )
     default_graphs = _graph_iris(parameters, "default-graph-uri")
@@ -330,15 +323,15 @@ def _answer(query: str, parameters: MultiDict) -> Response:
     protocol_dataset = bool(default_graphs or named_graphs)
     job = QueryJob(
         query=query,
-        form=analysis.form,
+        form=form,
         format_name=fmt.name if fmt else None,
         max_rows=settings["max_result_rows"],
         base_iri=base_iri,
         default_graphs=default_graphs if protocol_dataset else None,
         named_graphs=named_graphs if protocol_dataset else None,
-        federated=bool(analysis.service_calls),
+        federated=bool(calls),
     )
-    answer_key = _answer_key(job, analysis.service_calls)
+    answer_key = _answer_key(job, calls)
     variant = answer_key if request.method in ("GET", "HEAD") else None
     if variant is not None:
         etag = f"{loaded.dataset_version}-{variant}"
@@ -362,6 +355,27 @@ def _answer(query: str, parameters: MultiDict) -> Response:
     if variant is not None:
         response = conditional(response, loaded, variant)
     return protocol_headers(response)
+
+
+def _allowed_service_calls(query: str, base_iri: str, settings: dict) -> tuple[ServiceCall, ...]:
+    """The query's SERVICE calls, all to allowed endpoints; else a refusal (400, or 503 past the time limit).
+
+    The refusal names the targets, never the allowlist (it may name internal endpoints).
+    """
+    try:
+        calls = service_calls(query, base_iri, settings["query_timeout"])
+    except ServiceRefused as refusal:
+        raise ClientError(str(refusal)) from None
+    except CheckTooSlow as slow:
+        raise ClientError(f"{slow} Simplify the query and try again.", 503) from None
+    refused = refused_calls(calls, settings["service_allowlist"])
+    if refused:
+        targets = ", ".join(dict.fromkeys(call.target for call in refused))
+        raise ClientError(
+            f"SERVICE {targets} is not allowed: SERVICE must name, by its IRI (not a variable), an "
+            "endpoint that this server's operator allows (the service_allowlist setting)."
+        )
+    return calls
 
 
 def time_limit(requested: str | None, query_timeout: float) -> float:
