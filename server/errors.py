@@ -38,7 +38,13 @@ def error_response(status: int, message: str) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Register the error table on ``app``."""
+    """Register the error table on ``app``, and ``nosniff`` on every response (errors, static files too)."""
+
+    @app.after_request
+    def _nosniff(response: Response) -> Response:
+        # Browsers must not guess a type: a query answer or an error echoing the query is never HTML.
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
 
     @app.errorhandler(ClientError)
     def _client_error(error: ClientError) -> Response:

@@ -765,6 +765,14 @@ def _language_links(local_path: str) -> list[tuple[str, str]]:
 # --- routes -----------------------------------------------------------------------------------
 
 
+@blueprint.before_app_request
+def _refuse_control_characters() -> None:
+    # The routes' path converter stops at a line break, so such a path would be a bare 404:
+    # a control character (%0D%0A …) is a malformed IRI path, 400 as for the other characters.
+    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in request.path):
+        raise ClientError("Not a valid path: control characters are not allowed in an IRI path.", 400)
+
+
 @blueprint.get("/id/<path:path>")
 def thing(path: str) -> Response:
     """A thing of the article: place, organisation, reform, annotation, dataset ..."""

@@ -274,7 +274,7 @@ iri='http://a.example/sparql', offset=37),))
 
 
 def operation_form(text: str) -> str | None:
-    """The keyword that starts the operation after the prologue, without looking for SERVICE.
+    r"""The keyword that starts the operation after the prologue, without looking for SERVICE.
 
     ``SELECT``, ``CONSTRUCT``, ``DESCRIBE``, ``ASK``, an update keyword, or ``None``.
 
