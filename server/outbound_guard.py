@@ -135,7 +135,9 @@ class _Guard:
         self._set_errno(errno.EACCES)
         return -1
 
-    def _getaddrinfo(self, node: bytes | None, service: bytes | None, hints: int | None, result: int | None) -> int:
+    def _getaddrinfo(
+        self, node: bytes | None, service: bytes | None, hints: int | None, result: int | None
+    ) -> int:
         host = node.decode("utf-8", "replace").lower().strip("[]") if node else ""
         with self.lock:
             ports = set(self.hosts.get(host, ()))
@@ -228,7 +230,7 @@ def got_slots(path: str, names: Iterable[str]) -> dict[str, list[int]]:
         if machine not in _R_GLOB_DAT:
             raise GuardUnavailable(f"unsupported ELF machine {machine}")
         first_vaddr = _first_load_vaddr(elf)
-        shoff, = struct.unpack_from("<Q", elf, 40)
+        (shoff,) = struct.unpack_from("<Q", elf, 40)
         shentsize, shnum = struct.unpack_from("<HH", elf, 58)
         sections = [struct.unpack_from("<IIQQQQIIQQ", elf, shoff + i * shentsize) for i in range(shnum)]
         slots: dict[str, list[int]] = {}
@@ -254,7 +256,7 @@ def got_slots(path: str, names: Iterable[str]) -> dict[str, list[int]]:
 
 
 def _first_load_vaddr(elf: mmap.mmap) -> int:
-    phoff, = struct.unpack_from("<Q", elf, 32)
+    (phoff,) = struct.unpack_from("<Q", elf, 32)
     phentsize, phnum = struct.unpack_from("<HH", elf, 54)
     for i in range(phnum):
         p_type, _, p_offset, p_vaddr = struct.unpack_from("<IIQQ", elf, phoff + i * phentsize)

@@ -116,7 +116,9 @@ def query_threads() -> QueryThreads:
             threads = app.extensions.get(THREADS_KEY)
             if threads is None or threads.owner_pid != os.getpid():
                 settings = app.config["GOVKG_SETTINGS"]
-                threads = QueryThreads(loaded_graph(), settings["query_workers"], settings["query_memory_limit"])
+                threads = QueryThreads(
+                    loaded_graph(), settings["query_workers"], settings["query_memory_limit"]
+                )
                 app.extensions[THREADS_KEY] = threads
     return threads
 
@@ -248,7 +250,7 @@ class QueryThreads:
                 return
 
     def _watch_memory(self) -> None:
-        """Stop the running queries when the process grows past the memory bound (see the module docstring)."""
+        """Stop the running queries when the process grows past the memory bound (module docstring)."""
         limit = self.memory_limit or 0
         while True:
             self._busy.wait()

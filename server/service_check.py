@@ -267,7 +267,9 @@ def resolve_iri(iri: str, base_iri: str | None) -> str | None:
     if _NOT_IRI.search(iri):
         return None
     try:
-        triples = list(ox.parse(f"<{iri}> <urn:x:p> <urn:x:o> .", format=ox.RdfFormat.TURTLE, base_iri=base_iri))
+        triples = list(
+            ox.parse(f"<{iri}> <urn:x:p> <urn:x:o> .", format=ox.RdfFormat.TURTLE, base_iri=base_iri)
+        )
     except (SyntaxError, ValueError):
         return None
     return triples[0].subject.value if len(triples) == 1 else None
@@ -305,7 +307,9 @@ def _parse_with_deadline(text: str, seconds: float) -> Any:  # noqa: ANN401 - py
     def stop() -> None:
         with lock:
             if not state["done"]:
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(_Deadline))
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(thread_id), ctypes.py_object(_Deadline)
+                )
                 state["fired"] = True
 
     timer = threading.Timer(max(seconds, 0.0), stop)

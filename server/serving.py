@@ -355,7 +355,9 @@ class _ThreadWorker(ThreadWorker):
                 pass
             self.nr_conns -= 1
             conn.close()
-            self.log.warning("Dropped a client that did not send its request within %g s.", self.request_timeout)
+            self.log.warning(
+                "Dropped a client that did not send its request within %g s.", self.request_timeout
+            )
 
     def finish_request(self, conn: Any, fs: Any) -> None:
         if "close" not in vars(conn):
@@ -390,7 +392,9 @@ class _RequestBuffer:
             found = self.data.find(b"\n\r\n", max(self._searched - 2, 0))
             bare = self.data.find(b"\n\n", max(self._searched - 1, 0))
             self._searched = len(self.data)
-            ends = [end for end in (found + 3 if found >= 0 else -1, bare + 2 if bare >= 0 else -1) if end >= 0]
+            ends = [
+                end for end in (found + 3 if found >= 0 else -1, bare + 2 if bare >= 0 else -1) if end >= 0
+            ]
             if not ends:
                 return False
             self._head_end = min(ends)

@@ -71,8 +71,8 @@ from .query_runner import QueryAnswer, QueryJob
 from .responses import app_cache, conditional, install_cache, vary
 from .result_cache import ResultCache
 from .serialize import serialize_triples
-from .service_description import endpoint_iri, service_description_quads
 from .service_check import CheckTooSlow, ServiceCall, ServiceRefused, refused_calls, service_calls
+from .service_description import endpoint_iri, service_description_quads
 from .sparql_lexer import QUERY_FORMS, operation_form
 from .store import loaded_graph
 

@@ -134,7 +134,10 @@ def test_service_hidden_in_any_token_context_never_connects(guarded_server, list
 
 def test_from_fetches_nothing(guarded_server, listener):
     iri = f"http://127.0.0.1:{listener.port}/graph"
-    for query in (f"SELECT * FROM <{iri}> {{ ?s ?p ?o }}", f"SELECT * FROM NAMED <{iri}> {{ GRAPH ?g {{ ?s ?p ?o }} }}"):
+    for query in (
+        f"SELECT * FROM <{iri}> {{ ?s ?p ?o }}",
+        f"SELECT * FROM NAMED <{iri}> {{ GRAPH ?g {{ ?s ?p ?o }} }}",
+    ):
         assert requests.get(guarded_server.sparql_url, params={"query": query}, timeout=TIMEOUT).ok
     listener.connections = 0
     listener.assert_no_connection()

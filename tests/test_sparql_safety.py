@@ -22,10 +22,10 @@ import pyoxigraph as ox
 import pytest
 import requests
 
+from server import outbound_guard
 from server.query_runner import QueryJob, execute_query
 from server.query_threads import query_threads
 from server.serialize import project_prefixes
-from server import outbound_guard
 from server.service_check import ServiceRefused, refused_calls, service_calls
 from server.store import EXTENSION_KEY
 from tests.conftest import LiveServer, free_port, start_server, stop_server
