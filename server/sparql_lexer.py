@@ -1,4 +1,10 @@
-"""A security lexer for SPARQL query text: the query form and every SERVICE target.
+"""A lexer for SPARQL query text: the query form, terminals, and the SERVICE calls of trusted text.
+
+The endpoint no longer decides SERVICE calls with it: a context-free lexer disagrees with the
+engine's parser somewhere (``FILTER(1<2)SERVICE:#>`` read as one IRI was a bypass), so
+:mod:`server.service_check` reads them with a SPARQL grammar and :mod:`server.outbound_guard`
+confines the engine. What follows is kept for the stored queries (files of this server) and
+the query page's helpers. Every pattern is possessive: linear in the text, whatever it holds.
 
 pyoxigraph evaluates ``SERVICE <iri> { … }`` by fetching ``<iri>`` over HTTP itself, and
 it offers no hook to refuse that; so the endpoint must find every SERVICE call in the text
