@@ -136,10 +136,12 @@ def may_call_service(text: str) -> bool:
     >>> may_call_service(r"ASK { SERVICE <http://a/\\u0073> {} }")
     True
     """
-    lowered = text.lower()
-    if "service" in lowered and call_shapes(text):
+    # ASCII case only (the engine's keywords are ASCII, matched case-insensitively); bytes
+    # lower-case an ASCII and Chinese text several times faster than str.lower().
+    lowered = text.encode("utf-8", "surrogatepass").lower()
+    if b"service" in lowered and call_shapes(text):
         return True
-    if "\\u" in lowered:
+    if b"\\u" in lowered:
         decoded = decode_uchars(text)
         return "service" in decoded.lower() and call_shapes(decoded) > 0
     return False
