@@ -306,3 +306,23 @@ def test_a_control_character_in_a_resource_path_is_400(live_server, path):
     response = requests.get(live_server.url + path, timeout=TIMEOUT)
     assert response.status_code == 400
     assert "Set-Cookie" not in response.headers
+
+
+def test_a_failed_service_call_is_502_and_drops_the_engine_objects_on_their_thread(tmp_path):
+    """The allowlisted endpoint is down: 502, and pyo3 logs no 'unsendable' object dropped elsewhere."""
+    hanging_up = Listener()  # accepts, then closes without an answer
+    endpoint = f"http://127.0.0.1:{hanging_up.port}/sparql"
+    server = start_server(tmp_path, "--service-allowlist", endpoint)
+    try:
+        # A local pattern first: the call is made while the solutions are read, after they exist.
+        query = f"SELECT * {{ ?x ?y ?z SERVICE <{endpoint}> {{ ?s ?p ?o }} }} LIMIT 1"
+        for _ in range(3):
+            response = requests.get(server.sparql_url, params={"query": query}, timeout=TIMEOUT)
+            assert response.status_code == 502
+            assert "SERVICE" in response.text
+        time.sleep(0.5)
+        assert hanging_up.connections >= 3  # the calls were made
+        assert "unsendable" not in server.log()
+    finally:
+        stop_server(server)
+        hanging_up.close()
