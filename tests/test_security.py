@@ -182,12 +182,15 @@ _HOSTILE: dict[str, Callable[[int], str]] = {
 
 @pytest.mark.parametrize("hostile", _HOSTILE, ids=list(_HOSTILE))
 def test_query_pre_processing_is_linear(hostile):
-    """Eight times the text takes about eight times the work (a backtracking pattern: 64, or 2^n)."""
+    """Eight times the text takes about eight times the work (quadratic: 64; backtracking: 2^n).
+
+    The bound is loose (32): on a busy machine, cache effects alone make a linear step vary so.
+    """
     make = _HOSTILE[hostile]
     for name, step in _STEPS.items():
-        small, large = make(8_000), make(64_000)
+        small, large = make(32_000), make(256_000)
         ratio = _least_seconds(step, large) / max(_least_seconds(step, small), 1e-4)
-        assert ratio < 24, (name, ratio)
+        assert ratio < 32, (name, ratio)
 
 
 def test_the_issue_10_redos_is_answered_at_once_and_others_meanwhile(guarded_server):
