@@ -28,6 +28,10 @@ class QueryTimedOut(ClientError):
     """The query ran past its time limit and was stopped."""
 
 
+class QueryOutOfMemory(ClientError):
+    """The queries running grew the process past the ``query_memory_limit`` and were stopped."""
+
+
 class ServerBusy(ClientError):
     """No capacity to answer now; the client may try again after ``retry_after`` seconds."""
 

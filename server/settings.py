@@ -192,11 +192,25 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest query text, in bytes, that is accepted; a longer one is answered with 413.",
     ),
     Setting(
+        "query_memory_limit",
+        _parse_positive_int,
+        1024 * 1024 * 1024,
+        "Bytes of memory the queries running in one web worker may add, together, to the worker's "
+        "size when idle; past it they are stopped like a runaway (503) and the worker is replaced.",
+    ),
+    Setting(
         "client_timeout",
         _parse_positive_float,
         30.0,
         "Seconds a client may stall, sending its request or reading the answer, before its connection "
         "is dropped and its web worker thread freed.",
+    ),
+    Setting(
+        "request_timeout",
+        _parse_positive_float,
+        10.0,
+        "Seconds a client has to send its whole request (request line, headers and body); a request "
+        "is read without holding a web worker thread, and one not complete by then is dropped.",
     ),
     Setting(
         "result_cache_bytes",

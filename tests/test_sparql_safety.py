@@ -22,8 +22,9 @@ import pyoxigraph as ox
 import pytest
 import requests
 from govkg.rdf.serialize import project_prefixes
-from govkg.sparql.lexer import analyze_query, refused_service_calls
+from govkg.sparql import outbound_guard
 from govkg.sparql.runner import QueryJob, execute_query
+from govkg.sparql.service_check import ServiceRefused, refused_calls, service_calls
 from govkg.web.store import EXTENSION_KEY, loaded_graph
 
 from tests.conftest import LiveServer, free_port, start_server, stop_server
@@ -153,8 +154,8 @@ def test_service_off_the_allowlist_is_refused_before_any_connection(live_server,
     for query in _service_variants(listener.url + "sparql"):
         response = _get(live_server, query)
         assert response.status_code == 400, query
-        assert "not allowed" in response.text
-        assert "none (service_allowlist is empty)" in response.text
+        assert "not allowed" in response.text or "SPARQL 1.1 grammar cannot parse" in response.text
+        assert "127.0.0.1" not in response.text.replace(listener.url, "")  # the allowlist is not shown
     for method in ("POST-form", "POST-direct"):
         query = f"SELECT * WHERE {{ SERVICE <{listener.url}> {{ ?s ?p ?o }} }}"
         if method == "POST-form":
@@ -169,25 +170,37 @@ def test_service_off_the_allowlist_is_refused_before_any_connection(live_server,
 def test_the_word_service_elsewhere_is_not_refused(live_server):
     for query in (
         "SELECT ?service WHERE { ?service ?p ?o } LIMIT 1",
-        'SELECT * WHERE { ?s ?p "SERVICE <http://127.0.0.1:9/> { }" } LIMIT 1',
-        "SELECT * WHERE { ?s ?p ?o } LIMIT 1 # SERVICE <http://127.0.0.1:9/> { }",
         "SELECT * WHERE { ?s <http://purl.org/vocab/cpsv#PublicService> ?o } LIMIT 1",
         "PREFIX service: <http://example.org/service#> SELECT * WHERE { ?s service:x ?o } LIMIT 1",
+        "SELECT * WHERE { ?s ?p ?o } LIMIT 1 # a comment about a service",
     ):
         assert _get(live_server, query).status_code == 200, query
 
 
-def test_the_lexer_finds_every_service_call_the_parser_makes(listener):
-    """Differential test: whenever pyoxigraph itself connects, the lexer had refused the query.
+def test_a_call_shape_that_the_grammar_reads_otherwise_is_refused(live_server):
+    """The agreement rule: a place shaped like a call must be a call (the engine might read one)."""
+    for query in (
+        'SELECT * WHERE { ?s ?p "SERVICE <http://127.0.0.1:9/> { }" } LIMIT 1',
+        "SELECT * WHERE { ?s ?p ?o } LIMIT 1 # SERVICE <http://127.0.0.1:9/> { }",
+    ):
+        response = _get(live_server, query)
+        assert response.status_code == 400, query
+        assert "shaped like a SERVICE call" in response.text
 
-    Queries are built from every way of writing a SERVICE call, then randomly mutated;
-    each runs in-process in pyoxigraph, which really connects to the listener.
+
+def test_every_connection_the_engine_attempts_was_refused_by_the_check(listener):
+    """Differential test: whenever pyoxigraph itself tries to connect, the check had refused the query.
+
+    Queries are built from every way of writing a SERVICE call, then randomly mutated; each
+    runs in-process in pyoxigraph, with the outbound guard installed and nothing allowed, so
+    the guard counts every connection the engine attempts (and none is made).
     """
+    outbound_guard.install()
     base = listener.url
     prologue = f"PREFIX ex: <{base}> PREFIX : <{base}> BASE <{base}> "
     keywords = ["SERVICE", "service", "\\u0053ERVICE", "SERVICE SILENT", "SERVICESILENT", "SERVICE\tsilent\n"]
-    before = ["", "}", "a1", ".", "ex:a.", "true", "?s ?p 1", "'x'", "<urn:x>", "\n#c\n"]
-    targets = [f"<{base}q>", "<q>", "ex:q", ":q", f"<{base}\\u0071>", "ex:", "?v"]
+    before = ["", "}", "a1", ".", "ex:a.", "true", "?s ?p 1", "'x'", "<urn:x>", "\n#c\n", "FILTER(1<2)"]
+    targets = [f"<{base}q>", "<q>", "ex:q", ":q", f"<{base}\\u0071>", "ex:", "?v", ":#>\n"]
     separators = ["", "#c\n"]
     rng = random.Random(20240607)
     queries = []
@@ -208,25 +221,24 @@ def test_the_lexer_finds_every_service_call_the_parser_makes(listener):
         queries.append("".join(chars))
     store = ox.Store()
     store.add(ox.Quad(ox.NamedNode("urn:x:s"), ox.NamedNode("urn:x:p"), ox.Literal("o"), ox.DefaultGraph()))
-    bypasses, connecting = [], 0
+    bypasses, attempting = [], 0
     for query in queries:
-        refused = refused_service_calls(
-            analyze_query(query, "http://endpoint.invalid/sparql").service_calls, []
-        )
-        before_count = listener.connections
+        try:
+            refused = bool(refused_calls(service_calls(query, "http://endpoint.invalid/sparql", 10), []))
+        except ServiceRefused:
+            refused = True
+        before_count = outbound_guard.refused_count()
         try:
             list(store.query(query, base_iri="http://endpoint.invalid/sparql"))
         except (SyntaxError, OSError, RuntimeError):
             pass
-        # The listener counts a connection before closing it, and pyoxigraph only returns
-        # once it is closed: the count is final here.
-        if listener.connections > before_count:
-            connecting += 1
+        if outbound_guard.refused_count() > before_count:
+            attempting += 1
             if not refused:
                 bypasses.append(query)
     assert bypasses == []
-    assert connecting > 50  # the corpus does exercise real SERVICE calls
-    listener.connections = 0
+    assert attempting > 50  # the corpus does exercise real SERVICE calls
+    listener.assert_no_connection()
 
 
 # --- read-only ------------------------------------------------------------------------------------------
@@ -579,7 +591,7 @@ def test_allowlisted_service_joins_remote_data_with_ours(federating_server, remo
     for target in (f"{remote_endpoint}/query/", f"{remote_endpoint}/update", listener.url):
         response = _get(federating_server, f"SELECT * WHERE {{ SERVICE <{target}> {{ ?s ?p ?o }} }}")
         assert response.status_code == 400
-        assert f"<{remote_endpoint}/query>" in response.text
+        assert f"<{remote_endpoint}/query>" not in response.text  # the allowlist stays private
     listener.assert_no_connection()
 
 

@@ -520,7 +520,7 @@ def _check_syntax(query: StoredQuery) -> None:
 
 
 #: ``SERVICE``, then ``SILENT`` if it follows (as the parser reads it: greedily, whatever comes next).
-_SERVICE_KEYWORD = re.compile(r"SERVICE((?:\s|#[^\n\r]*)*)(SILENT)?", re.IGNORECASE)
+_SERVICE_KEYWORD = re.compile(r"SERVICE((?:\s++|#[^\n\r]*+)*+)(SILENT)?", re.IGNORECASE)
 
 
 def _services_as_graphs(text: str) -> str | None:

@@ -15,9 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from govkg.errors import ClientError, QueryRefused
-from govkg.sparql.lexer import QueryAnalysis, analyze_query, refused_service_calls
+from govkg.errors import ClientError, QueryRefused, QueryTimedOut
+from govkg.sparql.lexer import QUERY_FORMS, operation_form
 from govkg.sparql.runner import QueryJob
+from govkg.sparql.service_check import CheckTooSlow, ServiceCall, ServiceRefused, refused_calls, service_calls
 
 
 class QueryTooLarge(ClientError):
@@ -28,34 +29,50 @@ READ_ONLY_MESSAGE = "This endpoint is read-only: SPARQL Update is not accepted."
 
 
 @dataclass(frozen=True)
-class QueryPlan:
-    """A checked query: what the text is (:class:`QueryAnalysis`) and the job that answers it."""
+class CheckedQuery:
+    """What the checks found: the query form (None if unknown: the engine reports the error) and its calls."""
 
-    analysis: QueryAnalysis
+    form: str | None
+    service_calls: tuple[ServiceCall, ...]
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """A checked query and the job that answers it."""
+
+    checked: CheckedQuery
     job: QueryJob
 
 
-def check_query(query: str, settings: Mapping[str, Any], base_iri: str) -> QueryAnalysis:
-    """The analysis of ``query``, or the error that refuses it (too long, an update, an off-list SERVICE)."""
+def check_query(query: str, settings: Mapping[str, Any], base_iri: str) -> CheckedQuery:
+    """The query's form and SERVICE calls, or the error that refuses it.
+
+    Refused: a text over ``max_query_bytes``; an update; a SERVICE call that is not to an
+    endpoint of ``service_allowlist`` by its IRI, or that the grammar could read otherwise
+    (:mod:`govkg.sparql.service_check`, run within ``query_timeout``). A refusal names the
+    targets, never the allowlist (it may name internal endpoints).
+    """
     size = len(query.encode("utf-8"))
     if size > settings["max_query_bytes"]:
         limit = settings["max_query_bytes"]
         raise QueryTooLarge(f"The query is {size} bytes long; at most {limit} are accepted.")
-    analysis = analyze_query(query, base_iri)
-    if analysis.is_update:
+    form = operation_form(query)
+    if form is not None and form not in QUERY_FORMS:
         raise QueryRefused(READ_ONLY_MESSAGE)
-    refused = refused_service_calls(analysis.service_calls, settings["service_allowlist"])
+    try:
+        calls = service_calls(query, base_iri, settings["query_timeout"])
+    except ServiceRefused as refusal:
+        raise ClientError(str(refusal)) from None
+    except CheckTooSlow as slow:
+        raise QueryTimedOut(f"{slow} Simplify the query and try again.") from None
+    refused = refused_calls(calls, settings["service_allowlist"])
     if refused:
-        allowlist = settings["service_allowlist"]
-        allowed = (
-            ", ".join(f"<{iri}>" for iri in allowlist) if allowlist else "none (service_allowlist is empty)"
-        )
         targets = ", ".join(dict.fromkeys(call.target for call in refused))
         raise ClientError(
-            f"SERVICE {targets} is not allowed: SERVICE must name an allowed endpoint IRI, "
-            f"not a variable. Allowed endpoints: {allowed}."
+            f"SERVICE {targets} is not allowed: SERVICE must name, by its IRI (not a variable), an "
+            "endpoint that this server's operator allows (the service_allowlist setting)."
         )
-    return analysis
+    return CheckedQuery(form, calls)
 
 
 def plan_query(
@@ -65,23 +82,23 @@ def plan_query(
     format_name: str | None,
     default_graphs: Sequence[str] = (),
     named_graphs: Sequence[str] = (),
-    analysis: QueryAnalysis | None = None,
+    checked: CheckedQuery | None = None,
 ) -> QueryPlan:
-    """Check ``query`` (unless ``analysis`` is its check already) and make its job.
+    """Check ``query`` (unless ``checked`` is its check already) and make its job.
 
     ``format_name`` names a registry format fit for the query's form (the caller negotiates it).
     """
-    if analysis is None:
-        analysis = check_query(query, settings, base_iri)
+    if checked is None:
+        checked = check_query(query, settings, base_iri)
     protocol_dataset = bool(default_graphs or named_graphs)
     job = QueryJob(
         query=query,
-        form=analysis.form,
+        form=checked.form,
         format_name=format_name,
         max_rows=settings["max_result_rows"],
         base_iri=base_iri,
         default_graphs=tuple(default_graphs) if protocol_dataset else None,
         named_graphs=tuple(named_graphs) if protocol_dataset else None,
-        federated=bool(analysis.service_calls),
+        federated=bool(checked.service_calls),
     )
-    return QueryPlan(analysis, job)
+    return QueryPlan(checked, job)

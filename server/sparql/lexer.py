@@ -1,4 +1,10 @@
-"""A security lexer for SPARQL query text: the query form and every SERVICE target.
+"""A lexer for SPARQL query text: the query form, terminals, and the SERVICE calls of trusted text.
+
+The endpoint no longer decides SERVICE calls with it: a context-free lexer disagrees with the
+engine's parser somewhere (``FILTER(1<2)SERVICE:#>`` read as one IRI was a bypass), so
+:mod:`govkg.sparql.service_check` reads them with a SPARQL grammar and :mod:`govkg.sparql.outbound_guard`
+confines the engine. What follows is kept for the stored queries (files of this server) and
+the query page's helpers. Every pattern is possessive: linear in the text, whatever it holds.
 
 pyoxigraph evaluates ``SERVICE <iri> { … }`` by fetching ``<iri>`` over HTTP itself, and
 it offers no hook to refuse that; so the endpoint must find every SERVICE call in the text
@@ -39,29 +45,33 @@ _PN_CHARS_BASE = (
 )
 _PN_CHARS_U = _PN_CHARS_BASE + "_"
 _PN_CHARS = _PN_CHARS_U + "\\-0-9\u00b7\u0300-\u036f\u203f-\u2040"
-_VARNAME = f"[{_PN_CHARS_U}0-9][{_PN_CHARS_U}0-9\u00b7\u0300-\u036f\u203f-\u2040]*"
-_PN_PREFIX = f"[{_PN_CHARS_BASE}](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?"
+_VARNAME = f"[{_PN_CHARS_U}0-9][{_PN_CHARS_U}0-9\u00b7\u0300-\u036f\u203f-\u2040]*+"
+# Every repetition is possessive (``*+``), with no choice left to backtrack into: a name's
+# inner dots are taken only when a name character follows them. So each terminal is matched
+# in time linear in its length, whatever the text (an exponential pattern here held a worker
+# for 18 s on 45 bytes).
+_PN_PREFIX = f"[{_PN_CHARS_BASE}](?:[{_PN_CHARS}]|\\.++(?=[{_PN_CHARS}]))*+"
 _PLX = r"(?:%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%])"
-_PN_LOCAL = f"(?:[{_PN_CHARS_U}:0-9]|{_PLX})(?:(?:[{_PN_CHARS}.:]|{_PLX})*(?:[{_PN_CHARS}:]|{_PLX}))?"
+_PN_LOCAL = f"(?:[{_PN_CHARS_U}:0-9]|{_PLX})(?:[{_PN_CHARS}:]|{_PLX}|\\.++(?=[{_PN_CHARS}:]|{_PLX}))*+"
 _UCHAR = r"(?:\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})"
 _ECHAR = rf"(?:\\[tbnrf\"'\\]|{_UCHAR})"
-_IRIREF = rf"<(?:[^<>\"{{}}|^`\\\x00-\x20]|{_UCHAR})*>"
+_IRIREF = rf"<(?:[^<>\"{{}}|^`\\\x00-\x20]|{_UCHAR})*+>"
 # Whitespace and comments between terminals. Python's \s is a superset of the grammar's
 # four WS characters: seeing more separators than the parser only finds more calls.
-_SKIP = r"(?:\s|#[^\n\r]*)*"
+_SKIP = r"(?:\s++|#[^\n\r]*+)*+"
 
 _TOKEN = re.compile(
     rf"""
-      (?P<ws>\s+)
-    | (?P<comment>\#[^\n\r]*)
-    | (?P<string>\"\"\"(?:(?:"|"")?(?:[^"\\]|{_ECHAR}))*\"\"\"
-               | '''(?:(?:'|'')?(?:[^'\\]|{_ECHAR}))*'''
-               | "(?:[^"\\\n\r]|{_ECHAR})*"
-               | '(?:[^'\\\n\r]|{_ECHAR})*')
+      (?P<ws>\s++)
+    | (?P<comment>\#[^\n\r]*+)
+    | (?P<string>\"\"\"(?:(?:"|"")?(?:[^"\\]|{_ECHAR}))*+\"\"\"
+               | '''(?:(?:'|'')?(?:[^'\\]|{_ECHAR}))*+'''
+               | "(?:[^"\\\n\r]|{_ECHAR})*+"
+               | '(?:[^'\\\n\r]|{_ECHAR})*+')
     | (?P<iri>{_IRIREF})
     | (?P<var>[?$]{_VARNAME})
     | (?P<pname>(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?)
-    | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+    | (?P<word>[A-Za-z_][A-Za-z0-9_]*+)
     | (?P<other>.)
     """,
     re.VERBOSE | re.DOTALL,
@@ -79,7 +89,7 @@ QUERY_FORMS = ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK")
 _SERVICE = re.compile("service", re.IGNORECASE)
 # A target: anything in angle brackets (checked strictly afterwards), a variable or a
 # prefixed name; then the group graph pattern's opening brace.
-_TARGET = rf"(?:(?P<iri><[^>]*>)|(?P<var>[?$]{_VARNAME})|(?P<pname>(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?))"
+_TARGET = rf"(?:(?P<iri><[^>]*+>)|(?P<var>[?$]{_VARNAME})|(?P<pname>(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?))"
 _CALL_TAIL = re.compile(rf"{_SKIP}{_TARGET}{_SKIP}\{{")
 _CALL_TAIL_SILENT = re.compile(rf"{_SKIP}SILENT{_SKIP}{_TARGET}{_SKIP}\{{", re.IGNORECASE)
 _STRICT_IRIREF = re.compile(_IRIREF)
@@ -267,6 +277,19 @@ iri='http://a.example/sparql', offset=37),))
         if "service" in decoded.lower() and _has_call_shape(decoded):
             calls.extend(_service_calls(decoded, base_iri))
     return QueryAnalysis(form, tuple(calls))
+
+
+def operation_form(text: str) -> str | None:
+    r"""The keyword that starts the operation after the prologue, without looking for SERVICE.
+
+    ``SELECT``, ``CONSTRUCT``, ``DESCRIBE``, ``ASK``, an update keyword, or ``None``.
+
+    >>> operation_form("PREFIX ex: <http://a/> # ASK\n construct {} where {}"), operation_form("LOAD <x>")
+    ('CONSTRUCT', 'LOAD')
+    """
+    position, _, _ = _prologue(text, None)
+    form_match = _FORM.match(text, position)
+    return form_match.group(1).upper() if form_match else None
 
 
 def has_dataset_clause(text: str) -> bool:

@@ -31,13 +31,13 @@ def answer_locally(
     ``format_name`` is ``table`` or a results format name; graph answers are Turtle whatever
     the format. Errors are :class:`~govkg.errors.ClientError` with the endpoint's messages.
     """
-    analysis = check_query(query_text, settings, base_iri)
-    graph_answer = analysis.form in ("CONSTRUCT", "DESCRIBE")
+    checked = check_query(query_text, settings, base_iri)
+    graph_answer = checked.form in ("CONSTRUCT", "DESCRIBE")
     if graph_answer:
         wire_format = GRAPH_FORMAT
     else:
         wire_format = TABLE_SOURCE_FORMAT if format_name == "table" else format_name
-    plan = plan_query(query_text, settings, base_iri, wire_format, analysis=analysis)
+    plan = plan_query(query_text, settings, base_iri, wire_format, checked=checked)
     answer: QueryAnswer = backend.run_query(plan.job, settings["query_timeout"])
     if graph_answer or format_name != "table":
         return answer.body

@@ -28,6 +28,13 @@ Design
   in flight and exits; the arbiter forks a fresh worker (from the master, which still holds
   a small store; a big in-memory store is loaded again, see :mod:`govkg.web.serving`). The
   runaway's CPU stops with the process. Until then its slot stays taken.
+* **A memory bound.** While queries run, a watchdog thread reads the process's resident size
+  (``/proc/self/statm``) every :data:`MEMORY_POLL_SECONDS`; when it passes the size the
+  process had when it was last idle by more than ``query_memory_limit``, the queries running
+  are stopped like runaways: their clients get 503 at once and the process retires. (Which
+  query grew cannot be told: all those running are stopped.) If the process still grows by
+  the bound again (at least 1 GiB more) before it has retired, it exits at once: the machine's
+  memory is worth more than the requests in flight.
 * **Row limit.** SELECT solutions and CONSTRUCT/DESCRIBE triples stop at
   ``max_result_rows`` (:mod:`govkg.sparql.runner`).
 
@@ -46,7 +53,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
-from govkg.errors import QueryTimedOut, ServerBusy
+from govkg.errors import QueryOutOfMemory, QueryTimedOut, ServerBusy
 from govkg.malloc import release_free_memory
 from govkg.rdf.serialize import project_prefixes
 from govkg.sparql.runner import QueryAnswer, QueryJob, execute_query
@@ -67,6 +74,15 @@ DEMOTED_NICENESS = 10
 QUERY_STACK_BYTES = 512 * 1024 * 1024
 #: How often the query threads' heap is given back to the kernel, when no query runs.
 TRIM_IDLE_SECONDS = 1.0
+#: How often the memory watchdog reads the process size while queries run.
+MEMORY_POLL_SECONDS = 0.05
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+
+
+def resident_bytes() -> int:
+    """The resident size of this process (``/proc/self/statm``)."""
+    with open("/proc/self/statm", "rb") as statm:
+        return int(statm.read().split()[1]) * _PAGE_BYTES
 
 
 def _log_runaway() -> None:
@@ -90,6 +106,7 @@ class _Task:
     outcome: tuple[bool, QueryAnswer | BaseException] | None = None
     thread_id: int | None = None  # the native ID of the thread evaluating it
     demoted: bool = False
+    stopped_for_memory: bool = False
 
 
 class QueryThreads:
@@ -98,9 +115,12 @@ class QueryThreads:
     ``store_of`` is called on a query thread for each query (a disk store's handle is opened
     lazily, once per process); ``base_iri`` gives the prefixes of serialized answers. The
     threads belong to the process that made them (``owner_pid``): a fork makes its own.
+    ``memory_limit`` bounds the process's growth while queries run (bytes; ``None``: no bound).
     """
 
-    def __init__(self, store_of: Callable[[], ox.Store], base_iri: str, size: int) -> None:
+    def __init__(
+        self, store_of: Callable[[], ox.Store], base_iri: str, size: int, memory_limit: int | None = None
+    ) -> None:
         self.owner_pid = os.getpid()
         self.size = size
         self._store_of = store_of
@@ -111,9 +131,15 @@ class QueryThreads:
         self._retired = 0  # threads that ended demoted, to be replaced
         self._in_flight = 0
         self._ran_since_trim = False
+        self._running: set[_Task] = set()
+        self._busy = threading.Event()  # set while a query runs: the memory watchdog looks
+        self._idle_bytes = resident_bytes()
+        self.memory_limit = memory_limit
         for _ in range(size):
             self._start_thread()
         threading.Thread(target=self._trim_when_idle, name="govkg-trim", daemon=True).start()
+        if memory_limit is not None:
+            threading.Thread(target=self._watch_memory, name="govkg-memory", daemon=True).start()
 
     def run(self, job: QueryJob, timeout: float) -> QueryAnswer:
         """Answer ``job`` on a query thread; 503 when it takes longer than ``timeout`` seconds."""
@@ -130,6 +156,8 @@ class QueryThreads:
                 if task.outcome is None and task.thread_id is not None:
                     task.demoted = _set_niceness(task.thread_id, DEMOTED_NICENESS)
             finished = task.done.wait(max(deadline - time.monotonic(), 0))
+        if task.stopped_for_memory:
+            log.warning("query stopped at the memory limit: %.200r", job.query)
         if not finished:
             with task.lock:
                 abandoned = task.outcome is None
@@ -166,8 +194,12 @@ class QueryThreads:
         while True:
             task = self._tasks.get()
             with self._lock:
+                if self._in_flight == 0:
+                    self._idle_bytes = resident_bytes()
                 self._in_flight += 1
                 self._ran_since_trim = True
+                self._running.add(task)
+                self._busy.set()
             with task.lock:
                 task.thread_id = threading.get_native_id()
             try:
@@ -176,12 +208,17 @@ class QueryThreads:
                     execute_query(store_of(), task.job, self._prefixes),
                 )
             except BaseException as error:  # noqa: BLE001 - handed to the request thread as is
+                _forget_frames(error)
                 outcome = (False, error)
             with task.lock:
-                task.outcome = outcome
+                if task.outcome is None:  # not already answered by the memory watchdog
+                    task.outcome = outcome
                 demoted = task.demoted
             with self._lock:
                 self._in_flight -= 1
+                self._running.discard(task)
+                if not self._running:
+                    self._busy.clear()
             task.done.set()
             self._slots.release()
             if demoted and not _set_niceness(0, 0):
@@ -190,6 +227,32 @@ class QueryThreads:
                 with self._lock:
                     self._retired += 1
                 return
+
+    def _watch_memory(self) -> None:
+        """Stop the running queries when the process grows past the memory bound (module docstring)."""
+        limit = self.memory_limit or 0
+        while True:
+            self._busy.wait()
+            time.sleep(MEMORY_POLL_SECONDS)
+            grown = resident_bytes() - self._idle_bytes
+            if grown <= limit:
+                continue
+            with self._lock:
+                running = list(self._running)
+            stopped = False
+            for task in running:
+                with task.lock:
+                    if task.outcome is None:
+                        task.stopped_for_memory = True
+                        task.outcome = (False, _memory_limit_error(limit))
+                        stopped = True
+                task.done.set()
+            if stopped:
+                log.warning("queries stopped: the worker grew by %d MB, past query_memory_limit", grown >> 20)
+                _runaway_handler()
+            if grown > limit + max(limit, 1 << 30):
+                log.error("the worker grew by %d MB, far past query_memory_limit: exiting now", grown >> 20)
+                os._exit(70)
 
     def _trim_when_idle(self) -> None:
         """Give the heap that queries freed back to the kernel, once they have all ended.
@@ -207,6 +270,31 @@ class QueryThreads:
                     self._ran_since_trim = False
             if idle:
                 release_free_memory()
+
+
+def _memory_limit_error(limit: int) -> QueryOutOfMemory:
+    return QueryOutOfMemory(
+        f"Query stopped: the queries running used more than the memory limit ({limit >> 20} MB). "
+        "Narrow it down (more specific patterns, a LIMIT, no ORDER BY over everything) and try again."
+    )
+
+
+def _forget_frames(error: BaseException) -> None:
+    """Drop the tracebacks of ``error`` and the exceptions it chains.
+
+    Their frames hold the query's pyoxigraph objects (a failed SERVICE call leaves its
+    ``QuerySolutions`` there), which may only be dropped on the thread that made them: handed
+    to the request thread inside the exception, they were dropped there, and pyo3 logged
+    "PyQuerySolutions is unsendable, but is being dropped on another thread".
+    """
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        error.__traceback__ = None
+        following = error.__cause__ or error.__context__
+        error.__context__ = None
+        error.__cause__ = None
+        error = following
 
 
 def _set_niceness(thread_id: int, niceness: int) -> bool:

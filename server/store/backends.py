@@ -92,6 +92,8 @@ class MemoryBackend:
 
     #: How many queries run at once in each process (the ``query_workers`` setting).
     query_workers = 8
+    #: How much the process may grow while queries run, in bytes (``query_memory_limit``; None: no bound).
+    query_memory_limit: int | None = None
 
     def query_threads(self) -> QueryThreads:
         """This process's query threads, made on first use (a forked worker makes its own)."""
@@ -101,7 +103,9 @@ class MemoryBackend:
                 threads = self._query_threads
                 if threads is None or threads.owner_pid != os.getpid():
                     # a disk store's handle is opened lazily, once per process: look it up per query
-                    threads = QueryThreads(lambda: self.store, self.base_iri, self.query_workers)
+                    threads = QueryThreads(
+                        lambda: self.store, self.base_iri, self.query_workers, self.query_memory_limit
+                    )
                     self._query_threads = threads
         return threads
 

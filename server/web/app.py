@@ -21,8 +21,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update({name.upper(): value for name, value in settings.items()})
     app.config["GOVKG_SETTINGS"] = settings
 
+    from govkg.sparql import outbound_guard
     from govkg.web import errors, store
 
+    # The engine may connect only to allowed SERVICE endpoints, whatever a query says
+    # (:mod:`govkg.sparql.outbound_guard`); the process keeps the guard for its lifetime.
+    try:
+        outbound_guard.install(settings["service_allowlist"])
+    except outbound_guard.GuardUnavailable as reason:
+        if settings["service_allowlist"]:
+            raise RuntimeError(
+                f"service_allowlist needs the outbound guard, unavailable here: {reason}"
+            ) from None
+        app.logger.warning("Outbound guard unavailable (%s); every SERVICE call is refused.", reason)
     store.init_app(app)
     errors.init_app(app)
     for blueprint in _blueprints():

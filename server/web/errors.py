@@ -9,7 +9,15 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, request
-from govkg.errors import ClientError, InternalError, QueryRefused, QueryTimedOut, ServerBusy, StoreFailed
+from govkg.errors import (
+    ClientError,
+    InternalError,
+    QueryOutOfMemory,
+    QueryRefused,
+    QueryTimedOut,
+    ServerBusy,
+    StoreFailed,
+)
 from govkg.sparql.executor import QueryTooLarge
 from werkzeug.exceptions import HTTPException
 
@@ -21,6 +29,7 @@ STATUS_OF_ERROR: dict[type[ClientError], int] = {
     QueryRefused: 403,
     QueryTooLarge: 413,
     QueryTimedOut: 503,
+    QueryOutOfMemory: 503,
     ServerBusy: 503,
     StoreFailed: 502,
     InternalError: 500,
@@ -51,7 +60,13 @@ def error_response(status: int, message: str) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Register the error table on ``app``."""
+    """Register the error table on ``app``, and ``nosniff`` on every response (errors, static files too)."""
+
+    @app.after_request
+    def _nosniff(response: Response) -> Response:
+        # Browsers must not guess a type: a query answer or an error echoing the query is never HTML.
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
 
     @app.errorhandler(ClientError)
     def _client_error(error: ClientError) -> Response:

@@ -765,6 +765,20 @@ def _language_links(local_path: str) -> list[tuple[str, str]]:
 # --- routes -----------------------------------------------------------------------------------
 
 
+_RESOURCE_PREFIXES = ("/id/", "/eli/", "/graph/", "/ontology")
+
+
+@blueprint.before_app_request
+def _refuse_control_characters() -> None:
+    # The routes' path converter stops at a line break, so such a path would be a bare 404:
+    # in a resource IRI a control character (%0D%0A …) is a malformed path, 400 as for the
+    # other characters an IRI path cannot hold. (Elsewhere a bad path is just not found.)
+    if request.path.startswith(_RESOURCE_PREFIXES) and any(
+        ord(character) < 0x20 or ord(character) == 0x7F for character in request.path
+    ):
+        raise ClientError("Not a valid path: control characters are not allowed in an IRI path.", 400)
+
+
 @blueprint.get("/id/<path:path>")
 def thing(path: str) -> Response:
     """A thing of the article: place, organisation, reform, annotation, dataset ..."""

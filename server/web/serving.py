@@ -9,6 +9,14 @@ worker. So every connection gets kernel send and receive time-outs (``SO_SNDTIME
 the connection is dropped and the thread is free again. A slow client that keeps reading,
 however slowly, is never cut off. Each drop is logged as one warning line.
 
+Slow senders. A client sending its request a byte at a time would hold a thread for as long as
+it keeps sending (eight such clients held every thread). So a worker reads each request on its
+main loop, without blocking, into a buffer, and hands it to a thread only once it is complete
+(headers, and the body of its ``Content-Length`` or up to the last chunk; at most
+:data:`READ_AHEAD_BYTES`, past which the thread reads the rest, for the app to refuse). A
+request not complete within ``request_timeout`` seconds of its first wait is answered 408 and
+its connection closed, whatever its pace: a deadline for the whole request, not for progress.
+
 Closing. Gunicorn (25 and later) closes a connection it will not keep alive gracefully:
 it half-closes it and waits up to 2 s for the client to close its side. It waits on the
 worker's main loop, which accepts and dispatches every connection, so each client that does
@@ -39,6 +47,8 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import re
+import selectors
 import signal
 import socket
 import struct
@@ -56,12 +66,22 @@ from govkg.web.store import EXTENSION_KEY
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from gunicorn.glogging import Logger
+from gunicorn.http import get_parser
 from gunicorn.workers.gthread import ThreadWorker
 
 #: Threads of each gunicorn web worker: the requests one worker serves at once.
 THREADS = 8
 #: Graceful closes (each waits up to 2 s for the client) that may run at once in one worker.
 LINGERING_CLOSES = 32
+#: Bytes of one request read on a worker's main loop before a thread takes over.
+READ_AHEAD_BYTES = 1024 * 1024
+_CONTENT_LENGTH = re.compile(rb"\r?\ncontent-length[ \t]*:[ \t]*+(\d{1,12})", re.IGNORECASE)
+_CHUNKED = re.compile(rb"\r?\ntransfer-encoding[ \t]*:[^\r\n]*+chunked", re.IGNORECASE)
+_REQUEST_TIMEOUT_ANSWER = (
+    b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: text/plain\r\n"
+    b"X-Content-Type-Options: nosniff\r\nContent-Length: 42\r\n\r\n"
+    b"The request was not sent within the limit\n"
+)
 
 
 class _GunicornApplication(BaseApplication):
@@ -96,6 +116,7 @@ class _GunicornApplication(BaseApplication):
         self.cfg.set("preload_app", True)
         self.cfg.set("when_ready", _client_timeouts(self.settings["client_timeout"]))
         self.cfg.set("post_worker_init", _worker_up)
+        _ThreadWorker.request_timeout = self.settings["request_timeout"]
         # Gunicorn 25+ opens a control socket at one path per user (~/.gunicorn/gunicorn.ctl),
         # shared by every instance on the machine; govkg is run by signals alone.
         if "control_socket_disable" in self.cfg.settings:
@@ -241,8 +262,10 @@ class _ThreadWorker(ThreadWorker):
     and retires itself when a query runs past its time limit."""
 
     retiring = False
+    request_timeout = 10.0
 
     def init_process(self) -> None:
+        self._reading: dict[Any, _RequestBuffer] = {}  # connections whose request is being read
         set_runaway_handler(self.retire)
         super().init_process()
 
@@ -276,10 +299,118 @@ class _ThreadWorker(ThreadWorker):
         for listener in self.sockets:
             listener.close()
 
+    def enqueue_req(self, conn: Any) -> None:
+        """Read the request on the main loop first; a thread gets it only when it is complete."""
+        if self.cfg.is_ssl or getattr(conn, "govkg_read", False):
+            conn.govkg_read = False
+            super().enqueue_req(conn)
+            return
+        held = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
+        buffer = _RequestBuffer(time.monotonic() + self.request_timeout, held)
+        if buffer.complete():
+            self._hand_over(conn, buffer)
+            return
+        conn.sock.setblocking(False)
+        self._reading[conn] = buffer
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._read_more, conn))
+
+    def _read_more(self, conn: Any, _client: Any) -> None:
+        buffer = self._reading[conn]
+        try:
+            data = conn.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        self.poller.unregister(conn.sock)
+        del self._reading[conn]
+        if not data:  # the client went away
+            self.nr_conns -= 1
+            conn.close()
+            return
+        buffer.add(data)
+        if buffer.complete():
+            self._hand_over(conn, buffer)
+        else:
+            self._reading[conn] = buffer
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._read_more, conn))
+
+    def _hand_over(self, conn: Any, buffer: _RequestBuffer) -> None:
+        if conn.parser is None:
+            conn.parser = get_parser(self.cfg, conn.sock, conn.client)
+            conn.initialized = True
+        conn.parser.unreader.unread(bytes(buffer.data))
+        conn.data_ready = True
+        conn.govkg_read = True
+        self.enqueue_req(conn)
+
+    def murder_pending(self) -> None:
+        super().murder_pending()
+        now = time.monotonic()
+        for conn in [conn for conn, buffer in self._reading.items() if buffer.deadline <= now]:
+            del self._reading[conn]
+            try:
+                self.poller.unregister(conn.sock)
+                conn.sock.send(_REQUEST_TIMEOUT_ANSWER)  # best effort: the socket does not block
+            except (OSError, KeyError, ValueError):
+                pass
+            self.nr_conns -= 1
+            conn.close()
+            self.log.warning(
+                "Dropped a client that did not send its request within %g s.", self.request_timeout
+            )
+
     def finish_request(self, conn: Any, fs: Any) -> None:
         if "close" not in vars(conn):
             conn.close = partial(_close_off_the_loop, conn.close)
         super().finish_request(conn, fs)
+
+
+class _RequestBuffer:
+    r"""The bytes of one request read so far, and whether they are all of it.
+
+    >>> buffer = _RequestBuffer(0.0, b"POST /sparql HTTP/1.1\r\nContent-Length: 3\r\n\r\nab")
+    >>> buffer.complete(), buffer.add(b"c"), buffer.complete()
+    (False, None, True)
+    """
+
+    def __init__(self, deadline: float, data: bytes = b"") -> None:
+        self.deadline = deadline
+        self.data = bytearray(data)
+        self._head_end = -1  # where the body starts, once the blank line is seen
+        self._searched = 0
+        self._body_length: int | None = None
+        self._chunked = False
+
+    def add(self, data: bytes) -> None:
+        self.data += data
+
+    def complete(self) -> bool:
+        if len(self.data) > READ_AHEAD_BYTES:
+            return True  # the thread reads the rest (and the app refuses what is too big)
+        if self._head_end < 0:
+            # Searched from where the last search stopped: linear however the bytes trickle in.
+            found = self.data.find(b"\n\r\n", max(self._searched - 2, 0))
+            bare = self.data.find(b"\n\n", max(self._searched - 1, 0))
+            self._searched = len(self.data)
+            ends = [
+                end for end in (found + 3 if found >= 0 else -1, bare + 2 if bare >= 0 else -1) if end >= 0
+            ]
+            if not ends:
+                return False
+            self._head_end = min(ends)
+            head = bytes(self.data[: self._head_end])
+            length = _CONTENT_LENGTH.search(head)
+            self._body_length = int(length.group(1)) if length else 0
+            self._chunked = _CHUNKED.search(head) is not None
+            self._searched = self._head_end
+            if self._body_length > READ_AHEAD_BYTES:
+                return True  # too big to wait for: the app refuses it without reading it
+        if self._chunked:
+            found = self.data.find(b"0\r\n\r\n", max(self._searched - 4, self._head_end))
+            self._searched = len(self.data)
+            return found >= 0
+        return len(self.data) - self._head_end >= min(self._body_length or 0, READ_AHEAD_BYTES)
 
 
 _lingering = threading.BoundedSemaphore(LINGERING_CLOSES)

@@ -46,8 +46,11 @@ Caching
     asked again on the same data is answered without evaluating it. Queries with
     SERVICE, RAND, NOW, UUID or STRUUID get no ETag and are never cached.
 
-Safety: see :mod:`govkg.sparql.threads` (the time limit that stops the work),
-:mod:`govkg.sparql.runner` (the row limit) and :mod:`govkg.sparql.lexer` (SERVICE allowlist).
+Safety: see :mod:`govkg.sparql.executor` (the checks every query passes), :mod:`govkg.sparql.threads`
+(the time limit that stops the work, the memory bound), :mod:`govkg.sparql.runner` (the row limit),
+:mod:`govkg.sparql.service_check` (the SERVICE allowlist, read by a SPARQL grammar) and
+:mod:`govkg.sparql.outbound_guard` (the engine connects only to allowed endpoints, whatever the
+check read).
 """
 
 from __future__ import annotations
@@ -297,19 +300,20 @@ def _answer(query: str, parameters: MultiDict) -> Response:
     settings = {**settings, "query_timeout": time_limit(parameters.get("timeout"), settings["query_timeout"])}
     loaded = loaded_graph()
     base_iri = endpoint_iri(loaded)
-    analysis = check_query(query, settings, base_iri)
+    checked = check_query(query, settings, base_iri)
+    form = checked.form
     fmt = None
-    if analysis.form is not None:
+    if form is not None:
         fmt = choose_format(
-            analysis.form,
+            form,
             request.headers.get("Accept"),
             parameters.getlist("format") + parameters.getlist("output"),
         )
         if fmt is None:
-            offers = _RDF_OFFERS if analysis.form in ("CONSTRUCT", "DESCRIBE") else _RESULTS_OFFERS
+            offers = _RDF_OFFERS if form in ("CONSTRUCT", "DESCRIBE") else _RESULTS_OFFERS
             acceptable = ", ".join(dict.fromkeys(fmt.media_type for _, fmt in offers))
             raise ClientError(
-                f"None of the media types in Accept fit a {analysis.form} query; acceptable: {acceptable}.",
+                f"None of the media types in Accept fit a {form} query; acceptable: {acceptable}.",
                 406,
             )
     job = plan_query(
@@ -319,9 +323,9 @@ def _answer(query: str, parameters: MultiDict) -> Response:
         fmt.name if fmt else None,
         _graph_iris(parameters, "default-graph-uri"),
         _graph_iris(parameters, "named-graph-uri"),
-        analysis,
+        checked,
     ).job
-    answer_key = _answer_key(job, analysis.service_calls)
+    answer_key = _answer_key(job, checked.service_calls)
     variant = answer_key if request.method in ("GET", "HEAD") else None
     if variant is not None:
         etag = f"{loaded.dataset_version}-{variant}"
