@@ -25,10 +25,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update({name.upper(): value for name, value in settings.items()})
     app.config["GOVKG_SETTINGS"] = settings
 
-    from . import errors, store
+    from . import errors, i18n, store
 
     store.init_app(app)
     errors.init_app(app)
+    i18n.init_app(app)
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)
     return app
@@ -40,9 +41,10 @@ def _blueprints() -> list:
         compression,  # gzip for every answer
         dumps,  # /dumps/
         health,  # /healthz, /readyz
+        home,  # /: the overview for people who do not write SPARQL
         metadata,  # /.well-known/void, /catalog
         openapi,  # /openapi.json
-        query_page,  # /
+        query_page,  # /query
         resources,  # /id/…, /eli/…, /graph/…, /ontology: every IRI under the base
         sparql_protocol,  # /sparql
         stored_query_api,  # /queries/
@@ -53,6 +55,7 @@ def _blueprints() -> list:
         resources.blueprint,
         sparql_protocol.blueprint,
         compression.blueprint,
+        home.blueprint,
         query_page.blueprint,
         stored_query_api.blueprint,
         openapi.blueprint,

@@ -54,6 +54,7 @@ from flask import Blueprint, Response, jsonify, request, send_file
 from werkzeug.exceptions import NotAcceptable, NotFound
 
 from .formats import RDF_FORMATS, RdfFormat, content_type
+from .i18n import page_language
 from .negotiation import negotiate
 from .responses import conditional, html_page, security_headers, vary
 from .serialize import project_prefixes, serialize_quads
@@ -319,8 +320,12 @@ def index() -> Response:
             graphs=[graph.value for graph in dataset_graphs(loaded)],
             human_size=human_size,
         )
-    vary(response, "Accept")
-    return conditional(response, loaded, f"index-{'json' if chosen == 'application/json' else 'html'}")
+    if chosen == "application/json":
+        vary(response, "Accept")
+        return conditional(response, loaded, "index-json")
+    language = page_language()  # the HTML list is in the reader's language
+    vary(response, "Accept", "Accept-Language")
+    return conditional(response, loaded, f"index-html-{language}-{request.args.get('lang', '')}")
 
 
 @blueprint.get("/<name>")
