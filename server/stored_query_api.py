@@ -26,8 +26,8 @@ from werkzeug.exceptions import NotAcceptable
 
 from .errors import ClientError
 from .formats import RDF_FORMATS, RESULTS_FORMATS
-from .negotiation import negotiate
 from .i18n import lang_url
+from .negotiation import negotiate
 from .query_page import editor_text, html_response
 from .serialize import project_prefixes
 from .store import loaded_graph
@@ -37,6 +37,7 @@ blueprint = Blueprint("stored_query_api", __name__)
 
 SPARQL_QUERY_MEDIA_TYPE = "application/sparql-query"
 _LISTING_TYPES = ("application/json", "text/html")
+
 
 def _stored_query(name: str) -> StoredQuery:
     query = queries_by_name(load_stored_queries()).get(name)
