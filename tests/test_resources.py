@@ -15,6 +15,7 @@ from rdflib.compare import isomorphic
 
 from server import create_app
 from server.describe import concise_bounded_description
+from server.i18n import HTML_LANGUAGE
 from server.source_text import article_text
 from server.store import EXTENSION_KEY, LoadedGraph
 
@@ -217,7 +218,8 @@ def test_labels_follow_the_preferred_language(live_server, loaded, accept_langua
     assert {"zh", "en"} <= set(labels)
     page = _get(live_server, PLACE + query, Accept=BROWSER_ACCEPT, **{"Accept-Language": accept_language})
     assert _h1(page.text) == labels[language]
-    assert f'<html lang="{language}">' in page.text
+    # One language tag for the whole site: zh pages are Simplified Chinese.
+    assert f'<html lang="{HTML_LANGUAGE[language]}">' in page.text
 
 
 def test_a_bad_lang_parameter_is_400(live_server):
