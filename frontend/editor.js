@@ -114,7 +114,8 @@ function create(textarea, options) {
       ]),
       EditorView.lineWrapping,
       EditorView.contentAttributes.of({
-        "aria-labelledby": options.labelledBy || "",
+        // aria-labelledby cannot reach the page's <label> from inside the shadow root.
+        "aria-label": options.label || "",
         "aria-multiline": "true",
         spellcheck: "false",
         autocapitalize: "off",

@@ -147,7 +147,7 @@
     ? window.govkgEditor.create(textarea, {
         prefixes: page.prefixes,
         completions: page.completions_path + (page.chosen_language ? "?lang=" + page.chosen_language : ""),
-        labelledBy: "query-label",
+        label: t.query_label,
         onRun: () => run({ updateUrl: true }),
         onChange: () => showQuestion(currentExample(textarea.value)),
       })
