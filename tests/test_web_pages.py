@@ -204,6 +204,8 @@ def test_the_editor_completes_a_prefix(live_server, browser):
         page.keyboard.type("SELECT * WHERE { ?s a gov:FirstM")
         option = page.locator(".cm-tooltip-autocomplete li", has_text="gov:FirstMoverAchievement")
         expect(option.first).to_be_visible()
+        # CodeMirror ignores keys for 75 ms after the list appears (its interactionDelay).
+        page.wait_for_timeout(300)
         page.keyboard.press("Enter")
         assert (
             page.evaluate("window.govkgQueryPage.getQuery()")
