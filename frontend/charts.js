@@ -1,6 +1,6 @@
 /* Charts for the govkg pages: ECharts (bar and line), tree-shaken to what the pages draw.
  *
- * Built by `npm run build` into server/static/vendor/charts.js (an IIFE that sets
+ * Built by `npm run build` into server/web/static/vendor/charts.js (an IIFE that sets
  * window.govkgCharts). On load it draws every element with a data-chart attribute from
  * the JSON in the <script type="application/json"> element that attribute names: a Data
  * Cube dataset's series, which the page also shows as a table (so nothing is lost

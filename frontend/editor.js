@@ -1,6 +1,6 @@
 /* The query page's SPARQL editor: CodeMirror 6 with the SPARQL mode of @codemirror/legacy-modes.
  *
- * Built by `npm run build` into server/static/vendor/editor.js (an IIFE that sets
+ * Built by `npm run build` into server/web/static/vendor/editor.js (an IIFE that sets
  * window.govkgEditor). It replaces the page's <textarea> (which stays in the form, kept in
  * step with the editor, so the form still submits) and adds line numbers, highlighting,
  * bracket matching, a search panel, completion of the known prefixes, SPARQL keywords,

@@ -1,6 +1,6 @@
-// Builds the front-end bundles into server/static/vendor/ (committed, so the Python package
+// Builds the front-end bundles into server/web/static/vendor/ (committed, so the Python package
 // needs no npm): `npm ci && npm run build`. Each bundle is one minified IIFE; the licences of
-// the packages bundled into them are collected into server/static/vendor/LICENSES.txt.
+// the packages bundled into them are collected into server/web/static/vendor/LICENSES.txt.
 import { build } from "esbuild";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,7 +10,7 @@ const packages = new Set();
 for (const [name, entry] of Object.entries(bundles)) {
   const result = await build({
     entryPoints: [entry],
-    outfile: `server/static/vendor/${name}.js`,
+    outfile: `server/web/static/vendor/${name}.js`,
     bundle: true,
     minify: true,
     format: "iife",
@@ -34,7 +34,7 @@ for (const name of [...packages].sort()) {
   notices.push(`${name} ${version} (${license})\n\n${text}\n`);
 }
 writeFileSync(
-  "server/static/vendor/LICENSES.txt",
+  "server/web/static/vendor/LICENSES.txt",
   "The packages bundled into editor.js and charts.js, with their licences.\n\n" + notices.join("\n" + "-".repeat(72) + "\n\n")
 );
 console.log(`LICENSES.txt: ${packages.size} packages`);

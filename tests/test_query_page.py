@@ -11,14 +11,14 @@ from urllib.parse import parse_qs, urlsplit
 import pyoxigraph as ox
 import pytest
 import requests
+from govkg.graph.stored_queries import load_stored_queries
+from govkg.rdf.formats import RDF_FORMATS, RESULTS_FORMATS, ResultsFormat
+from govkg.rdf.serialize import project_prefixes
+from govkg.sparql.text import complete_prefixes
+from govkg.web.openapi import openapi_path
+from govkg.web.query_page import editor_text
 from openapi_spec_validator import validate as validate_openapi
 
-from server.formats import RDF_FORMATS, RESULTS_FORMATS, ResultsFormat
-from server.openapi import openapi_path
-from server.query_page import editor_text
-from server.serialize import project_prefixes
-from server.sparql_text import complete_prefixes
-from server.stored_queries import load_stored_queries
 from tests.conftest import start_server, stop_server
 
 STORED = load_stored_queries()

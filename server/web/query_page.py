@@ -1,0 +1,244 @@
+"""The query page at ``/query``: a SPARQL editor with the competency questions as one-click examples.
+
+The page is a plain form that works without JavaScript (submitting it with a
+format redirects to ``/sparql``); ``static/query.js`` enhances it: it runs the
+query in place, shows the results as a table whose IRIs link to their resource
+pages and show their labels, offers the downloads and a share link, and reports
+errors, time-outs and truncation. Everything the script needs is embedded as JSON
+in a ``<script type="application/json">`` element, so the page runs under a
+``default-src 'self'`` Content-Security-Policy, with no inline script or style.
+
+Known prefixes (``serialize.project_prefixes``) need no ``PREFIX`` line: when a
+query is run, a line is prepended for each known prefix that it uses without
+declaring it (:func:`govkg.sparql.text.complete_prefixes`, mirrored in the script).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from govkg.errors import ClientError
+from govkg.graph.stored_queries import StoredQuery, load_stored_queries
+from govkg.rdf.formats import RDF_FORMATS, RESULTS_FORMATS, content_type
+from govkg.rdf.serialize import project_prefixes
+from govkg.sparql.text import complete_prefixes
+from govkg.store.loaded import LoadedGraph
+from govkg.web.i18n import HTML_LANGUAGE, chosen_language, lang_url, messages, page_language
+from govkg.web.responses import app_cache, conditional, install_cache, security_headers, vary
+from govkg.web.store import loaded_graph
+
+blueprint = Blueprint("query_page", __name__)
+
+
+#: The editor's text when no query is given, by page language.
+STARTER_QUERY = {
+    "en": """\
+# Everything with a label. Known prefixes such as rdfs: and gov: need no PREFIX line.
+SELECT ?thing ?label
+WHERE {
+  ?thing rdfs:label ?label .
+}
+LIMIT 25
+""",
+    "zh": """\
+# 所有带名称的资源。rdfs:、gov: 等已知前缀无需写 PREFIX。
+SELECT ?thing ?label
+WHERE {
+  ?thing rdfs:label ?label .
+}
+LIMIT 25
+""",
+}
+
+
+@blueprint.record_once
+def _check_stored_queries(state) -> None:  # noqa: ANN001
+    """Read the stored queries at start-up, so a malformed one stops the server with its file and line."""
+    load_stored_queries()
+    install_cache(state.app, "query_page")
+
+
+def html_response(html: str) -> Response:
+    """An HTML page with the security headers; it varies with the request's languages."""
+    response = Response(html, status=200)
+    response.headers["Content-Type"] = content_type("text/html")
+    vary(response, "Accept-Language")
+    return security_headers(response)  # the site's one Content-Security-Policy: default-src 'self'…
+
+
+def sparql_url(**params: str) -> str:
+    """The URL of the SPARQL endpoint (relative to the site), with ``params`` as its query string.
+
+    >>> from flask import Flask
+    >>> with Flask(__name__).test_request_context("/"):
+    ...     sparql_url(query="ASK {}", format="json")
+    '/sparql?query=ASK+%7B%7D&format=json'
+    """
+    url = request.script_root + "/sparql"
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def format_choices() -> dict[str, list[dict[str, str]]]:
+    """The download formats, straight from the format registry: results formats and RDF formats."""
+
+    def describe(fmt: Any) -> dict[str, str]:
+        return {
+            "name": fmt.name,
+            "label": fmt.label,
+            "media_type": fmt.media_type,
+            "extension": fmt.extension,
+        }
+
+    return {"results": [describe(f) for f in RESULTS_FORMATS], "rdf": [describe(f) for f in RDF_FORMATS]}
+
+
+def editor_text(text: str, prefixes: dict[str, str]) -> str:
+    """A stored query as the editor shows it: without its ``#+`` header (the page shows the
+    question beside the editor) and without the ``PREFIX`` lines the page declares by itself.
+
+    >>> editor_text("#+ summary: x\\n#+ tags:\\n#+   - a\\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\\n"
+    ...             "PREFIX ex: <http://example.org/>\\n\\nSELECT * {}\\n", {"rdfs": "http://www.w3.org/2000/01/rdf-schema#"})
+    'PREFIX ex: <http://example.org/>\\n\\nSELECT * {}\\n'
+    """
+    lines = text.splitlines(keepends=True)
+    kept = []
+    for line in lines:
+        if line.startswith("#+"):
+            continue
+        declared = _PREFIX_LINE.fullmatch(line.strip())
+        if declared and prefixes.get(declared["name"]) == declared["iri"]:
+            continue
+        kept.append(line)
+    return "".join(kept).lstrip("\n")
+
+
+_PREFIX_LINE = re.compile(r"PREFIX\s+(?P<name>[A-Za-z][\w.-]*)?:\s*<(?P<iri>[^>]*)>", re.IGNORECASE)
+
+
+def example_view(query: StoredQuery, base_iri: str, language: str) -> dict[str, Any]:
+    """What the page shows of one stored query: summaries (page language first) and its text."""
+    text = editor_text(query.bound_text(base_iri), project_prefixes(base_iri))
+    summaries = [("en", query.summary), ("zh", query.summary_zh)]
+    if language == "zh":
+        summaries.reverse()
+    return {
+        "name": query.name,
+        "summary": summaries[0][1],
+        "summary_lang": HTML_LANGUAGE[summaries[0][0]],
+        "other_summary": summaries[1][1],
+        "other_summary_lang": HTML_LANGUAGE[summaries[1][0]],
+        "description": query.description,
+        "tags": list(query.tags),
+        "federated": query.federated,
+        "text": text,
+        "href": lang_url(url_for("query_page.query_page", query=text)),
+    }
+
+
+@blueprint.get("/query")
+def query_page() -> Response:
+    """The SPARQL query page; ``?query=`` fills (and, with JavaScript, runs) the editor.
+
+    With ``&format=NAME`` as well (the form submitted without JavaScript), it
+    redirects to ``/sparql`` with the query, its known prefixes declared.
+    """
+    loaded = loaded_graph()
+    prefixes = project_prefixes(loaded.base_iri)
+    query_text = request.args.get("query")
+    format_name = request.args.get("format")
+    if format_name is not None:
+        return _redirect_to_endpoint(query_text, format_name, prefixes)
+
+    language = page_language()
+    settings = current_app.config["GOVKG_SETTINGS"]
+    examples = [example_view(query, loaded.base_iri, language) for query in load_stored_queries()]
+    shown_text = STARTER_QUERY[language] if query_text is None else query_text
+    current = next((example for example in examples if example["text"] == shown_text), None)
+    page_data = {
+        "language": language,
+        "chosen_language": chosen_language(),
+        "endpoint": sparql_url(),
+        "page_path": url_for("query_page.query_page"),
+        "completions_path": url_for("query_page.completions"),
+        "base_iri": loaded.base_iri,
+        "prefixes": prefixes,
+        "query_timeout": settings["query_timeout"],
+        "max_result_rows": settings["max_result_rows"],
+        "formats": format_choices(),
+        "examples": [
+            {
+                "name": example["name"],
+                "text": example["text"],
+                "summary": example["summary"],
+                "summary_lang": example["summary_lang"],
+                "description": example["description"],
+            }
+            for example in examples
+        ],
+        "messages": messages(language),
+        "run_on_load": query_text is not None,
+    }
+    html = render_template(
+        "query_page.html",
+        examples=examples,
+        current_example=current,
+        query_text=shown_text,
+        prefixes=prefixes,
+        formats=format_choices(),
+        page_data=page_data,
+    )
+    return html_response(html)
+
+
+@blueprint.get("/query/completions.json")
+def completions() -> Response:
+    """What the editor suggests: the known prefixes, the ``gov:`` terms and the labelled
+    resources under the base, each with its label in the page language (built once per version)."""
+    loaded = loaded_graph()
+    language = page_language()
+    data = app_cache("query_page").get(
+        loaded.dataset_version, ("completions", language), lambda: completion_items(loaded, language)
+    )
+    response = Response(json.dumps(data, ensure_ascii=False), headers={"Content-Type": "application/json"})
+    vary(response, "Accept-Language")
+    return conditional(security_headers(response), loaded, f"completions-{language}")
+
+
+def completion_items(loaded: LoadedGraph, language: str) -> dict[str, Any]:
+    """The editor's completions: ``prefixes`` (name -> IRI), ``terms`` (gov: classes and
+    properties) and ``resources`` (IRIs under the base with a label), labels in ``language``."""
+    from govkg.web.resources import LABEL_PREDICATES, pick_literal
+
+    store = loaded.store
+    ontology_namespace = f"{loaded.base_iri}ontology#"
+    graphs = [loaded.graph_iri(slug) for slug in ("ontology", "facts", "links")]
+    labels: dict[str, list[ox.Literal]] = {}
+    for graph in graphs:
+        for predicate in LABEL_PREDICATES[:2]:  # skos:prefLabel, rdfs:label
+            for quad in store.quads_for_pattern(None, predicate, None, graph):
+                if isinstance(quad.subject, ox.NamedNode) and isinstance(quad.object, ox.Literal):
+                    labels.setdefault(quad.subject.value, []).append(quad.object)
+    terms, resources = [], []
+    for iri, literals in sorted(labels.items()):
+        best = pick_literal(literals, language)
+        label = best.value if best is not None else ""
+        if iri.startswith(ontology_namespace) and len(iri) > len(ontology_namespace):
+            terms.append({"name": "gov:" + iri[len(ontology_namespace) :], "label": label})
+        elif iri.startswith(loaded.base_iri):
+            resources.append({"iri": iri, "label": label})
+    return {"prefixes": project_prefixes(loaded.base_iri), "terms": terms, "resources": resources}
+
+
+def _redirect_to_endpoint(query_text: str | None, format_name: str, prefixes: dict[str, str]) -> Response:
+    if not query_text or not query_text.strip():
+        raise ClientError("Write a query first: the query parameter is empty.")
+    known_formats = {fmt.name for fmt in (*RESULTS_FORMATS, *RDF_FORMATS)}
+    if format_name not in known_formats:
+        raise ClientError(f"format must be one of {', '.join(sorted(known_formats))}.")
+    completed, _ = complete_prefixes(query_text, prefixes)
+    return redirect(sparql_url(query=completed, format=format_name), code=303)
