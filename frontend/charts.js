@@ -63,10 +63,25 @@ function draw(element, data, options) {
   const chart = echarts.init(element, null, { renderer: "svg", locale: language === "zh" ? "ZH" : "EN" });
   const narrow = element.clientWidth < 500;
   const points = data.points;
+  // Many bars, or a narrow screen: bars run sideways, one row each, so their names stay readable.
+  const sideways = kind === "bar" && (points.length > 8 || (narrow && points.length > 4));
+  element.style.height = sideways ? Math.max(240, points.length * 34 + 60) + "px" : "";
+  chart.resize();
+  const categories = {
+    type: "category",
+    data: points.map((p) => p.category),
+    inverse: sideways,
+    axisLabel: {
+      interval: 0,
+      color: "#3f4757",
+      formatter: (text) => wrapLabel(text, sideways ? (narrow ? 14 : 28) : narrow ? 10 : Math.max(10, Math.floor(60 / points.length) + 6)),
+    },
+  };
+  const values = { type: "value", axisLabel: { color: "#3f4757", formatter: (value) => formatNumber(value, language) } };
   chart.setOption({
     animation: false,
     aria: { enabled: true, label: { description: data.title + ": " + points.map((p) => p.category + " " + formatNumber(p.value, language) + (p.unit ? " " + p.unit : "")).join("; ") } },
-    grid: { left: 8, right: 16, top: 24, bottom: 8, containLabel: true },
+    grid: { left: 8, right: sideways ? 48 : 16, top: 24, bottom: 8, containLabel: true },
     tooltip: {
       trigger: "item",
       confine: true,
@@ -75,23 +90,19 @@ function draw(element, data, options) {
         return escapeText(point.label) + "<br><b>" + escapeText(formatNumber(point.value, language)) + " " + escapeText(point.unit || "") + "</b>";
       },
     },
-    xAxis: {
-      type: "category",
-      data: points.map((p) => p.category),
-      axisLabel: { interval: 0, color: "#3f4757", formatter: (text) => wrapLabel(text, narrow ? 10 : Math.max(10, Math.floor(60 / points.length) + 6)) },
-    },
-    yAxis: { type: "value", axisLabel: { color: "#3f4757", formatter: (value) => formatNumber(value, language) } },
+    xAxis: sideways ? values : categories,
+    yAxis: sideways ? categories : values,
     series: [
       {
         type: kind,
         name: data.measure,
         data: points.map((p) => ({ value: p.value, itemStyle: { color: p.current ? "#a11d21" : "#1a4f9c" } })),
-        label: { show: true, position: "top", color: "#1d2330", formatter: (item) => formatNumber(item.value, language) },
-        barMaxWidth: 56,
+        label: { show: true, position: sideways ? "right" : "top", color: "#1d2330", formatter: (item) => formatNumber(item.value, language) },
+        barMaxWidth: sideways ? 24 : 56,
         lineStyle: { color: "#1a4f9c" },
       },
     ],
-  });
+  }, true);
   chart.on("click", (item) => {
     const point = points[item.dataIndex];
     if (point && point.href) window.location.assign(point.href);

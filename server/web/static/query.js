@@ -620,8 +620,12 @@
 
   /** The table / bars / line switch for an answer with a numeric column; `.chart` is its chart. */
   function chartSwitch(headings, rows, chartable, tableWrap) {
-    const valueIndex = chartable[0];
-    const categoryIndex = headings.findIndex((_, index) => !chartable.includes(index));
+    // The values: the last numeric column (ordering keys such as a position tend to come first);
+    // the bars' names: the other column with the most distinct values. Both can be changed.
+    let valueIndex = chartable[chartable.length - 1];
+    const others = headings.map((_, index) => index).filter((index) => !chartable.includes(index));
+    const distinct = (index) => new Set(rows.map((row) => (row[index] ? row[index].value : ""))).size;
+    let categoryIndex = others.reduce((best, index) => (best < 0 || distinct(index) > distinct(best) ? index : best), -1);
     const chart = el("div", {
       className: "chart result-chart",
       role: "img",
@@ -650,11 +654,24 @@
             return { category: shown, value: Number(row[valueIndex].value), label: shown, unit: "", href: href, current: false };
           });
         const data = { title: headings[valueIndex], measure: headings[valueIndex], language: page.language, points: points };
+        chart.setAttribute("aria-label", format(t.chart_of, { value: headings[valueIndex], category: headings[categoryIndex] || "#" }));
         window.govkgCharts.draw(chart, data, { kind: kind });
       });
       return button;
     });
+    const selector = (label, indexes, current, choose) => {
+      const select = el("select", { "aria-label": label }, indexes.map((index) => el("option", { value: String(index), text: headings[index] })));
+      select.value = String(current);
+      select.addEventListener("change", () => {
+        choose(Number(select.value));
+        const pressed = buttons.find((button) => button.getAttribute("aria-pressed") === "true");
+        if (pressed && pressed.dataset.view !== "table") pressed.click();
+      });
+      return el("label", { className: "chart-choice" }, [label + " ", select]);
+    };
     views.append(...buttons);
+    if (chartable.length > 1) views.append(selector(t.chart_value, chartable, valueIndex, (index) => (valueIndex = index)));
+    if (others.length > 1) views.append(selector(t.chart_category, others, categoryIndex, (index) => (categoryIndex = index)));
     views.chart = chart;
     return views;
   }
