@@ -33,7 +33,8 @@ def _fulfil_with(status: int, body: str, headers: dict[str, str] | None = None):
 
 
 def _run(page: Page, query: str) -> None:
-    page.fill("#query", query)
+    # The textarea is replaced by the CodeMirror editor; the page's script sets its text.
+    page.evaluate("text => window.govkgQueryPage.setQuery(text)", query)
     page.click("#run-query")
 
 
@@ -58,7 +59,7 @@ def test_query_page_end_to_end(live_server, tmp_path: Path):
             rows = page.locator("table.results-table tbody tr")
 
             # A competency question: one click loads its query; Run shows the table.
-            page.goto(live_server.url)
+            page.goto(live_server.url + "query")
             examples = page.locator("li:has(> a[data-example])")
             page.fill("#example-filter", "firsts scope")
             expect(page.locator("a[data-example='firsts-by-scope']")).to_be_visible()

@@ -13,8 +13,10 @@ import pytest
 import requests
 from govkg.graph.stored_queries import load_stored_queries
 from govkg.rdf.formats import RDF_FORMATS, RESULTS_FORMATS, ResultsFormat
+from govkg.rdf.serialize import project_prefixes
 from govkg.sparql.text import complete_prefixes
 from govkg.web.openapi import openapi_path
+from govkg.web.query_page import editor_text
 from openapi_spec_validator import validate as validate_openapi
 
 from tests.conftest import start_server, stop_server
@@ -71,8 +73,15 @@ class Page(HTMLParser):
         return json.loads(self.text_of["govkg-page-data"])
 
 
+def page_url(live_server) -> str:
+    """The query page (``/`` is the home page; ``/?query=`` goes on to the query page)."""
+    return live_server.url + "query"
+
+
 def get_page(live_server, **params: str) -> tuple[requests.Response, Page]:
-    response = requests.get(live_server.url, params=params, headers={"Accept-Language": "en"}, timeout=10)
+    response = requests.get(
+        page_url(live_server), params=params, headers={"Accept-Language": "en"}, timeout=10
+    )
     assert response.status_code == 200
     return response, Page(response.text)
 
@@ -101,25 +110,25 @@ def test_every_example_link_and_download_fits_in_one_request_line(live_server):
         download = requests.Request("GET", live_server.sparql_url, params={"query": text, "format": "json"})
         for target in (link["href"], download.prepare().path_url):
             assert len(f"GET {target} HTTP/1.1") <= 8190, f"{link['data-example']}: {len(target)} bytes"
-    long = requests.get(live_server.url, params={"query": "#" * 9000}, timeout=10)
+    long = requests.get(page_url(live_server), params={"query": "#" * 9000}, timeout=10)
     assert long.status_code == 414  # what a longer link would get
 
 
 def test_the_page_language_follows_accept_language_and_lang(live_server):
     chinese = requests.get(
-        live_server.url, headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}, timeout=10
+        page_url(live_server), headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}, timeout=10
     )
     assert '<html lang="zh-Hans">' in chinese.text and "查询知识图谱" in chinese.text
     assert "Accept-Language" in chinese.headers["Vary"]
     first, chinese_text = STORED[0], Page(chinese.text).text
     assert chinese_text.index(first.summary_zh) < chinese_text.index(first.summary)
     english = requests.get(
-        live_server.url, params={"lang": "en"}, headers={"Accept-Language": "zh"}, timeout=10
+        page_url(live_server), params={"lang": "en"}, headers={"Accept-Language": "zh"}, timeout=10
     )
     english_text = Page(english.text).text
     assert '<html lang="en">' in english.text
     assert english_text.index(first.summary) < english_text.index(first.summary_zh)
-    assert requests.get(live_server.url, params={"lang": "<x>"}, timeout=10).status_code == 400
+    assert requests.get(page_url(live_server), params={"lang": "<x>"}, timeout=10).status_code == 400
 
 
 def test_the_page_has_no_inline_script_or_style_and_a_strict_csp(live_server):
@@ -153,7 +162,8 @@ def test_a_hostile_query_text_is_escaped_everywhere(live_server):
     assert page.text_of["query"] == HOSTILE  # the textarea holds it as text, unchanged
     data = page.page_data()  # the JSON element parses: nothing broke out of it
     assert data["run_on_load"] is True
-    assert len(page.find_all("script")) == 2
+    # The page data, the editor and chart bundles and the page's own script.
+    assert len(page.find_all("script")) == 4
 
 
 def test_the_share_url_fills_the_editor_and_says_to_run(live_server):
@@ -168,7 +178,7 @@ def test_the_share_url_fills_the_editor_and_says_to_run(live_server):
 def test_without_javascript_the_form_redirects_to_the_endpoint_with_prefixes_declared(live_server):
     query = "SELECT ?label WHERE { ?s a gov:FirstMoverAchievement ; rdfs:label ?label } LIMIT 2"
     redirect = requests.get(
-        live_server.url, params={"query": query, "format": "csv"}, allow_redirects=False, timeout=10
+        page_url(live_server), params={"query": query, "format": "csv"}, allow_redirects=False, timeout=10
     )
     assert redirect.status_code == 303
     location = urlsplit(redirect.headers["Location"])
@@ -179,7 +189,7 @@ def test_without_javascript_the_form_redirects_to_the_endpoint_with_prefixes_dec
     answer = requests.get(live_server.url.rstrip("/") + redirect.headers["Location"], timeout=10)
     assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/csv")
     assert answer.text.splitlines()[0] == "label"
-    refused = requests.get(live_server.url, params={"query": query, "format": "n3"}, timeout=10)
+    refused = requests.get(page_url(live_server), params={"query": query, "format": "n3"}, timeout=10)
     assert refused.status_code == 400
 
 
@@ -293,8 +303,37 @@ def test_a_browser_asking_for_a_stored_query_is_sent_to_the_page(live_server):
     )
     assert response.status_code == 303
     location = urlsplit(response.headers["Location"])
-    assert location.path == "/"
-    assert parse_qs(location.query)["query"] == [query.bound_text(live_server.url)]
+    assert location.path == "/query"
+    # The editor gets the query without its header and the PREFIX lines the page declares itself.
+    shown = editor_text(query.bound_text(live_server.url), project_prefixes(live_server.url))
+    assert parse_qs(location.query)["query"] == [shown]
+    assert "#+" not in shown
+
+
+def test_the_old_editor_address_still_opens_the_editor(live_server):
+    # Links shared before the home page took / carried the query as /?query=…: they go on to /query.
+    query = "SELECT ?s WHERE { ?s a gov:FirstMoverAchievement } LIMIT 1"
+    moved = requests.get(
+        live_server.url, params={"query": query, "lang": "zh"}, allow_redirects=False, timeout=10
+    )
+    assert moved.status_code == 303
+    location = urlsplit(moved.headers["Location"])
+    assert location.path == "/query"
+    assert parse_qs(location.query) == {"query": [query], "lang": ["zh"]}
+    page = Page(requests.get(live_server.url, params={"query": query}, timeout=10).text)
+    assert page.text_of["query"] == query
+    # Without JavaScript, the old form's submission still ends at the endpoint.
+    answer = requests.get(live_server.url, params={"query": query, "format": "json"}, timeout=10)
+    assert answer.headers["Content-Type"].startswith("application/sparql-results+json")
+
+
+def test_a_stored_question_is_shown_beside_its_query_not_inside_it(live_server):
+    _, page = get_page(live_server)
+    example = page.page_data()["examples"][0]
+    assert not example["text"].startswith("#+") and "#+ summary" not in example["text"]
+    _, loaded = get_page(live_server, query=example["text"])
+    assert loaded.text_of["stored-question-summary"] == example["summary"]
+    assert example["summary"] not in loaded.text_of["query"]
 
 
 def test_the_text_of_a_stored_query(live_server):
@@ -330,7 +369,9 @@ def test_the_listing_as_json_and_as_html(live_server):
     for query in STORED:
         assert query.summary in listed.text and query.summary_zh in listed.text
         assert listed.find_all("li", id=query.name)
-    assert requests.get(live_server.url + "queries/", params={"format": "html"}, timeout=10).text == html.text
+    # The same page (its language links keep ?format=html, so only its text is compared).
+    by_parameter = requests.get(live_server.url + "queries/", params={"format": "html"}, timeout=10)
+    assert Page(by_parameter.text).text == listed.text
     assert (
         requests.get(live_server.url + "queries/", headers={"Accept": "image/png"}, timeout=10).status_code
         == 406

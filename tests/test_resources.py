@@ -15,6 +15,7 @@ from govkg import create_app
 from govkg.graph.source_text import article_text
 from govkg.rdf.describe import concise_bounded_description
 from govkg.store.loaded import LoadedGraph
+from govkg.web.i18n import HTML_LANGUAGE
 from govkg.web.store import EXTENSION_KEY
 from rdflib.compare import isomorphic
 
@@ -217,7 +218,8 @@ def test_labels_follow_the_preferred_language(live_server, loaded, accept_langua
     assert {"zh", "en"} <= set(labels)
     page = _get(live_server, PLACE + query, Accept=BROWSER_ACCEPT, **{"Accept-Language": accept_language})
     assert _h1(page.text) == labels[language]
-    assert f'<html lang="{language}">' in page.text
+    # One language tag for the whole site: zh pages are Simplified Chinese.
+    assert f'<html lang="{HTML_LANGUAGE[language]}">' in page.text
 
 
 def test_a_bad_lang_parameter_is_400(live_server):

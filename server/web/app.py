@@ -22,7 +22,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["GOVKG_SETTINGS"] = settings
 
     from govkg.sparql import outbound_guard
-    from govkg.web import errors, store
+    from govkg.web import errors, i18n, store
 
     # The engine may connect only to allowed SERVICE endpoints, whatever a query says
     # (:mod:`govkg.sparql.outbound_guard`); the process keeps the guard for its lifetime.
@@ -36,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.logger.warning("Outbound guard unavailable (%s); every SERVICE call is refused.", reason)
     store.init_app(app)
     errors.init_app(app)
+    i18n.init_app(app)
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)
     return app
@@ -47,9 +48,10 @@ def _blueprints() -> list:
         compression,  # gzip for every answer
         dumps,  # /dumps/
         health,  # /healthz, /readyz
+        home,  # /: the overview for people who do not write SPARQL
         metadata,  # /.well-known/void, /catalog
         openapi,  # /openapi.json
-        query_page,  # /
+        query_page,  # /query
         resources,  # /id/…, /eli/…, /graph/…, /ontology: every IRI under the base
         sparql_protocol,  # /sparql
         stored_query_api,  # /queries/
@@ -60,6 +62,7 @@ def _blueprints() -> list:
         resources.blueprint,
         sparql_protocol.blueprint,
         compression.blueprint,
+        home.blueprint,
         query_page.blueprint,
         stored_query_api.blueprint,
         openapi.blueprint,

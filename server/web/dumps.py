@@ -14,6 +14,7 @@ from govkg.store.dumps import (
     human_size,
     listed_dumps,
 )
+from govkg.web.i18n import page_language
 from govkg.web.negotiation import negotiate
 from govkg.web.responses import conditional, html_page, security_headers, vary
 from govkg.web.store import loaded_graph
@@ -62,8 +63,12 @@ def index() -> Response:
             graphs=[graph.value for graph in dataset_graphs(loaded)],
             human_size=human_size,
         )
-    vary(response, "Accept")
-    return conditional(response, loaded, f"index-{'json' if chosen == 'application/json' else 'html'}")
+    if chosen == "application/json":
+        vary(response, "Accept")
+        return conditional(response, loaded, "index-json")
+    language = page_language()  # the HTML list is in the reader's language
+    vary(response, "Accept", "Accept-Language")
+    return conditional(response, loaded, f"index-html-{language}-{request.args.get('lang', '')}")
 
 
 @blueprint.get("/<name>")

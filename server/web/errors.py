@@ -49,8 +49,14 @@ def status_of(error: ClientError) -> int:
 
 
 def error_response(status: int, message: str) -> Response:
-    """A plain-text (or JSON, if preferred) error body with the given status."""
-    best = request.accept_mimetypes.best_match(["text/plain", "application/json"])
+    """A plain-text (or JSON or, for a browser, HTML in its language) error body with the given status."""
+    best = request.accept_mimetypes.best_match(["text/plain", "application/json", "text/html"])
+    if best == "text/html":
+        from govkg.web.responses import html_page  # the page has the site's menu and security headers
+
+        response = html_page("error.html", status=status, message=message)
+        response.headers["Vary"] = "Accept, Accept-Language"
+        return response
     if best == "application/json":
         response = jsonify(error=message, status=status)
     else:

@@ -38,8 +38,9 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pyoxigraph as ox
 import rdflib
-from flask import render_template, request
+from flask import render_template, request, url_for
 from govkg.store.loaded import LoadedGraph
+from govkg.web.i18n import HTML_LANGUAGE
 from govkg.web.responses import CONTENT_SECURITY_POLICY, app_cache
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def ontology_page(loaded: LoadedGraph, language: str) -> OntologyPage:
     """The documentation of the ontology graph in ``language`` (built once per dataset version)."""
     return app_cache("resources").get(
         loaded.dataset_version,
-        ("ontology-page", language, request.script_root),
+        ("ontology-page", language, request.script_root, request.args.get("lang")),
         lambda: _build(loaded, language),
     )
 
@@ -342,14 +343,82 @@ def _sanitized_page(
             for href, _, media_type in _alternates()
         )
     )
+    head_extra += "".join(
+        f'<link rel="stylesheet" href="{html.escape(url_for("static", filename=name))}">'
+        for name in ("govkg.css", "ontology.css")
+    )
     page = page.replace("<head>", "<head>" + head_extra, 1).replace("<body>", "<body>" + banner, 1)
-    page = page.replace("<html>", f'<html lang="{html.escape(language)}">', 1)
+    page = page.replace("<html>", f'<html lang="{HTML_LANGUAGE[language]}">', 1)
+    if language == "zh":
+        page = translate_headings(page, PYLODE_HEADINGS_ZH)
+    # pyLODE's content is the page's main landmark, the skip link's target.
+    page = page.replace('<div id="content">', '<div id="content" role="main" tabindex="-1">', 1)
     csp = (
         CONTENT_SECURITY_POLICY
         + "; img-src 'self' data:; style-src 'self' "
         + " ".join(_style_hash(style) for style in styles)
     )
     return OntologyPage(page, csp.rstrip(), "pyLODE")
+
+
+#: pyLODE's English headings and field names, as the Chinese page shows them.
+PYLODE_HEADINGS_ZH: dict[str, str] = {
+    "Classes": "类",
+    "Object Properties": "对象属性",
+    "Datatype Properties": "数据属性",
+    "Annotation Properties": "注释属性",
+    "Named Individuals": "命名个体",
+    "Namespaces": "命名空间",
+    "Metadata": "元数据",
+    "Legend": "图例",
+    "Table of Contents": "目录",
+    "Creator": "创建者",
+    "Date Modified": "修改日期",
+    "Description": "描述",
+    "Domain": "定义域",
+    "Range": "值域",
+    "Has Part": "包含",
+    "In Domain Of": "作为定义域",
+    "In Range Of": "作为值域",
+    "Is Defined By": "定义于",
+    "License": "许可协议",
+    "Preferred Namespace Prefix": "推荐前缀",
+    "Preferred Namespace Uri": "命名空间",
+    "Sub Class Of": "上位类",
+    "Sub Property Of": "上位属性",
+    "Super Class Of": "下位类",
+    "Version Info": "版本",
+    "Title": "标题",
+    "Ontology": "本体",
+    "Class": "类",
+    "Object Property": "对象属性",
+    "Datatype Property": "数据属性",
+    "Annotation Property": "注释属性",
+    "Named Individual": "命名个体",
+    "Restriction": "约束",
+    "Definition": "定义",
+    "Example": "示例",
+    "Source": "来源",
+    "Scope Note": "范围注释",
+    "made by": "制作工具：",
+    "with the": "使用",
+    "profile": "配置",
+}
+
+
+def translate_headings(page: str, words: dict[str, str]) -> str:
+    """Replace each text node that is exactly one of ``words`` (spaces around it kept).
+
+    >>> translate_headings("<h2>Classes</h2><p>Classes of things</p>", {"Classes": "类"})
+    '<h2>类</h2><p>Classes of things</p>'
+    """
+
+    def replace(match: re.Match) -> str:
+        text = match.group(1)
+        return ">" + text.replace(text.strip(), words[text.strip()]) + "<"
+
+    pattern = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
+    return re.sub(rf">(\s*(?:{pattern})\s*)<", replace, page)
 
 
 def _alternates() -> list[tuple[str, str, str]]:

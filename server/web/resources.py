@@ -46,7 +46,10 @@ from govkg.graph.source_text import article_text
 from govkg.rdf.formats import RDF_FORMATS, RdfFormat, content_type
 from govkg.rdf.serialize import project_prefixes, serialize_triples
 from govkg.store.loaded import LoadedGraph
-from govkg.web.negotiation import negotiate, negotiate_language
+from govkg.web import cube_view
+from govkg.web.i18n import HTML_LANGUAGE, lang_url, messages, page_language
+from govkg.web.i18n import PAGE_LANGUAGES as I18N_LANGUAGES
+from govkg.web.negotiation import negotiate
 from govkg.web.responses import (
     app_cache,
     conditional,
@@ -57,6 +60,7 @@ from govkg.web.responses import (
     vary,
 )
 from govkg.web.store import loaded_graph
+from govkg.web.term_labels import term_label
 from werkzeug.exceptions import NotAcceptable, NotFound
 
 blueprint = Blueprint("resources", __name__)
@@ -87,7 +91,7 @@ LABEL_PREDICATES: tuple[ox.NamedNode, ...] = tuple(
 )
 
 #: Languages of the pages' own words; labels in any language are shown.
-PAGE_LANGUAGES: tuple[str, ...] = ("en", "zh")
+PAGE_LANGUAGES: tuple[str, ...] = I18N_LANGUAGES
 HTML = "text/html"
 #: A resource's description is one graph, so the formats that carry named graphs are not offered.
 TRIPLE_FORMATS: tuple[RdfFormat, ...] = tuple(fmt for fmt in RDF_FORMATS if not fmt.carries_graphs)
@@ -111,45 +115,6 @@ _IRI_PATH_CHARACTER = re.compile(
     "\U000d0000-\U000dfffd\U000e1000-\U000efffd]"
 )
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
-
-_UI_TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "types": "Types",
-        "properties": "Properties",
-        "property": "Property",
-        "value": "Value",
-        "incoming": "Links to this resource",
-        "subject": "From",
-        "evidence": "Evidence in the article",
-        "as": "This description as",
-        "more": "more values not shown; the RDF forms have them all",
-        "incoming_more": "Only the first links are listed; ask the SPARQL endpoint for all of them.",
-        "annotation": "annotation",
-        "no_properties": "No triple has this resource as subject; it is only the object of other triples.",
-        "language": "Language",
-        "quote_only": "Quoted words (their sentence could not be located in the article):",
-        "article": "The article, with the words each fact is drawn from marked",
-    },
-    "zh": {
-        "types": "类型",
-        "properties": "属性",
-        "property": "属性",
-        "value": "值",
-        "incoming": "指向此资源的链接",
-        "subject": "来自",
-        "evidence": "原文依据",
-        "as": "本描述的其他格式",
-        "more": "个值未显示；RDF 格式包含全部值",
-        "incoming_more": "仅列出前面的链接；全部链接请查询 SPARQL 端点。",
-        "annotation": "标注",
-        "no_properties": "没有以此资源为主语的三元组；它只作为其他三元组的宾语出现。",
-        "language": "语言",
-        "quote_only": "引用原文（未能在文章中定位其所在句子）：",
-        "article": "文章全文（标出的是各事实所依据的原文）",
-    },
-}
-
 
 # --- IRIs and paths -------------------------------------------------------------------------
 
@@ -256,20 +221,6 @@ def choose_representation(extension: str | None) -> RdfFormat | None:
     if chosen == HTML:
         return None
     return next(fmt for fmt in TRIPLE_FORMATS if chosen in (fmt.media_type, *fmt.aliases))
-
-
-def page_language() -> str:
-    """The language of the page: ``?lang=`` if given, else ``Accept-Language``, else English.
-
-    Raises 400 for a ``lang`` that is not a language tag.
-    """
-    requested = request.args.get("lang")
-    if requested is not None:
-        if not _LANGUAGE_TAG.match(requested):
-            raise ClientError("lang must be a language tag such as zh or en.", 400)
-        primary = requested.split("-", 1)[0].lower()
-        return primary if primary in PAGE_LANGUAGES else "en"
-    return negotiate_language(request.headers.get("Accept-Language"), PAGE_LANGUAGES) or "en"
 
 
 # --- labels and terms as the page shows them ------------------------------------------------
@@ -381,7 +332,10 @@ class PageBuilder:
                     self._labels[node] = pick_literal(literals, self.language)
                     break
             else:
-                self._labels[node] = None
+                # Standard-vocabulary terms are not in the graph: the label table names them.
+                known = term_label(node.value, self.language)
+                language = HTML_LANGUAGE[self.language] if known else None
+                self._labels[node] = ox.Literal(known, language=language) if known else None
         return self._labels[node]
 
     def all_labels(self, node: ox.NamedNode) -> list[ox.Literal]:
@@ -399,6 +353,8 @@ class PageBuilder:
         short = curie(node.value, self.prefixes)
         label = self.label(node)
         href = safe_href(node.value, self.base_iri, self.script_root)
+        if href is not None and node.value.startswith(self.base_iri):
+            href = lang_url(href)  # a reader's chosen language stays with them
         if label is not None:
             return TermView("iri", label.value, label.language, href, node.value, short or node.value)
         return TermView("iri", short or node.value, None, href, node.value, None)
@@ -664,7 +620,7 @@ def _not_found(local_path: str, representation_is_html: bool, builder: PageBuild
         suggestions=suggestions,
         more_suggestions=max(0, len(known) - len(suggestions)),
         page_language=builder.language,
-        ui=_UI_TEXT[builder.language],
+        ui=messages(builder.language),
     )
     return vary(response, "Accept", "Accept-Language")
 
@@ -722,6 +678,9 @@ def describe_resource(local_path: str) -> Response:
     rows = [row for row in rows if row.predicate.iri != RDF_TYPE.value]
     incoming = loaded.backend.incoming(node, MAX_INCOMING_LINKS + 1)
     incoming_rows = _incoming_rows(builder, incoming[:MAX_INCOMING_LINKS])
+    key_value, key_predicate = _key_value(builder, node)
+    if key_predicate is not None:
+        rows = [row for row in rows if row.predicate.iri != key_predicate]
     title = builder.label(node)
     response = html_page(
         "resource.html",
@@ -730,6 +689,8 @@ def describe_resource(local_path: str) -> Response:
         title_lang=title.language if title else None,
         other_labels=[label for label in builder.all_labels(node) if label != title],
         types=types,
+        key_value=key_value,
+        chart=_chart(builder, node),
         rows=rows,
         incoming_rows=incoming_rows,
         incoming_truncated=len(incoming) > MAX_INCOMING_LINKS,
@@ -738,22 +699,126 @@ def describe_resource(local_path: str) -> Response:
         alternates=_alternates(local_path),
         language_links=_language_links(local_path),
         page_language=language,
-        ui=_UI_TEXT[language],
-        more_text=_UI_TEXT[language]["more"],
+        ui=messages(language),
+        more_text=messages(language)["more"],
     )
     return representation_headers(response, loaded, local_path, "html", extension is None, f"html-{language}")
 
 
+@dataclass
+class KeyValue:
+    """What an observation is about, shown first: its measure, value, unit and period."""
+
+    measure: TermView
+    value: str
+    number: int | float | None
+    unit: TermView | None
+    period: TermView | None
+
+
+def _key_value(builder: PageBuilder, node: ox.NamedNode) -> tuple[KeyValue | None, str | None]:
+    """The key value of an observation (the object of its measure property), and that property."""
+    found = cube_view.measure_of(builder.store, node)
+    if found is None:
+        return None, None
+    measure, value = found
+    units = _objects(builder.store, node, cube_view.UNIT_MEASURE.value)
+    periods = _objects(builder.store, node, cube_view.REF_PERIOD.value)
+    if isinstance(value, ox.Literal):
+        text, number = value.value, cube_view.numeric_value(value)
+    else:
+        text, number = builder.iri_view(value).text, None
+    key = KeyValue(
+        measure=builder.iri_view(measure),
+        value=text,
+        number=number,
+        unit=builder.iri_view(units[0]) if units and isinstance(units[0], ox.NamedNode) else None,
+        period=builder.iri_view(periods[0]) if periods and isinstance(periods[0], ox.NamedNode) else None,
+    )
+    return key, measure.value
+
+
+@dataclass
+class Chart:
+    """A dataset's series, drawn on its page and on each of its observations' pages."""
+
+    heading: str  # a key of the message catalogue
+    dataset: TermView
+    series: cube_view.Series
+    data: dict
+    current: str | None
+
+
+def _chart(builder: PageBuilder, node: ox.NamedNode) -> Chart | None:
+    """The chart of ``node``'s series: its own if it is a dataset, its dataset's if an observation."""
+    store = builder.store
+    if any(True for _ in store.quads_for_pattern(node, RDF_TYPE, cube_view.QB_DATASET_CLASS, None)):
+        dataset, heading, current = node, "series", None
+    else:
+        dataset, heading, current = cube_view.dataset_of(store, node), "series_of", node.value
+    if dataset is None:
+        return None
+
+    def label(term: ox.NamedNode) -> str:
+        return builder.iri_view(term).text
+
+    def href(iri: str) -> str | None:
+        return builder.iri_view(ox.NamedNode(iri)).href
+
+    series = cube_view.dataset_series(store, dataset, label, href)
+    if not series.numeric:
+        return None
+    data = series.chart_data(current)
+    data["language"] = builder.language
+    return Chart(heading, builder.iri_view(dataset), series, data, current)
+
+
+def _named_referrer(store: ox.Store, term: ox.BlankNode, depth: int = 3) -> ox.NamedNode | None:
+    """The named resource a blank node belongs to (an annotation for its target), if any."""
+    for quad in store.quads_for_pattern(None, None, term, None):
+        if isinstance(quad.subject, ox.NamedNode):
+            return quad.subject
+        if isinstance(quad.subject, ox.BlankNode) and depth > 0:
+            found = _named_referrer(store, quad.subject, depth - 1)
+            if found is not None:
+                return found
+    return None
+
+
 def _incoming_rows(builder: PageBuilder, triples: Sequence[ox.Triple]) -> list[PropertyRow]:
-    by_predicate: dict[ox.NamedNode, list] = {}
+    """The links to a resource, grouped by the type of the resource they come from.
+
+    A link from a blank node (an annotation's target, say) is shown as a link from the named
+    resource that blank node belongs to; the row heading is the type's label, and its note
+    names the linking properties.
+    """
+    by_type: dict[ox.NamedNode | None, tuple[set, set]] = {}
     for triple in triples:
-        by_predicate.setdefault(triple.predicate, []).append(triple.subject)
+        subject = triple.subject
+        if isinstance(subject, ox.BlankNode):
+            subject = _named_referrer(builder.store, subject)
+            if subject is None:
+                continue
+        types = sorted(
+            (
+                q.object
+                for q in builder.store.quads_for_pattern(subject, RDF_TYPE, None, None)
+                if isinstance(q.object, ox.NamedNode)
+            ),
+            key=lambda node: node.value,
+        )
+        subjects, predicates = by_type.setdefault(types[0] if types else None, (set(), set()))
+        subjects.add(subject)
+        predicates.add(triple.predicate)
     rows = []
-    for predicate, subjects in by_predicate.items():
-        subjects = sorted(set(subjects), key=_term_sort_key)
-        shown = subjects[:MAX_VALUES_PER_PROPERTY]
-        values = [builder.view(subject, {}, MAX_NESTING, frozenset()) for subject in shown]
-        rows.append(PropertyRow(builder.iri_view(predicate), values, len(subjects) - len(shown)))
+    for cls, (subjects, predicates) in by_type.items():
+        ordered = sorted(subjects, key=_term_sort_key)
+        shown = ordered[:MAX_VALUES_PER_PROPERTY]
+        values = [builder.iri_view(subject) for subject in shown]
+        heading = builder.iri_view(cls) if cls is not None else TermView("literal", "—")
+        heading.note = " · ".join(sorted(builder.iri_view(p).text for p in predicates))
+        heading.text = f"{heading.text} ({len(ordered)})"
+        rows.append(PropertyRow(heading, values, len(ordered) - len(shown)))
     return sorted(rows, key=lambda row: row.predicate.text.lower())
 
 
@@ -843,8 +908,8 @@ def named_graph(path: str) -> Response:
         alternates=_alternates(local_path),
         language_links=_language_links(local_path),
         page_language=language,
-        ui=_UI_TEXT[language],
-        more_text=_UI_TEXT[language]["more"],
+        ui=messages(language),
+        more_text=messages(language)["more"],
     )
     return representation_headers(response, loaded, local_path, "html", extension is None, f"html-{language}")
 

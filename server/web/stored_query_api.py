@@ -25,8 +25,10 @@ from flask import (
 from govkg.errors import ClientError
 from govkg.graph.stored_queries import ParameterError, StoredQuery, load_stored_queries, queries_by_name
 from govkg.rdf.formats import RDF_FORMATS, RESULTS_FORMATS
+from govkg.rdf.serialize import project_prefixes
+from govkg.web.i18n import lang_url
 from govkg.web.negotiation import negotiate
-from govkg.web.query_page import HTML_LANGUAGE, MESSAGES, html_response, page_language
+from govkg.web.query_page import editor_text, html_response
 from govkg.web.store import loaded_graph
 from werkzeug.exceptions import NotAcceptable
 
@@ -34,31 +36,6 @@ blueprint = Blueprint("stored_query_api", __name__)
 
 SPARQL_QUERY_MEDIA_TYPE = "application/sparql-query"
 _LISTING_TYPES = ("application/json", "text/html")
-
-LISTING_MESSAGES = {
-    "en": {
-        "title": "Stored queries",
-        "lead": "The competency questions of the knowledge graph: each is a SPARQL query you can run here, "
-        "fetch in any results format, or read.",
-        "question": "Question",
-        "results": "Results",
-        "open": "Open in the query page",
-        "text": "SPARQL text",
-        "parameters": "Parameters",
-        "api": "The same list for programs, and every operation of this server described:",
-    },
-    "zh": {
-        "title": "预置查询",
-        "lead": "知识图谱的能力问题：每个问题都是一个 SPARQL 查询，"
-        "可在此运行、以任一结果格式获取，或查看其文本。",
-        "question": "问题",
-        "results": "结果",
-        "open": "在查询页打开",
-        "text": "SPARQL 文本",
-        "parameters": "参数",
-        "api": "供程序使用的同一列表，以及本服务器全部接口的说明：",
-    },
-}
 
 
 def _stored_query(name: str) -> StoredQuery:
@@ -91,7 +68,11 @@ def query_description(query: StoredQuery, base_iri: str) -> dict[str, Any]:
         "links": {
             "results": results_url,
             "text": url_for("stored_query_api.query_text", name=query.name, _external=True),
-            "page": url_for("query_page.query_page", query=query.bound_text(base_iri), _external=True),
+            "page": url_for(
+                "query_page.query_page",
+                query=editor_text(query.bound_text(base_iri), project_prefixes(base_iri)),
+                _external=True,
+            ),
             "formats": {
                 fmt.name: url_for(
                     "stored_query_api.run_query", name=query.name, format=fmt.name, _external=True
@@ -128,14 +109,9 @@ def list_queries() -> Response:
         response = jsonify([query_description(query, base_iri) for query in queries])
         _allow_any_origin(response)
     else:
-        language = page_language()
         response = html_response(
             render_template(
                 "stored_queries.html",
-                page_language=HTML_LANGUAGE[language],
-                language=language,
-                t=LISTING_MESSAGES[language],
-                page_t=MESSAGES[language],
                 queries=[query_description(query, base_iri) for query in queries],
                 formats={query.name: _formats_for(query) for query in queries},
             )
@@ -165,7 +141,8 @@ def run_query(name: str) -> Response:
     if "format" not in request.args:
         offered = [fmt.media_type for fmt in _formats_for(query)] + ["text/html"]
         if negotiate(request.headers.get("Accept"), offered) == "text/html":
-            response = redirect(url_for("query_page.query_page", query=text), code=303)
+            shown = editor_text(text, project_prefixes(base_iri))
+            response = redirect(lang_url(url_for("query_page.query_page", query=shown)), code=303)
             response.vary.add("Accept")
             return response
     from govkg.web.sparql_protocol import answer_query  # the one query executor, owned by the SPARQL endpoint

@@ -1,4 +1,7 @@
-/* govkg query page: runs the editor's SPARQL in place and shows the answer as a table.
+/* govkg query page: runs the editor's SPARQL in place and shows the answer as a table or a chart.
+ *
+ * The editor is CodeMirror (vendor/editor.js, window.govkgEditor) and charts are ECharts
+ * (vendor/charts.js, window.govkgCharts); without them the page keeps its textarea and table.
  *
  * Progressive enhancement of a plain form (which works without this script). All data
  * the page needs comes from the JSON in #govkg-page-data. Every piece of text from a
@@ -99,6 +102,20 @@
     return null;
   }
 
+  /** A number as the page's reader writes it: 220,000 in English, 22万 in Chinese. */
+  function formatNumber(value) {
+    if (window.govkgCharts) return window.govkgCharts.formatNumber(value, page.language);
+    return String(value);
+  }
+
+  /** A link to a resource under the base keeps the reader's chosen language. */
+  function localHref(iri) {
+    if (!page.chosen_language || !iri.startsWith(page.base_iri)) return iri;
+    const url = new URL(iri);
+    url.searchParams.set("lang", page.chosen_language);
+    return url.href;
+  }
+
   function isWebIri(iri) {
     return /^https?:\/\/[^\s]+$/i.test(iri);
   }
@@ -106,7 +123,7 @@
   // ---- elements ---------------------------------------------------------------------------
 
   const form = document.getElementById("query-form");
-  const editor = document.getElementById("query");
+  const textarea = document.getElementById("query");
   const runButton = document.getElementById("run-query");
   const stopButton = document.getElementById("stop-query");
   const results = document.getElementById("results");
@@ -121,6 +138,33 @@
   const prefixesAdded = document.getElementById("prefixes-added");
   const body = document.getElementById("result-body");
 
+  const questionBox = document.getElementById("stored-question");
+  const questionSummary = document.getElementById("stored-question-summary");
+  const questionDescription = document.getElementById("stored-question-description");
+
+  // The editor: CodeMirror if its bundle loaded, else the textarea itself.
+  const codeEditor = window.govkgEditor
+    ? window.govkgEditor.create(textarea, {
+        prefixes: page.prefixes,
+        completions: page.completions_path + (page.chosen_language ? "?lang=" + page.chosen_language : ""),
+        label: t.query_label,
+        onRun: () => run({ updateUrl: true }),
+        onChange: () => showQuestion(currentExample(textarea.value)),
+      })
+    : null;
+  const editor = {
+    get value() {
+      return codeEditor ? codeEditor.getValue() : textarea.value;
+    },
+    set value(text) {
+      if (codeEditor) codeEditor.setValue(text);
+      textarea.value = text;
+    },
+    focus: () => (codeEditor ? codeEditor.focus() : textarea.focus()),
+    markError: (line, column, message) => codeEditor && codeEditor.markError(line, column, message),
+    clearErrors: () => codeEditor && codeEditor.clearErrors(),
+  };
+
   document.documentElement.classList.add("js");
   for (const node of document.querySelectorAll(".js-only")) node.hidden = false;
 
@@ -128,13 +172,29 @@
 
   // Elements showing an IRI, by IRI, so that labels can be filled in when they arrive.
   let iriElements = new Map();
+  // Labels already fetched for the current answer, by IRI.
+  let knownLabels = new Map();
+
+  function applyLabel(iri, label) {
+    for (const entry of iriElements.get(iri) || []) {
+      if (entry.labelled) continue;
+      entry.labelled = true;
+      entry.node.textContent = label.value;
+      if (label["xml:lang"]) entry.node.lang = label["xml:lang"];
+      entry.holder.append(el("span", { className: "term-note", title: iri, text: entry.short }));
+    }
+  }
+
+  function reapplyLabels() {
+    for (const [iri, label] of knownLabels) applyLabel(iri, label);
+  }
 
   function iriNode(iri) {
     const short = compact(iri);
     const link = isWebIri(iri);
     const node = el(link ? "a" : "span", { className: "term-iri", title: iri, text: short || iri });
     if (link) {
-      node.href = iri;
+      node.href = localHref(iri);
       if (!iri.startsWith(page.base_iri)) {
         node.className += " external";
         node.rel = "noopener noreferrer";
@@ -151,8 +211,12 @@
     ["string", "integer", "decimal", "double", "boolean", "nonNegativeInteger"].map((name) => XSD + name)
   );
 
+  const NUMERIC = /#(integer|decimal|double|float|int|long|short|nonNegativeInteger|positiveInteger|unsignedInt)$/;
+
   function literalNode(value, language, datatype) {
-    const literal = el("span", { className: "literal", lang: language || undefined, text: value });
+    const numeric = datatype && NUMERIC.test(datatype) && Number.isFinite(Number(value));
+    const literal = el("span", { className: "literal", lang: language || undefined, text: numeric ? formatNumber(value) : value });
+    if (numeric) literal.dataset.value = value;
     const parts = [literal];
     if (language) {
       parts.push(el("span", { className: "term-note", text: "@" + language }));
@@ -161,7 +225,6 @@
     } else if (datatype && datatype !== RDF_LANG_STRING) {
       parts.push(el("span", { className: "term-note", title: datatype, text: compact(datatype) || datatype }));
     }
-    const numeric = datatype && /#(integer|decimal|double|float|int|long|nonNegativeInteger)$/.test(datatype);
     return el("span", { className: numeric ? "term term-number" : "term" }, parts);
   }
 
@@ -186,11 +249,62 @@
     }
   }
 
+  function isNumericTerm(term) {
+    return !!term && term.type !== "uri" && term.type !== "bnode" && !!term.datatype && NUMERIC.test(term.datatype) && Number.isFinite(Number(term.value));
+  }
+
+  /** Columns whose bound values are all numbers (at least one bound). */
+  function numericColumns(rows, width) {
+    const columns = [];
+    for (let index = 0; index < width; index++) {
+      const bound = rows.map((row) => row[index]).filter(Boolean);
+      if (bound.length && bound.every(isNumericTerm)) columns.push(index);
+    }
+    return columns;
+  }
+
+  function sortKey(term) {
+    if (!term) return [2, ""];
+    if (isNumericTerm(term)) return [0, Number(term.value)];
+    return [1, String(term.value)];
+  }
+
+  function compareTerms(a, b) {
+    const [ka, va] = sortKey(a);
+    const [kb, vb] = sortKey(b);
+    if (ka !== kb) return ka - kb;
+    if (typeof va === "number") return va - vb;
+    return va.localeCompare(vb, page.language === "zh" ? "zh-Hans-CN" : "en");
+  }
+
   function tableNode(headings, rows) {
-    const headRow = el("tr", {}, headings.map((heading) => el("th", { scope: "col", text: heading })));
-    const shown = rows.slice(0, MAX_SHOWN_ROWS);
-    const bodyRows = shown.map((cells) => el("tr", {}, cells.map((cell) => el("td", {}, [termNode(cell)]))));
-    return el("table", { className: "results-table" }, [el("thead", {}, [headRow]), el("tbody", {}, bodyRows)]);
+    const numeric = new Set(numericColumns(rows, headings.length));
+    let order = rows.slice();
+    const tbody = el("tbody");
+    const fill = () => {
+      const shown = order.slice(0, MAX_SHOWN_ROWS);
+      tbody.replaceChildren(
+        ...shown.map((cells) =>
+          el("tr", {}, cells.map((cell, index) => el("td", { className: numeric.has(index) ? "number" : undefined }, [termNode(cell)])))
+        )
+      );
+    };
+    const headCells = headings.map((heading, index) => {
+      const button = el("button", { type: "button", className: "sort", text: heading, title: format(t.sort_by, { column: heading }) });
+      const cell = el("th", { scope: "col", className: numeric.has(index) ? "number" : undefined, "aria-sort": "none" }, [button]);
+      button.addEventListener("click", () => {
+        const ascending = cell.getAttribute("aria-sort") !== "ascending";
+        for (const other of cell.parentNode.children) other.setAttribute("aria-sort", "none");
+        cell.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        order = rows.slice().sort((a, b) => (ascending ? 1 : -1) * compareTerms(a[index], b[index]));
+        iriElements = new Map();
+        fill();
+        reapplyLabels();
+      });
+      return cell;
+    });
+    fill();
+    return el("table", { className: "results-table" }, [el("thead", {}, [el("tr", {}, headCells)]), tbody]);
   }
 
   // ---- N-Triples (graph answers) ------------------------------------------------------------
@@ -279,11 +393,8 @@
       }
     }
     for (const [iri, { label }] of best) {
-      for (const { node, holder, short } of iriElements.get(iri) || []) {
-        node.textContent = label.value;
-        if (label["xml:lang"]) node.lang = label["xml:lang"];
-        holder.append(el("span", { className: "term-note", title: iri, text: short }));
-      }
+      knownLabels.set(iri, label);
+      applyLabel(iri, label);
     }
   }
 
@@ -292,7 +403,22 @@
   function pageUrl(text) {
     const url = new URL(page.page_path, window.location.href);
     url.searchParams.set("query", text);
+    if (page.chosen_language) url.searchParams.set("lang", page.chosen_language);
     return url;
+  }
+
+  function currentExample(text) {
+    return page.examples.find((example) => example.text === text) || null;
+  }
+
+  /** Show the stored question beside the editor (its text has no header lines). */
+  function showQuestion(example) {
+    if (!questionBox) return;
+    questionBox.hidden = !example;
+    if (!example) return;
+    questionSummary.textContent = example.summary;
+    questionSummary.lang = example.summary_lang;
+    questionDescription.textContent = example.description;
   }
 
   function showLinks(userText, completedText, isGraph) {
@@ -343,8 +469,35 @@
 
   function showError(heading, detail) {
     errorBox.replaceChildren(el("strong", { text: heading }));
-    if (detail && detail.trim()) errorBox.append(el("pre", { text: detail.trim() }));
+    if (detail && detail.trim()) {
+      errorBox.append(el("p", { className: "error-detail-label", text: t.error_detail }));
+      errorBox.append(el("pre", { lang: "en", text: detail.trim() }));
+    }
     errorBox.hidden = false;
+  }
+
+  /**
+   * A syntax error, placed at the user's own line and column: the query sent to the endpoint
+   * had `addedLines` PREFIX lines before the user's text, so the engine's line numbers are
+   * shifted by that many. The engine's excerpt (which shows the shifted text) is replaced by
+   * the user's own line with a caret.
+   */
+  function showSyntaxError(detail, userText, addedLines) {
+    const found = /error at (\d+):(\d+)/.exec(detail) || /line (\d+), column (\d+)/.exec(detail);
+    if (!found) {
+      showError(t.bad_query, detail);
+      return;
+    }
+    const line = Number(found[1]) - addedLines;
+    const column = Number(found[2]);
+    const message = detail
+      .split("\n")[0]
+      .replace(/error at \d+:\d+/, "error at " + line + ":" + column)
+      .replace(/\(line \d+, column \d+\)/, "(line " + line + ", column " + column + ")");
+    const lines = userText.split("\n");
+    const excerpt = line >= 1 && line <= lines.length ? lines[line - 1] + "\n" + " ".repeat(Math.max(column - 1, 0)) + "^" : "";
+    showError(t.bad_query + " " + format(t.error_at, { line: line, column: column }), message + (excerpt ? "\n\n" + excerpt : ""));
+    editor.markError(line, column, message);
   }
 
   function errorDetail(text) {
@@ -384,6 +537,8 @@
     truncatedBox.hidden = true;
     body.replaceChildren();
     iriElements = new Map();
+    knownLabels = new Map();
+    editor.clearErrors();
     statusLine.textContent = t.running;
     prefixesAdded.hidden = !completed.added.length;
     prefixesAdded.textContent = format(t.prefixes_added, {
@@ -409,7 +564,7 @@
         if (response.status === 503 && response.headers.has("Retry-After")) showError(t.busy, errorDetail(text));
         else if (response.status === 503) showError(format(t.timeout, { seconds: page.query_timeout }), errorDetail(text));
         else if (response.status === 403) showError(t.read_only, errorDetail(text));
-        else if (response.status === 400) showError(t.bad_query, errorDetail(text));
+        else if (response.status === 400) showSyntaxError(errorDetail(text), userText, completed.added.length);
         else if (response.status === 413) showError(t.too_large, errorDetail(text));
         else showError(format(t.failed, { status: response.status }), errorDetail(text));
         return;
@@ -456,11 +611,69 @@
     const triples = contentType === "application/n-triples" ? parseNTriples(text) : null;
     if (triples) {
       statusLine.textContent = format(t.triples, { count: triples.length, seconds: elapsed });
-      showRows(["subject", "predicate", "object"], triples);
+      showRows([t.col_subject, t.col_predicate, t.col_object], triples);
       return;
     }
     statusLine.textContent = "";
     body.replaceChildren(el("pre", { className: "answer-text", text: text }));
+  }
+
+  /** The table / bars / line switch for an answer with a numeric column; `.chart` is its chart. */
+  function chartSwitch(headings, rows, chartable, tableWrap) {
+    // The values: the last numeric column (ordering keys such as a position tend to come first);
+    // the bars' names: the other column with the most distinct values. Both can be changed.
+    let valueIndex = chartable[chartable.length - 1];
+    const others = headings.map((_, index) => index).filter((index) => !chartable.includes(index));
+    const distinct = (index) => new Set(rows.map((row) => (row[index] ? row[index].value : ""))).size;
+    let categoryIndex = others.reduce((best, index) => (best < 0 || distinct(index) > distinct(best) ? index : best), -1);
+    const chart = el("div", {
+      className: "chart result-chart",
+      role: "img",
+      "aria-label": format(t.chart_of, { value: headings[valueIndex], category: headings[categoryIndex] || "#" }),
+    });
+    chart.hidden = true;
+    const views = el("div", { className: "view-switch", role: "group", "aria-label": t.views });
+    const shownText = (term, index) => {
+      if (!term) return String(index + 1);
+      if (term.type !== "uri") return term.value;
+      return knownLabels.has(term.value) ? knownLabels.get(term.value).value : compact(term.value) || term.value;
+    };
+    const buttons = [["table", t.view_table], ["bar", t.view_bar], ["line", t.view_line]].map(([kind, text]) => {
+      const button = el("button", { type: "button", className: "button-secondary", "aria-pressed": String(kind === "table"), "data-view": kind, text: text });
+      button.addEventListener("click", () => {
+        for (const other of buttons) other.setAttribute("aria-pressed", String(other === button));
+        tableWrap.hidden = kind !== "table";
+        chart.hidden = kind === "table";
+        if (kind === "table") return;
+        const points = rows
+          .filter((row) => isNumericTerm(row[valueIndex]))
+          .map((row, index) => {
+            const category = categoryIndex >= 0 ? row[categoryIndex] : null;
+            const shown = shownText(category, index);
+            const href = category && category.type === "uri" && isWebIri(category.value) ? localHref(category.value) : null;
+            return { category: shown, value: Number(row[valueIndex].value), label: shown, unit: "", href: href, current: false };
+          });
+        const data = { title: headings[valueIndex], measure: headings[valueIndex], language: page.language, points: points };
+        chart.setAttribute("aria-label", format(t.chart_of, { value: headings[valueIndex], category: headings[categoryIndex] || "#" }));
+        window.govkgCharts.draw(chart, data, { kind: kind });
+      });
+      return button;
+    });
+    const selector = (label, indexes, current, choose) => {
+      const select = el("select", { "aria-label": label }, indexes.map((index) => el("option", { value: String(index), text: headings[index] })));
+      select.value = String(current);
+      select.addEventListener("change", () => {
+        choose(Number(select.value));
+        const pressed = buttons.find((button) => button.getAttribute("aria-pressed") === "true");
+        if (pressed && pressed.dataset.view !== "table") pressed.click();
+      });
+      return el("label", { className: "chart-choice" }, [label + " ", select]);
+    };
+    views.append(...buttons);
+    if (chartable.length > 1) views.append(selector(t.chart_value, chartable, valueIndex, (index) => (valueIndex = index)));
+    if (others.length > 1) views.append(selector(t.chart_category, others, categoryIndex, (index) => (categoryIndex = index)));
+    views.chart = chart;
+    return views;
   }
 
   function showRows(headings, rows) {
@@ -468,10 +681,17 @@
       body.replaceChildren(el("p", { className: "no-results", text: t.no_results }));
       return;
     }
-    const parts = [tableNode(headings, rows)];
+    const tableWrap = el("div", { className: "table-wrap" }, [tableNode(headings, rows)]);
+    const parts = [];
     if (rows.length > MAX_SHOWN_ROWS) {
-      parts.unshift(el("p", { className: "hint", text: format(t.shown_rows, { shown: MAX_SHOWN_ROWS, count: rows.length }) }));
+      parts.push(el("p", { className: "hint", text: format(t.shown_rows, { shown: MAX_SHOWN_ROWS, count: rows.length }) }));
     }
+    const chartable = window.govkgCharts && headings.length > 1 ? numericColumns(rows, headings.length) : [];
+    if (chartable.length && rows.length <= 200) {
+      parts.push(chartSwitch(headings, rows, chartable, tableWrap));
+    }
+    parts.push(tableWrap);
+    if (parts.length > 1 && parts[parts.length - 2].chart) parts.push(parts[parts.length - 2].chart);
     body.replaceChildren(...parts);
   }
 
@@ -503,6 +723,7 @@
       if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
       event.preventDefault();
       editor.value = exampleTexts.get(link.dataset.example);
+      showQuestion(currentExample(editor.value));
       run({ updateUrl: true });
     });
   }
@@ -512,7 +733,7 @@
     run({ updateUrl: true });
   });
 
-  editor.addEventListener("keydown", (event) => {
+  textarea.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
       run({ updateUrl: true });
@@ -527,12 +748,20 @@
     const query = new URL(window.location.href).searchParams.get("query");
     if (query !== null) {
       editor.value = query;
+      showQuestion(currentExample(query));
       run({ updateUrl: false });
     }
   });
 
   // For tests and the curious: the prefix completion the page applies.
-  window.govkgQueryPage = { completePrefixes: (text) => completePrefixes(text, page.prefixes) };
+  window.govkgQueryPage = {
+    completePrefixes: (text) => completePrefixes(text, page.prefixes),
+    setQuery: (text) => {
+      editor.value = text;
+      showQuestion(currentExample(text));
+    },
+    getQuery: () => editor.value,
+  };
 
   highlightExample(editor.value);
   if (page.run_on_load) run({ updateUrl: false });
