@@ -204,7 +204,11 @@ def test_facts_conform_to_the_shapes(
         ),
         (
             "a highlight's parts",
-            (BASE + "id/highlight/internet-plus-fingertip-revolution", "http://purl.org/dc/terms/hasPart", None),
+            (
+                BASE + "id/highlight/internet-plus-fingertip-revolution",
+                "http://purl.org/dc/terms/hasPart",
+                None,
+            ),
             "as dcterms:hasPart",
         ),
         (
@@ -505,7 +509,8 @@ def test_assessment_ranks_follow_the_order_of_fenbie(store: ox.Store) -> None:
         """
         SELECT ?year ?grade WHERE {
           ?result gov:assessment/rdfs:label "法治广东建设考评"@zh ;
-              sdmx-dimension:refPeriod/time:hasDateTimeDescription/time:year ?year ; gov:grade/skos:prefLabel ?grade .
+              sdmx-dimension:refPeriod/time:hasDateTimeDescription/time:year ?year ;
+              gov:grade/skos:prefLabel ?grade .
           FILTER (LANG(?grade) = "zh")
         } ORDER BY ?year
         """,
@@ -555,7 +560,8 @@ def test_business_opening_convenience_rank_names_no_year(store: ox.Store) -> Non
           ?result gov:assessment id:assessment\\/business-opening-convenience ; gov:rank ?rank ;
               sdmx-dimension:refPeriod ?period .
           ?period time:hasDurationDescription/time:years ?years .
-          OPTIONAL { ?period ((time:hasBeginning|time:hasEnd)/time:inDateTime|time:hasDateTimeDescription)/time:year ?gyear }
+          OPTIONAL { ?period (time:hasBeginning|time:hasEnd)/time:inDateTime/time:year ?gyear }
+          OPTIONAL { ?period time:hasDateTimeDescription/time:year ?gyear }
         }
         """,
     )
@@ -798,12 +804,17 @@ def test_the_three_decision_making_platforms_are_platforms(store: ox.Store) -> N
     rows = select(
         store,
         """
-        SELECT ?member WHERE { id:component\\/three-platforms dcterms:hasPart ?member . ?member a gov:Platform }
+        SELECT ?member WHERE {
+          id:component\\/three-platforms dcterms:hasPart ?member . ?member a gov:Platform
+        }
         """,
     )
     assert len(rows) == 3
     assert ask(store, "ASK { gov:DigitalPlatform rdfs:subClassOf gov:Platform }")
-    assert ask(store, 'ASK { id:platform\\/provincial-network rdfs:label "the provincial government-service portal"@en }')
+    assert ask(
+        store,
+        'ASK { id:platform\\/provincial-network rdfs:label "the provincial government-service portal"@en }',
+    )
 
 
 def test_what_the_graph_infers_is_marked(store: ox.Store) -> None:
@@ -863,11 +874,15 @@ def test_calendar_years_are_intervals_and_instants_only_begin_periods(store: ox.
         store,
         """
         SELECT ?year ?value WHERE {
-          ?year a time:ProperInterval ; time:hasDateTimeDescription [ time:unitType time:unitYear ; time:year ?value ] .
+          ?year a time:ProperInterval ;
+              time:hasDateTimeDescription [ time:unitType time:unitYear ; time:year ?value ] .
         } ORDER BY ?value
         """,
     )
-    assert [(row["year"].rsplit("/", 1)[1], row["value"]) for row in rows] == [("2018", "2018"), ("2019", "2019")]
+    assert [(row["year"].rsplit("/", 1)[1], row["value"]) for row in rows] == [
+        ("2018", "2018"),
+        ("2019", "2019"),
+    ]
     assert not ask(store, "ASK { ?instant a time:Instant ; time:inXSDgYear ?year }")
     assert not ask(store, "ASK { ?year a time:Instant . ?observation sdmx-dimension:refPeriod ?year }")
 
