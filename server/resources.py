@@ -45,6 +45,7 @@ from werkzeug.exceptions import NotAcceptable, NotFound
 
 from .errors import ClientError
 from .formats import RDF_FORMATS, RdfFormat, content_type
+from .interpretation import interpretations_about
 from .negotiation import negotiate, negotiate_language
 from .responses import (
     app_cache,
@@ -130,6 +131,8 @@ _UI_TEXT: dict[str, dict[str, str]] = {
         "language": "Language",
         "quote_only": "Quoted words (their sentence could not be located in the article):",
         "article": "The article, with the words each fact is drawn from marked",
+        "interpretation": "Editorial interpretation / 编辑推断",
+        "interpretation_intro": "The graph states these beyond the article's words:",
     },
     "zh": {
         "types": "类型",
@@ -147,6 +150,8 @@ _UI_TEXT: dict[str, dict[str, str]] = {
         "language": "语言",
         "quote_only": "引用原文（未能在文章中定位其所在句子）：",
         "article": "文章全文（标出的是各事实所依据的原文）",
+        "interpretation": "编辑推断 / Editorial interpretation",
+        "interpretation_intro": "以下陈述超出报道原文，是编辑推断：",
     },
 }
 
@@ -602,6 +607,35 @@ def article_segments(builder: PageBuilder, resource: ox.NamedNode) -> list[Artic
 # --- responses --------------------------------------------------------------------------------
 
 
+# --- editorial interpretation -------------------------------------------------------------------
+
+
+@dataclass
+class InterpretationView:
+    """One inferred statement about the resource, as shown in the page's own block."""
+
+    mark: TermView
+    predicate: TermView
+    value: TermView
+    note: TermView | None
+
+
+def interpretation_views(builder: PageBuilder, resource: ox.NamedNode) -> list[InterpretationView]:
+    """What the graph infers about ``resource`` beyond the article, with the note in the page's language."""
+    views = []
+    for item in interpretations_about(builder.store, resource, builder.base_iri):
+        note = pick_literal(list(item.notes), builder.language)
+        views.append(
+            InterpretationView(
+                builder.iri_view(item.mark),
+                builder.iri_view(item.predicate),
+                builder.view(item.value, {}, MAX_NESTING, frozenset()),
+                builder.literal_view(note) if note is not None else None,
+            )
+        )
+    return views
+
+
 def _alternates(local_path: str) -> list[tuple[str, str, str]]:
     """``(href, label, media type)`` of every RDF form of the resource at ``local_path``."""
     return [(document_name(local_path, fmt.extension), fmt.label, fmt.media_type) for fmt in TRIPLE_FORMATS]
@@ -734,6 +768,7 @@ def describe_resource(local_path: str) -> Response:
         incoming_rows=incoming_rows,
         incoming_truncated=len(incoming) > MAX_INCOMING_LINKS,
         evidence=evidence_for(builder, node),
+        interpretations=interpretation_views(builder, node),
         article=article_segments(builder, node),
         alternates=_alternates(local_path),
         language_links=_language_links(local_path),
