@@ -15,11 +15,10 @@ from collections.abc import Callable
 
 import pyoxigraph as ox
 import rdflib
-
-from server.serialize import to_rdflib_term
-from server.settings import DEFAULT_BASE_IRI
-from server.store import open_knowledge_graph
-from server.stored_queries import load_stored_queries
+from govkg.graph.stored_queries import load_stored_queries
+from govkg.rdf.serialize import to_rdflib_term
+from govkg.settings import DEFAULT_BASE_IRI
+from govkg.store.loaded import open_knowledge_graph
 
 PER_RUN_LIMIT_SECONDS = 30
 

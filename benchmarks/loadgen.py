@@ -108,6 +108,26 @@ def tree_memory(pid: int) -> Memory:
     return memory
 
 
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of one process, all its threads (0 if it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    # The command name is in parentheses and may hold spaces: utime and stime are fields 14
+    # and 15, the 12th and 13th after the last ")".
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by ``pid`` and its live descendants (a server's whole process tree)."""
+    return sum(process_cpu_seconds(member) for member in process_tree(pid))
+
+
 class MemorySampler:
     """Samples a process tree's memory in the background; keeps the peak and the last sample."""
 
@@ -285,6 +305,14 @@ class ScenarioResult:
     cache_hits: int = 0
     latencies: dict[str, list[float]] = field(default_factory=dict)
     error_samples: list[str] = field(default_factory=list)
+    server_cpu_seconds: float | None = None  # the server's process tree, read from /proc
+
+    @property
+    def cpu_ms_per_query(self) -> float | None:
+        """The server's CPU milliseconds per successful query (its whole process tree)."""
+        if self.server_cpu_seconds is None or not self.completed:
+            return None
+        return self.server_cpu_seconds * 1000 / self.completed
 
     @property
     def throughput(self) -> float:
@@ -318,9 +346,15 @@ class ScenarioResult:
             "throughput_qps": round(self.throughput, 2),
             "p50_ms": None if p50 is None else round(p50 * 1000, 3),
             "p99_ms": None if p99 is None else round(p99 * 1000, 3),
+            "cpu_ms_per_query": _rounded(self.cpu_ms_per_query, 3),
+            "server_cpu_seconds": _rounded(self.server_cpu_seconds, 2),
             "median_ms_by_query": {name: round(v * 1000, 3) for name, v in self.median_by_query().items()},
             "error_samples": self.error_samples[:5],
         }
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def run_scenario(
@@ -331,6 +365,7 @@ def run_scenario(
     scenario: str = "mix",
     max_requests: int = 1_000_000,
     unique: bool = True,
+    server_pid: int | None = None,
 ) -> ScenarioResult:
     """Send the mix from ``clients`` threads for ``duration`` seconds (or ``max_requests`` in all).
 
@@ -338,6 +373,8 @@ def run_scenario(
     query once, each with parameter set ``(c + r) % len(sets)``, in the mix's order. With
     ``unique`` every request carries its own comment, so no result cache can answer it
     and the mix measures evaluation; the repeated-query scenario sends identical texts.
+    With ``server_pid`` the CPU time of that process and its descendants over the scenario is
+    recorded too (so CPU per query compares servers on a busy machine, where q/s does not).
     """
     loopback_only(endpoint.url)
     result = ScenarioResult(endpoint.name, scenario, clients, 0.0)
@@ -383,12 +420,15 @@ def run_scenario(
                 result.error_samples.extend(samples)
 
     threads = [threading.Thread(target=client, args=(number,), daemon=True) for number in range(clients)]
+    cpu_before = tree_cpu_seconds(server_pid) if server_pid is not None else None
     started = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=duration + endpoint.timeout + 10)
     result.seconds = time.monotonic() - started
+    if cpu_before is not None:
+        result.server_cpu_seconds = tree_cpu_seconds(server_pid) - cpu_before
     return result
 
 

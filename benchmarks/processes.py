@@ -12,12 +12,15 @@ import subprocess
 from pathlib import Path
 
 
-def spawn_logged(command: list[str], log_path: Path, cwd: Path | None = None) -> subprocess.Popen:
+def spawn_logged(
+    command: list[str], log_path: Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     """Start ``command`` in a process group of its own, its output appended to ``log_path``."""
     with log_path.open("ab") as log_file:
         return subprocess.Popen(
             command,
             cwd=cwd,
+            env=env,
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -42,7 +42,15 @@ CANONICAL_BASE = "https://w3id.org/govkg/"
 BENCH_GRAPH = "https://bench.govkg.invalid/graph"
 RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
 OURS = "govkg"
-ALL_SYSTEMS = ("govkg", "oxigraph-mem", "oxigraph-disk", "virtuoso", "rdflib-endpoint")
+ALL_SYSTEMS = (
+    "govkg",
+    "govkg-granian",
+    "naive-flask",
+    "oxigraph-mem",
+    "oxigraph-disk",
+    "virtuoso",
+    "rdflib-endpoint",
+)
 RDFLIB_MAX_TRIPLES = 100_000
 
 
@@ -154,7 +162,7 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 def our_serve_help() -> str:
     completed = subprocess.run(
-        [sys.executable, "-m", "server", "serve", "--help"],
+        [sys.executable, "-m", "govkg", "serve", "--help"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -171,7 +179,7 @@ def start_govkg(inputs: Inputs, workers: int = 1) -> Running:
     log_path = inputs.workdir / "govkg.log"
     # The canonical base IRI: the data's gov: terms stay as written, as in the peers' copies.
     command = [
-        sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port),
+        sys.executable, "-m", "govkg", "serve", "--host", "127.0.0.1", "--port", str(port),
         "--base-iri", CANONICAL_BASE, "--workers", str(workers),
     ]  # fmt: skip
     if inputs.data is not None:
@@ -330,8 +338,73 @@ def start_rdflib_endpoint(inputs: Inputs) -> Running:
     return Running("rdflib-endpoint", endpoint, process, load_seconds, "start-up (rdflib parse) until ready")
 
 
+def _module_available(name: str) -> bool:
+    completed = subprocess.run(
+        [sys.executable, "-c", f"import {name}"], cwd=PROJECT_ROOT, capture_output=True, timeout=60
+    )
+    return completed.returncode == 0
+
+
+def _data_files(inputs: Inputs) -> list[Path]:
+    return [path for path in (inputs.data, inputs.article) if path is not None]
+
+
+def start_govkg_granian(inputs: Inputs, workers: int = 1) -> Running:
+    """Our Flask app (``server.create_app``, settings from ``GOVKG_*``) under granian: a Rust HTTP front.
+
+    The same app as ``govkg serve`` without gunicorn's arbiter: for comparing the fronts only.
+    """
+    if not _module_available("granian"):
+        raise Unavailable("granian is not installed (pip install granian)")
+    port = free_port()
+    log_path = inputs.workdir / "govkg-granian.log"
+    command = [
+        sys.executable, "-m", "granian", "--interface", "wsgi", "--factory", "--host", "127.0.0.1",
+        "--port", str(port), "--workers", str(workers), "--blocking-threads", "8", "--no-access-log",
+        "govkg:create_app",
+    ]  # fmt: skip
+    env = {**os.environ, "GOVKG_BASE_IRI": CANONICAL_BASE}
+    if inputs.data is not None:
+        env["GOVKG_DATA"] = str(inputs.data)
+    started = time.perf_counter()
+    process = spawn_logged(command, log_path, cwd=PROJECT_ROOT, env=env)
+    with stopped_on_error(process):
+        ready = wait_until(lambda: http_status(port, "/readyz") == 200, 3600, process)
+    load_seconds = time.perf_counter() - started
+    if not ready:
+        stop_process_group(process)
+        raise Unavailable(f"govkg under granian did not become ready:\n{_tail(log_path)}")
+    endpoint = Endpoint("govkg-granian", f"http://127.0.0.1:{port}/sparql")
+    return Running("govkg-granian", endpoint, process, load_seconds, "start-up until /readyz")
+
+
+def start_naive_flask(inputs: Inputs) -> Running:
+    """``benchmarks/naive_app.py`` (bare Flask + pyoxigraph) under gunicorn: 2 sync workers, preloaded."""
+    if inputs.data is None:
+        raise Unavailable("runs only with the bench data")
+    port = free_port()
+    log_path = inputs.workdir / "naive-flask.log"
+    command = [
+        sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync", "--preload",
+        "--bind", f"127.0.0.1:{port}", "benchmarks.naive_app:app",
+    ]  # fmt: skip
+    env = {**os.environ, "NAIVE_DATA": os.pathsep.join(str(path) for path in _data_files(inputs))}
+    started = time.perf_counter()
+    process = spawn_logged(command, log_path, cwd=PROJECT_ROOT, env=env)
+    with stopped_on_error(process):
+        ready = wait_until(lambda: http_status(port, "/readyz") == 200, 3600, process)
+    load_seconds = time.perf_counter() - started
+    if not ready:
+        stop_process_group(process)
+        raise Unavailable(f"the naive Flask app did not become ready:\n{_tail(log_path)}")
+    endpoint = Endpoint("naive-flask", f"http://127.0.0.1:{port}/sparql")
+    return Running("naive-flask", endpoint, process, load_seconds, "gunicorn start-up until ready")
+
+
 STARTERS: dict[str, Callable[[Inputs], Running]] = {
     "govkg": start_govkg,
+    "govkg-granian": start_govkg_granian,
+    "naive-flask": start_naive_flask,
     "oxigraph-mem": start_oxigraph_memory,
     "oxigraph-disk": start_oxigraph_disk,
     "virtuoso": start_virtuoso,
@@ -347,7 +420,7 @@ def dump_article(workdir: Path) -> Path | None:
     """The article graph as N-Quads (``govkg dump``), for the peers to load beside the bench data."""
     path = workdir / "article.nq"
     completed = subprocess.run(
-        [sys.executable, "-m", "server", "dump", "--format", "nq", "--base-iri", CANONICAL_BASE,
+        [sys.executable, "-m", "govkg", "dump", "--format", "nq", "--base-iri", CANONICAL_BASE,
          "-o", str(path)],
         cwd=PROJECT_ROOT,
         capture_output=True,
@@ -441,6 +514,10 @@ def render_report(report: dict) -> str:
             },
         )
         row(
+            f"server CPU ms/query, {clients}c",
+            {n: fmt(by_key.get((n, "mix", clients), {}).get("cpu_ms_per_query"), 2) for n in names},
+        )
+        row(
             f"result-cache hits, {clients}c",
             {n: str(by_key.get((n, "mix", clients), {}).get("cache_hits", "–")) for n in names},
         )
@@ -453,6 +530,10 @@ def render_report(report: dict) -> str:
         row(
             f"repeated query q/s, {repeated}c",
             {n: fmt(by_key.get((n, "repeated", repeated), {}).get("throughput_qps")) for n in names},
+        )
+        row(
+            f"repeated: server CPU ms/query, {repeated}c",
+            {n: fmt(by_key.get((n, "repeated", repeated), {}).get("cpu_ms_per_query"), 2) for n in names},
         )
         row(
             "repeated: result-cache hits",
@@ -474,6 +555,10 @@ def render_report(report: dict) -> str:
                 lambda n, c=clients: by_key.get((n, "mix", c), {}).get("throughput_qps"),
             )
             ratio_row(f"p99, {clients}c", lambda n, c=clients: by_key.get((n, "mix", c), {}).get("p99_ms"))
+            ratio_row(
+                f"CPU ms/query, {clients}c",
+                lambda n, c=clients: by_key.get((n, "mix", c), {}).get("cpu_ms_per_query"),
+            )
         if repeated:
             ratio_row(
                 f"repeated q/s, {repeated}c",
@@ -538,6 +623,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=generate.DEFAULT_SEED)
     parser.add_argument("--workers", type=int, default=1, help="our web workers (default %(default)s)")
     parser.add_argument(
+        "--granian-workers", type=int, default=1, help="govkg-granian's workers (default %(default)s)"
+    )
+    parser.add_argument(
         "--repeated-clients", type=int, default=4, help="clients of the repeated-query scenario"
     )
     parser.add_argument("--rounds", type=int, default=1, help="times to repeat the alternating runs")
@@ -599,7 +687,12 @@ def main(argv: list[str] | None = None) -> int:
         for name in selected:
             print(f"starting {name} ...", flush=True)
             try:
-                system = STARTERS[name](inputs) if name != OURS else start_govkg(inputs, args.workers)
+                if name == OURS:
+                    system = start_govkg(inputs, args.workers)
+                elif name == "govkg-granian":
+                    system = start_govkg_granian(inputs, args.granian_workers)
+                else:
+                    system = STARTERS[name](inputs)
             except Unavailable as reason:
                 print(f"  {name}: not run — {reason}", flush=True)
                 report["systems"].append({"name": name, "status": "unavailable", "reason": str(reason)})
@@ -627,14 +720,16 @@ def main(argv: list[str] | None = None) -> int:
             for clients in args.clients:
                 order = running if (round_number + clients) % 2 == 0 else list(reversed(running))
                 for system in order:
-                    result = loadgen.run_scenario(system.endpoint, mix_sets, clients, args.duration)
+                    result = loadgen.run_scenario(
+                        system.endpoint, mix_sets, clients, args.duration, server_pid=system.process.pid
+                    )
                     summary = result.summary()
                     summary["round"] = round_number
                     report["scenarios"].append(summary)
                     print(
                         f"mix {system.name:16} {clients:3}c  {result.throughput:9.1f} q/s  "
                         f"p50 {fmt(summary['p50_ms'], 2)} ms  p99 {fmt(summary['p99_ms'], 2)} ms  "
-                        f"errors {result.errors}",
+                        f"CPU {fmt(summary['cpu_ms_per_query'], 2)} ms/q  errors {result.errors}",
                         flush=True,
                     )
         repeated = [[mix[queries.REPEATED_QUERY][0]]]
@@ -646,10 +741,12 @@ def main(argv: list[str] | None = None) -> int:
                 min(args.duration, 10),
                 "repeated",
                 unique=False,
+                server_pid=system.process.pid,
             )
             report["scenarios"].append(result.summary())
             print(
-                f"repeated {system.name:16} {result.throughput:9.1f} q/s ({result.cache_hits} hits)",
+                f"repeated {system.name:16} {result.throughput:9.1f} q/s ({result.cache_hits} hits)  "
+                f"CPU {fmt(result.cpu_ms_per_query, 2)} ms/q",
                 flush=True,
             )
 

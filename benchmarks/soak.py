@@ -6,7 +6,7 @@ One command (loopback only; bounded in time and in count; it stops the server it
     python -m benchmarks.soak --duration 60      # shorter
 
 It generates the 100k-triple benchmark data (``benchmarks.generate``, reused when present),
-starts ``python -m server serve --port P --workers 1 --query-workers 8 --query-timeout 10
+starts ``python -m govkg serve --port P --workers 1 --query-workers 8 --query-timeout 10
 --data FILE`` as a subprocess, touches every URL once (warm-up: caches and dumps built),
 then runs 16 clients for ``--duration`` seconds, each picking at random:
 
@@ -64,10 +64,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from govkg.settings import DEFAULT_BASE_IRI
+
 from benchmarks import generate
 from benchmarks.loadgen import process_tree, tree_memory
 from benchmarks.queries import build_mix, competency_questions
-from server.settings import DEFAULT_BASE_IRI
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
@@ -158,7 +159,7 @@ def start_server(
 ) -> tuple[subprocess.Popen, int]:
     port = free_port()
     command = [
-        sys.executable, "-m", "server", "serve", "--host", HOST, "--port", str(port),
+        sys.executable, "-m", "govkg", "serve", "--host", HOST, "--port", str(port),
         "--workers", str(workers), "--query-workers", str(query_workers),
         "--query-timeout", str(query_timeout), "--data", str(data),
     ]  # fmt: skip

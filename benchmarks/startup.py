@@ -1,6 +1,6 @@
 """Start-up time: from launching ``govkg serve`` until ``GET /readyz`` answers 200.
 
-Each run starts a fresh ``python -m server serve`` on a free loopback port with the given
+Each run starts a fresh ``python -m govkg serve`` on a free loopback port with the given
 arguments, polls ``/readyz`` every 10 ms, records the wall time, and stops the server by
 its PID. Examples::
 
@@ -39,7 +39,7 @@ def _free_port() -> int:
 def time_to_ready(server_args: list[str], timeout: float = 600.0) -> float:
     """Seconds from launching the server until ``/readyz`` answers 200."""
     port = _free_port()
-    command = [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-m", "govkg", "serve", "--host", "127.0.0.1", "--port", str(port)]
     with tempfile.TemporaryFile() as log:
         started = time.monotonic()
         process = subprocess.Popen(

@@ -1,61 +1,25 @@
 """govkg: a linked-data knowledge graph of local government reform, with its SPARQL endpoint.
 
-Build the web application with :func:`create_app`; nothing is loaded at import time.
+The import package ``govkg`` is the folder ``server/`` of the source tree (see README, "Layout").
+Build the web application with :func:`create_app`; nothing is loaded at import time, and
+importing ``govkg`` imports no web framework (the CLI's ``dump``, ``query`` and ``validate``
+never load Flask).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
-from .settings import load_settings
+    from flask import Flask
+
+__all__ = ["create_app"]
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the Flask application.
+    """Build the Flask application (see :func:`govkg.web.app.create_app`)."""
+    from govkg.web.app import create_app as build
 
-    Settings come from their defaults, then the ``GOVKG_*`` environment variables,
-    then ``config`` (a mapping of setting names, as in :mod:`server.settings`).
-    Each setting is also available as ``app.config[NAME.upper()]``.
-    """
-    app = Flask(__name__)
-    settings = load_settings(config)
-    app.config.update({name.upper(): value for name, value in settings.items()})
-    app.config["GOVKG_SETTINGS"] = settings
-
-    from . import errors, store
-
-    store.init_app(app)
-    errors.init_app(app)
-    for blueprint in _blueprints():
-        app.register_blueprint(blueprint)
-    return app
-
-
-def _blueprints() -> list:
-    """One blueprint per concern; each module exposes ``blueprint``."""
-    from . import (
-        compression,  # gzip for every answer
-        dumps,  # /dumps/
-        health,  # /healthz, /readyz
-        metadata,  # /.well-known/void, /catalog
-        openapi,  # /openapi.json
-        query_page,  # /
-        resources,  # /id/…, /eli/…, /graph/…, /ontology: every IRI under the base
-        sparql_protocol,  # /sparql
-        stored_query_api,  # /queries/
-    )
-
-    return [
-        health.blueprint,
-        resources.blueprint,
-        sparql_protocol.blueprint,
-        compression.blueprint,
-        query_page.blueprint,
-        stored_query_api.blueprint,
-        openapi.blueprint,
-        dumps.blueprint,
-        metadata.blueprint,
-    ]
+    return build(config)

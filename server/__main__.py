@@ -1,5 +1,5 @@
-"""``python -m server`` is the ``govkg`` command."""
+"""``python -m govkg`` is the ``govkg`` command."""
 
-from .cli import main
+from govkg.cli import main
 
 main(prog_name="govkg")

@@ -11,18 +11,33 @@ from pathlib import Path
 from typing import Any
 
 import click
+from govkg.graph.knowledge_graph import DataFileError
+from govkg.rdf.formats import RDF_FORMATS, RESULTS_FORMATS, rdf_format
+from govkg.settings import SETTINGS, Setting, load_settings
 
-from .formats import RDF_FORMATS, RESULTS_FORMATS, rdf_format
-from .knowledge_graph import DataFileError
-from .settings import SETTINGS, load_settings
+
+class SettingValue(click.ParamType):
+    """A setting on the command line, checked by the setting's own parser (one rule for CLI and env)."""
+
+    def __init__(self, setting: Setting) -> None:
+        self.setting = setting
+        self.name = setting.name
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:  # noqa: ANN401
+        try:
+            self.setting.parse(value)
+        except (TypeError, ValueError) as error:
+            self.fail(str(error), param, ctx)
+        return value  # parsed again, with the environment, by load_settings
 
 
 def _setting_options(command):  # noqa: ANN001, ANN202
-    """Add one option per setting of :data:`server.settings.SETTINGS`, in declared order."""
+    """Add one option per setting of :data:`govkg.settings.SETTINGS`, in declared order."""
     for setting in reversed(SETTINGS):
         command = click.option(
             setting.cli_flag,
             setting.name,
+            type=SettingValue(setting),
             default=None,
             help=f"{setting.help} [env: {setting.env_var}; default: {_show_default(setting.default)}]",
         )(command)
@@ -46,7 +61,14 @@ def _settings_from_options(options: dict[str, Any]) -> dict[str, Any]:
 @click.group()
 @click.version_option(package_name="govkg")
 def main() -> None:
-    """govkg: the Zhaoqing rule-of-law knowledge graph and its SPARQL endpoint."""
+    """govkg: the Zhaoqing rule-of-law knowledge graph and its SPARQL endpoint.
+
+    \b
+    Exit status: 0 done; 1 an error, said in one line starting "Error:"
+    (a bad data file, a bad query, a file that cannot be written, a port in use);
+    2 a usage error (an unknown option, a bad option value). validate: 0 valid,
+    1 invalid, 2 could not run.
+    """
 
 
 # Options several commands share, declared once.
@@ -62,18 +84,18 @@ output_option = click.option(
 @_setting_options
 def serve(**options: Any) -> None:
     """Serve the SPARQL endpoint and linked-data pages (gunicorn, 127.0.0.1:5000 by default)."""
-    from .persistent import StoreError
-    from .serving import run_server
+    from govkg.store.persistent import StoreError
+    from govkg.web.serving import CannotListen, run_server
 
     settings = _settings_from_options(options)
     try:
         run_server(settings)
-    except (DataFileError, StoreError) as error:
+    except (DataFileError, StoreError, CannotListen) as error:
         raise click.ClickException(str(error)) from None
     except Exception as error:
-        # An external store's error: server.remote (and requests) is imported only when the
+        # An external store's error: govkg.store.remote (and requests) is imported only when the
         # store is one, so only then can its error have been raised.
-        remote = sys.modules.get(f"{__package__}.remote")
+        remote = sys.modules.get("govkg.store.remote")
         if remote is not None and isinstance(error, remote.RemoteStoreError):
             raise click.ClickException(str(error)) from None
         raise
@@ -92,8 +114,8 @@ def serve(**options: Any) -> None:
 @base_iri_option
 def dump(format_name: str, output: Path | None, base_iri: str | None) -> None:
     """Write the whole graph (ontology, facts, links, dataset metadata)."""
-    from .serialize import serialize_quads
-    from .store import open_knowledge_graph
+    from govkg.rdf.serialize import serialize_quads
+    from govkg.store.loaded import open_knowledge_graph
 
     settings = _settings_from_options({"base_iri": base_iri})
     try:
@@ -153,7 +175,7 @@ def load(
     if (store_dir is None) == (into is None):
         raise click.UsageError("give exactly one of --store DIR and --into URL")
     if into is not None:
-        from .remote import RemoteStoreError, push_article_graphs
+        from govkg.store.remote import RemoteStoreError, push_article_graphs
 
         if files:
             raise click.UsageError("--into pushes the article graphs; load big files with --store")
@@ -163,7 +185,7 @@ def load(
         except RemoteStoreError as error:
             raise click.ClickException(str(error)) from None
         return
-    from .persistent import StoreDirectory, StoreError, load_files
+    from govkg.store.persistent import StoreDirectory, StoreError, load_files
 
     logging.basicConfig(level=logging.INFO, format="govkg: %(message)s")
     started = time.monotonic()
@@ -199,12 +221,17 @@ def load(
 @base_iri_option
 def query(query_file: Any, format_name: str, output: Path | None, base_iri: str | None) -> None:
     """Run the SPARQL query in QUERY_FILE (or - for stdin) on the embedded graph."""
-    from .local_query import QueryError, run_local_query
+    from govkg.errors import ClientError
+    from govkg.sparql.local import answer_locally
+    from govkg.store.loaded import open_knowledge_graph
 
     settings = _settings_from_options({"base_iri": base_iri})
     try:
-        data = run_local_query(query_file.read(), format_name, settings["base_iri"])
-    except (QueryError, DataFileError) as error:
+        loaded = open_knowledge_graph(settings["base_iri"])
+        data = answer_locally(loaded.backend, loaded.base_iri, query_file.read(), format_name, settings)
+    except ClientError as error:
+        raise click.ClickException(error.message) from None
+    except DataFileError as error:
         raise click.ClickException(str(error)) from None
     _write_output(data, output)
 
@@ -235,15 +262,15 @@ def validate(data_dir: Path | None, ontology_path: Path | None, shapes_path: Pat
 
     Exit status: 0 valid, 1 invalid, 2 could not run.
     """
-    from .validation import validate_files
+    from govkg.graph.validation import validate_files
 
     try:
         report = validate_files(data_dir=data_dir, ontology_path=ontology_path, shapes_path=shapes_path)
     except DataFileError as error:
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"Error: {error}", err=True)
         sys.exit(1 if error.is_syntax_error else 2)
     except Exception as error:  # noqa: BLE001 - any failure to run is exit status 2
-        click.echo(f"error: could not validate: {error}", err=True)
+        click.echo(f"Error: could not validate: {error}", err=True)
         sys.exit(2)
     for problem in report.problems:
         click.echo(problem)
@@ -333,7 +360,7 @@ def link(
 
     The links are a proposal to review; curated links live in data/links/.
     """
-    from .linking import LinkingError, linkset_turtle, near_miss_csv, run_link_discovery, summary
+    from govkg.linking.linker import LinkingError, linkset_turtle, near_miss_csv, run_link_discovery, summary
 
     try:
         run = run_link_discovery(
@@ -350,13 +377,39 @@ def link(
         raise click.ClickException(str(error)) from None
     _write_output(linkset_turtle(run), output)
     if near_misses_path is not None:
-        near_misses_path.write_text(near_miss_csv(run), encoding="utf-8")
+        _write_output(near_miss_csv(run), near_misses_path)
     click.echo(summary(run), err=True)
 
 
-def _write_output(data: bytes, output: Path | None) -> None:
+@main.command("write-expected")
+@click.argument("names", nargs=-1, required=True)
+def write_expected_command(names: tuple[str, ...]) -> None:
+    """Rewrite the reviewed answers (queries/expected/NAME.srj) of the competency questions NAMES.
+
+    For maintainers, after a reviewed change of the data: review the diff before committing.
+    """
+    from govkg.graph.stored_queries import write_expected
+    from govkg.package_data import QUERIES_DIR
+    from govkg.settings import DEFAULT_BASE_IRI
+    from govkg.store.loaded import open_knowledge_graph
+
+    try:
+        store = open_knowledge_graph(DEFAULT_BASE_IRI).store
+        for path in write_expected(names, store):
+            click.echo(path.relative_to(QUERIES_DIR.parent))
+    except DataFileError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _write_output(data: bytes | str, output: Path | None) -> None:
+    """Write to ``output``, or to stdout; a file that cannot be written is a one-line error."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
-    else:
+        return
+    try:
         output.write_bytes(data)
+    except OSError as error:
+        raise click.ClickException(f"cannot write {output}: {error.strerror or error}") from None

@@ -1,23 +1,17 @@
-"""The one error table: domain exceptions and HTTP errors become client answers here.
+"""The errors a request can end in, raised by every layer and answered by :mod:`govkg.web.errors`.
 
-Views raise; this module decides the status and the body. No traceback or
-exception text of an unexpected error ever reaches a client.
+No Flask here: the store, the SPARQL executor and the CLI raise these too. Each class says
+what went wrong, not how HTTP words it: the web layer's error table is the one place that
+gives each its status (a view may still name a status for an error of its own).
 """
 
 from __future__ import annotations
 
-import logging
-
-from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
-
-log = logging.getLogger(__name__)
-
 
 class ClientError(Exception):
-    """A request the server refuses with a message the client should see."""
+    """A request refused with a message the client should see (a bad request, unless said otherwise)."""
 
-    status = 400
+    status: int | None = None
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
@@ -26,33 +20,25 @@ class ClientError(Exception):
             self.status = status
 
 
-def error_response(status: int, message: str) -> Response:
-    """A plain-text (or JSON, if preferred) error body with the given status."""
-    best = request.accept_mimetypes.best_match(["text/plain", "application/json"])
-    if best == "application/json":
-        response = jsonify(error=message, status=status)
-    else:
-        response = Response(message + "\n", mimetype="text/plain")
-    response.status_code = status
-    return response
+class QueryRefused(ClientError):
+    """The query asks for something this endpoint does not do (an update, an off-list SERVICE)."""
 
 
-def init_app(app: Flask) -> None:
-    """Register the error table on ``app``."""
+class QueryTimedOut(ClientError):
+    """The query ran past its time limit and was stopped."""
 
-    @app.errorhandler(ClientError)
-    def _client_error(error: ClientError) -> Response:
-        return error_response(error.status, error.message)
 
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> Response:
-        response = error_response(error.code or 500, error.description or error.name)
-        for header in ("Allow", "Retry-After"):
-            if error.get_response().headers.get(header):
-                response.headers[header] = error.get_response().headers[header]
-        return response
+class ServerBusy(ClientError):
+    """No capacity to answer now; the client may try again after ``retry_after`` seconds."""
 
-    @app.errorhandler(Exception)
-    def _unexpected(error: Exception) -> Response:
-        log.exception("unexpected error while serving %s", request.path)
-        return error_response(500, "Internal server error; the incident was logged.")
+    def __init__(self, message: str, retry_after: int = 2) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StoreFailed(ClientError):
+    """The triple store behind the endpoint (or a SERVICE it called) failed or cannot be reached."""
+
+
+class InternalError(ClientError):
+    """An unexpected failure; its message is safe to show and the details were logged."""

@@ -71,29 +71,45 @@ def _parse_base_iri(value: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
+def _number(value: str | float, kind: type[int] | type[float]) -> Any:  # noqa: ANN401
+    """``value`` as an int or a float, or a ValueError that says what was expected.
+
+    >>> _number("8", int), _number("2.5", float)
+    (8, 2.5)
+    >>> _number("abc", int)
+    Traceback (most recent call last):
+    ValueError: expected a whole number, got 'abc'
+    """
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        expected = "a whole number" if kind is int else "a number"
+        raise ValueError(f"expected {expected}, got {value!r}") from None
+
+
 def _parse_positive_float(value: str | float) -> float:
-    number = float(value)
+    number = _number(value, float)
     if number <= 0:
         raise ValueError(f"must be greater than 0, got {value!r}")
     return number
 
 
 def _parse_positive_int(value: str | int) -> int:
-    number = int(value)
+    number = _number(value, int)
     if number <= 0:
         raise ValueError(f"must be greater than 0, got {value!r}")
     return number
 
 
 def _parse_non_negative_int(value: str | int) -> int:
-    number = int(value)
+    number = _number(value, int)
     if number < 0:
         raise ValueError(f"must be 0 or more, got {value!r}")
     return number
 
 
 def _parse_port(value: str | int) -> int:
-    number = int(value)
+    number = _number(value, int)
     if not 0 <= number <= 65535:
         raise ValueError(f"port must be in 0..65535, got {value!r}")
     return number

@@ -50,7 +50,7 @@ def start_server(
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     log_path = tmp_dir / f"server-{port}.log"
-    command = [sys.executable, "-m", "server", "serve", "--port", str(port), "--base-iri", url, *args]
+    command = [sys.executable, "-m", "govkg", "serve", "--port", str(port), "--base-iri", url, *args]
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             command,
@@ -91,7 +91,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 @pytest.fixture(scope="session")
 def app():  # noqa: ANN201
     """The Flask app in-process (for fast checks that need no real HTTP)."""
-    from server import create_app
+    from govkg import create_app
 
     return create_app({"base_iri": "http://127.0.0.1:5000/"})
 

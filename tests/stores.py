@@ -192,3 +192,22 @@ def start_virtuoso(workdir: Path, buffers: int = 20000) -> RunningStore:
 def stop_store(store: RunningStore, grace: float = 20) -> None:
     """SIGTERM the store's process group (by its PID), then SIGKILL it."""
     stop_process_group(store.process, grace)
+
+
+def store_env(store: RunningStore) -> dict[str, str]:
+    """The environment that gives ``govkg`` the store's credentials (none for Oxigraph)."""
+    if store.credentials is None:
+        return {}
+    return {"GOVKG_STORE_USER": store.credentials[0], "GOVKG_STORE_PASSWORD": store.credentials[1]}
+
+
+def push_article(store: RunningStore, base_iri: str) -> subprocess.CompletedProcess:
+    """``govkg load --into`` the store: the article graphs, each replaced whole."""
+    import os
+
+    command = [sys.executable, "-m", "govkg", "load", "--into", store.update_url, "--base-iri", base_iri]
+    if store.name == "virtuoso":
+        command += ["--graph-store", store.graph_store_url]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=120, env={**os.environ, **store_env(store)}
+    )

@@ -7,9 +7,8 @@ import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from govkg.rdf.formats import RDF_FORMATS, RESULTS_FORMATS
 from playwright.sync_api import Page, Route, expect, sync_playwright
-
-from server.formats import RDF_FORMATS, RESULTS_FORMATS
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 
 import pyoxigraph as ox
 import pytest
 import rdflib
+from govkg.cli import main
+from govkg.rdf.formats import RDF_FORMATS
+from govkg.store.loaded import open_knowledge_graph
 from rdflib.compare import isomorphic
 
-from server.cli import main
-from server.formats import RDF_FORMATS
-from server.store import open_knowledge_graph
+RESULTS_JSON = "application/sparql-results+json"
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +92,91 @@ def test_query_writes_results_formats(runner, format_name, check):
     assert check(result.output)
 
 
-def test_query_reports_a_bad_query_in_one_line(runner):
-    result = runner.invoke(main, ["query", "-"], input="SELECT ?x WHERE { ?x }")
+def test_query_reports_a_bad_query_as_the_endpoint_does(runner, client):
+    """One executor: the CLI's message is /sparql's (the position, then the line with a caret)."""
+    query = "SELECT ?x WHERE { ?x }"
+    result = runner.invoke(main, ["query", "-"], input=query)
     assert result.exit_code == 1
-    assert result.output.startswith("Error: bad query:")
+    assert result.output.startswith("Error: Malformed query:")
+    assert "(line 1, column 23)" in result.output.splitlines()[0]
     assert "Traceback" not in result.output
+    endpoint = client.get("/sparql", query_string={"query": query}, headers={"Accept": RESULTS_JSON})
+    assert endpoint.status_code == 400
+    assert result.output.removeprefix("Error: ") == endpoint.get_data(as_text=True)  # the error body is text
+
+
+DATASET_QUERIES = [
+    # The issue's example: FROM names one graph, which alone is the default graph.
+    "SELECT (COUNT(*) AS ?n) FROM <{base}graph/ontology> WHERE { ?s ?p ?o }",
+    "SELECT (COUNT(*) AS ?n) FROM <{base}graph/links> WHERE { ?s ?p ?o }",
+    "SELECT (COUNT(*) AS ?n) FROM NAMED <{base}graph/facts> WHERE { GRAPH ?g { ?s ?p ?o } }",
+    "SELECT (COUNT(*) AS ?n) FROM <urn:x-govkg:no-such-graph> WHERE { ?s ?p ?o }",
+    # The union default graph (the metadata graph aside: the server's also holds its service description).
+    "SELECT (COUNT(*) AS ?n) WHERE { ?s <http://www.w3.org/ns/prov#wasDerivedFrom> ?o }",
+    "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } FILTER (?g != <{base}graph/metadata>) }"
+    " GROUP BY ?g ORDER BY ?g",
+    "ASK FROM <{base}graph/ontology> { ?s a <http://www.w3.org/ns/org#Organization> }",
+]
+
+
+@pytest.mark.parametrize("query", DATASET_QUERIES)
+def test_query_and_the_endpoint_give_the_same_answer(runner, app, client, query):
+    """One executor: the same dataset semantics (FROM, FROM NAMED, the union default graph)."""
+    base_iri = app.config["BASE_IRI"]
+    query = query.replace("{base}", base_iri)
+    result = runner.invoke(main, ["query", "-", "--format", "json", "--base-iri", base_iri], input=query)
+    assert result.exit_code == 0, result.output
+    endpoint = client.get("/sparql", query_string={"query": query}, headers={"Accept": RESULTS_JSON})
+    assert endpoint.status_code == 200
+    assert json.loads(result.output) == endpoint.get_json()
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["dump", "-o", "{missing}/x.ttl"],
+        ["query", "-", "-o", "{missing}/answer.txt"],
+    ],
+    ids=["dump", "query"],
+)
+def test_an_output_that_cannot_be_written_is_one_error_line(runner, tmp_path, arguments):
+    missing = tmp_path / "no-such-folder"
+    arguments = [argument.replace("{missing}", str(missing)) for argument in arguments]
+    result = runner.invoke(main, arguments, input="ASK {}")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: cannot write {missing}")
+    assert len(result.output.strip().splitlines()) == 1
+    assert not isinstance(result.exception, OSError) and "Traceback" not in result.output
+
+
+def test_a_bad_option_value_names_the_option(runner):
+    result = runner.invoke(main, ["serve", "--port", "abc"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--port': expected a whole number, got 'abc'" in result.output
+    assert "invalid literal" not in result.output
+
+
+def test_serve_on_a_port_in_use_says_so_and_claims_nothing():
+    """A second server on a taken port: one line, nothing saying it serves (a real process)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        completed = subprocess.run(
+            [sys.executable, "-m", "govkg", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert completed.returncode == 1
+    assert completed.stderr.strip() == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    assert "serving on" not in completed.stdout
+
+
+def test_validate_errors_are_worded_like_the_other_commands(runner, tmp_path):
+    bad = tmp_path / "data"
+    bad.mkdir()
+    (bad / "broken.ttl").write_text("this is not turtle .\n", encoding="utf-8")
+    result = runner.invoke(main, ["validate", "--data-dir", str(bad)])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ")

@@ -3,7 +3,7 @@
 Every ``queries/*.rq`` is found from the folder, run with its defaults on the union of
 the graphs (as ``/queries/NAME`` runs it) and compared with ``queries/expected/NAME.srj``.
 After a reviewed data change, rewrite an answer with
-``python -m server.stored_queries --write-expected NAME`` (see queries/README.md).
+``govkg write-expected NAME`` (see queries/README.md).
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-
-from server.settings import DEFAULT_BASE_IRI
-from server.sparql_text import code_only
-from server.store import open_knowledge_graph
-from server.stored_queries import (
+from click.testing import CliRunner
+from govkg.cli import main as cli
+from govkg.graph.stored_queries import (
     EXPECTED_DIR,
     QUERIES_DIR,
     StoredQuery,
@@ -27,14 +25,16 @@ from server.stored_queries import (
     answer_json,
     expected_text,
     load_stored_queries,
-    main,
     write_expected,
 )
+from govkg.settings import DEFAULT_BASE_IRI
+from govkg.sparql.text import code_only
+from govkg.store.loaded import open_knowledge_graph
 
 QUERIES = load_stored_queries(QUERIES_DIR)
 ANSWERED = [query for query in QUERIES if not query.federated]
 README = QUERIES_DIR / "README.md"
-WRITE_COMMAND = "python -m server.stored_queries --write-expected"
+WRITE_COMMAND = "govkg write-expected"
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def store():
 def has_order_by(query: StoredQuery) -> bool:
     """Whether the query itself (not a subquery) has ORDER BY: one outside every ``{ }``.
 
-    >>> from server.stored_queries import parse_stored_query
+    >>> from govkg.graph.stored_queries import parse_stored_query
     >>> header = "#+ summary: s\\n#+ summary_zh: s\\n#+ description: d\\n#+ tags: [t]\\n"
     >>> has_order_by(parse_stored_query("q", header + "SELECT * { ?s ?p ?o } ORDER BY ?s"))
     True
@@ -131,22 +131,21 @@ def test_the_readme_lists_every_question_and_documents_the_tool():
 def test_write_expected_writes_the_canonical_answer(tmp_path, store):
     query = next(query for query in ANSWERED if query.defaults)  # one with parameters, bound by default
     (tmp_path / f"{query.name}.rq").write_text(query.text, encoding="utf-8")
-    (written,) = write_expected([query.name], tmp_path)
+    (written,) = write_expected([query.name], store, tmp_path)
     assert written == tmp_path / "expected" / f"{query.name}.srj"
     text = written.read_text(encoding="utf-8")
     assert text == expected_text(answer_json(query, store))
     assert json.loads(text) == json.loads((EXPECTED_DIR / written.name).read_text(encoding="utf-8"))
 
 
-def test_write_expected_refuses_unknown_and_federated_queries(tmp_path, capsys):
+def test_write_expected_refuses_unknown_and_federated_queries(tmp_path, store):
     federated = next((query for query in QUERIES if query.federated), None)
     if federated is not None:
         (tmp_path / f"{federated.name}.rq").write_text(federated.text, encoding="utf-8")
         with pytest.raises(StoredQueryError, match="federated query has no stored answer"):
-            write_expected([federated.name], tmp_path)
-    with pytest.raises(SystemExit) as stopped:
-        main(["--write-expected", "no-such-question"])
-    assert stopped.value.code == 1
-    assert "no-such-question.rq: no such query" in capsys.readouterr().err
+            write_expected([federated.name], store, tmp_path)
+    result = CliRunner().invoke(cli, ["write-expected", "no-such-question"])
+    assert result.exit_code == 1
+    assert "no-such-question.rq: no such query" in result.output
     assert not (EXPECTED_DIR / "no-such-question.srj").exists()
     assert not list(Path(tmp_path, "expected").glob("*"))

@@ -4,10 +4,9 @@ import gzip
 
 import pyoxigraph as ox
 import pytest
-
-from server.knowledge_graph import DataFileError, data_file_parts, load_store
-from server.settings import load_settings
-from server.store import open_knowledge_graph
+from govkg.graph.knowledge_graph import DataFileError, data_file_parts, load_store
+from govkg.settings import load_settings
+from govkg.store.loaded import open_knowledge_graph
 
 BASE = "http://127.0.0.1:5000/"
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from server.settings import SETTINGS, settings_table_markdown
+from govkg.settings import SETTINGS, settings_table_markdown
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 CI_RUN = Path(__file__).resolve().parent.parent / ".ci" / "run"

@@ -11,11 +11,10 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 import requests
+from govkg.rdf.formats import RDF_FORMATS
+from govkg.store.dumps import DUMP_FILES, build_dump, dataset_graphs, dataset_quads
+from govkg.store.loaded import LoadedGraph, open_knowledge_graph
 from rdflib.compare import IsomorphicGraph, to_isomorphic
-
-from server.dumps import DUMP_FILES, build_dump, dataset_graphs, dataset_quads
-from server.formats import RDF_FORMATS
-from server.store import LoadedGraph, open_knowledge_graph
 
 PLAIN = [dump for dump in DUMP_FILES if not dump.compressed]
 GZIPPED = [dump for dump in DUMP_FILES if dump.compressed]

@@ -15,9 +15,8 @@ import pyoxigraph as ox
 import pyshacl
 import pytest
 import rdflib
-
-from server.evidence import AmbiguousQuote, QuoteNotFound, check_annotations, locate, main
-from server.knowledge_graph import (
+from govkg.graph.evidence import AmbiguousQuote, QuoteNotFound, check_annotations, locate, main
+from govkg.graph.knowledge_graph import (
     LINKS_DIR,
     ONTOLOGY_PATH,
     SHAPES_PATH,
@@ -25,8 +24,8 @@ from server.knowledge_graph import (
     link_files,
     load_store,
 )
-from server.settings import DEFAULT_BASE_IRI
-from server.source_text import article_text
+from govkg.graph.source_text import article_text
+from govkg.settings import DEFAULT_BASE_IRI
 
 BASE = DEFAULT_BASE_IRI
 ARTICLE = BASE + "id/article/xijiang-daily-zhaoqing-rule-of-law"

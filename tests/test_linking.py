@@ -18,15 +18,16 @@ from pathlib import Path
 
 import pytest
 import rdflib
+from govkg.cli import link as link_command
+from govkg.cli import main
+from govkg.graph.knowledge_graph import load_store
+from govkg.graph.stored_queries import QUERIES_DIR, read_stored_query
+from govkg.linking import linker as linking
+from govkg.settings import DEFAULT_BASE_IRI, load_settings
+from govkg.sparql.local import answer_locally
+from govkg.store.loaded import open_knowledge_graph
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS, VOID, XSD
 
-from server import linking
-from server.cli import link as link_command
-from server.cli import main
-from server.knowledge_graph import load_store
-from server.local_query import run_local_query
-from server.settings import DEFAULT_BASE_IRI
-from server.stored_queries import QUERIES_DIR, read_stored_query
 from tests.stores import OxigraphServer, start_oxigraph, stop_oxigraph
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "linking"
@@ -317,7 +318,10 @@ def test_the_project_graph_links_to_the_wikidata_sample():
 
 def test_the_external_identifiers_query_gives_its_expected_results():
     query = read_stored_query(QUERIES_DIR / "external-identifiers.rq")
-    answer = run_local_query(query.bound_text(DEFAULT_BASE_IRI), "json", DEFAULT_BASE_IRI)
+    loaded = open_knowledge_graph(DEFAULT_BASE_IRI)
+    answer = answer_locally(
+        loaded.backend, DEFAULT_BASE_IRI, query.bound_text(DEFAULT_BASE_IRI), "json", load_settings()
+    )
     expected = (QUERIES_DIR / "expected" / "external-identifiers.srj").read_text(encoding="utf-8")
     assert json.loads(answer) == json.loads(expected)
 

@@ -8,11 +8,10 @@ import pyshacl
 import pytest
 import rdflib
 import requests
+from govkg.rdf.formats import RDF_FORMATS
+from govkg.store.dumps import DUMP_FILES
 from rdflib import RDF, XSD, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
-
-from server.dumps import DUMP_FILES
-from server.formats import RDF_FORMATS
 
 SHARED_DCAT_AP = Path(__file__).resolve().parent.parent.parent / "shared" / "dcat-ap"
 SH = Namespace("http://www.w3.org/ns/shacl#")

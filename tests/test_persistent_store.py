@@ -34,7 +34,7 @@ def _write_nt(path: Path, count: int, start: int = 0) -> Path:
 
 def _govkg(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "server", *args],
+        [sys.executable, "-m", "govkg", *args],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -97,7 +97,7 @@ def test_a_bad_line_stops_the_load_and_leaves_the_store_as_it_was(loaded_store: 
 
 
 def test_an_unfinished_load_is_rolled_back_when_the_store_is_next_opened(tmp_path: Path) -> None:
-    from server.persistent import StoreDirectory, load_files
+    from govkg.store.persistent import StoreDirectory, load_files
 
     folder = StoreDirectory(tmp_path / "store")
     load_files(folder, [str(_write_nt(tmp_path / "a.nt", 100))], BASE, progress=False)
@@ -148,10 +148,10 @@ def test_serve_starts_without_parsing_and_answers_from_the_store(loaded_store: P
 
 
 def test_each_process_reads_through_its_own_handle(loaded_store: Path) -> None:
-    """A RocksDB handle is never used across fork(): the child opens its own (see server.persistent)."""
+    """A RocksDB handle is never used across fork(): the child opens its own (see govkg.store.persistent)."""
     import os
 
-    from server.persistent import PersistentStore, StoreDirectory
+    from govkg.store.persistent import PersistentStore, StoreDirectory
 
     handle = PersistentStore(StoreDirectory(loaded_store))
     parent_store = handle.store

@@ -11,12 +11,12 @@ from urllib.parse import parse_qs, urlsplit
 import pyoxigraph as ox
 import pytest
 import requests
+from govkg.graph.stored_queries import load_stored_queries
+from govkg.rdf.formats import RDF_FORMATS, RESULTS_FORMATS, ResultsFormat
+from govkg.sparql.text import complete_prefixes
+from govkg.web.openapi import openapi_path
 from openapi_spec_validator import validate as validate_openapi
 
-from server.formats import RDF_FORMATS, RESULTS_FORMATS, ResultsFormat
-from server.openapi import openapi_path
-from server.sparql_text import complete_prefixes
-from server.stored_queries import load_stored_queries
 from tests.conftest import start_server, stop_server
 
 STORED = load_stored_queries()

@@ -8,7 +8,7 @@
 * SIGTERM drains: the request in flight is answered 200, new connections are refused at
   once, and the server exits with status 0.
 
-``server/serving.py`` documents the mechanisms (socket time-outs, closes off the main loop,
+``govkg.web.serving`` documents the mechanisms (socket time-outs, closes off the main loop,
 listeners closed on SIGTERM).
 """
 
@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from govkg.settings import DEFAULT_BASE_IRI
+from govkg.web.serving import THREADS
 
-from server.serving import THREADS
-from server.settings import DEFAULT_BASE_IRI
 from tests.conftest import PROJECT_ROOT, LiveServer, free_port, start_server, stop_server
 
 CLIENT_TIMEOUT = 2
@@ -301,7 +301,7 @@ def test_a_long_query_yields_the_cpu_then_its_thread_serves_again_at_full_priori
 def _serve_exits(tmp_path: Path, data: str) -> tuple[int, str]:
     """Run ``govkg serve --data DATA``; its exit status and output. Nothing may answer on its port."""
     port = free_port()
-    command = [sys.executable, "-m", "server", "serve", "--port", str(port), "--data", data]
+    command = [sys.executable, "-m", "govkg", "serve", "--port", str(port), "--data", data]
     process = subprocess.Popen(
         command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -397,7 +397,7 @@ def test_sigterm_answers_the_request_in_flight_refuses_new_ones_and_exits_0(tmp_
 
 
 def _govkg(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "server", *args]
+    command = [sys.executable, "-m", "govkg", *args]
     return subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout)
 
 
@@ -423,7 +423,7 @@ def test_sigkill_during_a_load_leaves_the_old_data_or_the_new_never_a_mix(tmp_pa
     generate_file(big, 100_000)  # a few seconds of loading
 
     load = subprocess.Popen(
-        [sys.executable, "-m", "server", "load", str(big), "--store", str(store)],
+        [sys.executable, "-m", "govkg", "load", str(big), "--store", str(store)],
         cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     try:
@@ -516,7 +516,7 @@ def test_a_remote_store_that_stops_gets_a_clear_answer_in_time_and_full_service_
 
 _CRASHING_LOAD = r"""
 import os, shutil, sys
-import server.persistent as persistent
+import govkg.store.persistent as persistent
 point, arguments = sys.argv[1], sys.argv[2:]
 if point == "state-written":  # the new state.json is written; the checkpoint is still there
     write_state = persistent.StoreDirectory.write_state
@@ -533,7 +533,7 @@ else:  # "os.replace:NAME" or "shutil.rmtree:NAME": crash before that call on an
             os._exit(137)
         return real(path, *rest, **options)
     setattr(module, function.split(".")[1], crashing)
-from server.cli import main
+from govkg.cli import main
 main(["load", *arguments], prog_name="govkg")
 """
 
@@ -547,7 +547,7 @@ main(["load", *arguments], prog_name="govkg")
     ],
 )
 def test_a_load_killed_at_any_step_leaves_data_and_state_that_agree(tmp_path, point, survives):
-    from server.persistent import StoreDirectory
+    from govkg.store.persistent import StoreDirectory
 
     store = tmp_path / "store"
     for name in ("old", "new"):

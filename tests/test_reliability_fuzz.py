@@ -15,7 +15,7 @@ reproducible; ``max_examples`` keeps the file under a minute.
 XML bombs and external entities in RDF/XML data files:
 
 Every place the server parses RDF/XML is a data file (``--data x.rdf``, ``govkg link --target
-x.rdf``), read by :func:`server.knowledge_graph.read_quads`; ``server/xml_guard.py`` says why
+x.rdf``), read by :func:`govkg.graph.knowledge_graph.read_quads`; ``govkg.rdf.xml_guard`` says why
 the others (SPARQL results of a SERVICE call, ``govkg link`` against an endpoint) read no XML
 entities.
 """
@@ -39,11 +39,11 @@ from urllib.parse import quote, urlencode
 
 import pytest
 import requests
+from govkg.graph.knowledge_graph import DataFileError, read_quads
+from govkg.linking.linker import LinkingError, dump_entities
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server.knowledge_graph import DataFileError, read_quads
-from server.linking import LinkingError, dump_entities
 from tests.conftest import PROJECT_ROOT, LiveServer, free_port, start_server, stop_server
 
 # When the server resets a connection in the middle of a fuzzed answer, urllib3 can drop that
@@ -130,7 +130,7 @@ def test_serve_refuses_an_xml_bomb_at_once_with_file_and_line(tmp_path):
     port = free_port()
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--port", str(port), "--data", "bomb.rdf"],
+        [sys.executable, "-m", "govkg", "serve", "--port", str(port), "--data", "bomb.rdf"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -6,8 +6,8 @@ import re
 import time
 
 import requests
+from govkg.settings import SETTINGS
 
-from server.settings import SETTINGS
 from tests.conftest import PROJECT_ROOT
 
 TIMEOUT = 30

@@ -11,9 +11,6 @@ in front of each and must answer as the embedded one does.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,11 +19,19 @@ import pytest
 import rdflib
 import rdflib.compare
 import requests
+from govkg.graph.stored_queries import EXPECTED_DIR, QUERIES_DIR, load_stored_queries
+from govkg.settings import DEFAULT_BASE_IRI
 
-from server.settings import DEFAULT_BASE_IRI
-from server.stored_queries import EXPECTED_DIR, QUERIES_DIR, load_stored_queries
-from tests.conftest import PROJECT_ROOT, LiveServer, start_server, stop_server
-from tests.stores import RunningStore, start_oxigraph_store, start_virtuoso, stop_store, virtuoso_available
+from tests.conftest import LiveServer, start_server, stop_server
+from tests.stores import (
+    RunningStore,
+    push_article,
+    start_oxigraph_store,
+    start_virtuoso,
+    stop_store,
+    store_env,
+    virtuoso_available,
+)
 from tests.test_competency_queries import assert_same_solutions
 
 BASE = DEFAULT_BASE_IRI
@@ -36,26 +41,6 @@ JSON_RESULTS = "application/sparql-results+json"
 PLACE = f"{BASE}id/place/zhaoqing"
 ARTICLE = f"{BASE}id/article-text/xijiang-daily-zhaoqing-rule-of-law"
 MAX_ROWS = 1000
-
-
-def _env(store: RunningStore) -> dict[str, str]:
-    if store.credentials is None:
-        return {}
-    return {"GOVKG_STORE_USER": store.credentials[0], "GOVKG_STORE_PASSWORD": store.credentials[1]}
-
-
-def _load_into(store: RunningStore) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "server", "load", "--into", store.update_url, "--base-iri", BASE]
-    if store.name == "virtuoso":
-        command += ["--graph-store", store.graph_store_url]
-    return subprocess.run(
-        command,
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **_env(store)},
-    )
 
 
 def _graph_counts(store: RunningStore) -> dict[str, int]:
@@ -71,7 +56,7 @@ def _graph_counts(store: RunningStore) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def local_counts() -> dict[str, int]:
-    from server.store import open_knowledge_graph
+    from govkg.store.loaded import open_knowledge_graph
 
     loaded = open_knowledge_graph(BASE)
     return {
@@ -104,7 +89,7 @@ def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 def loaded(store: RunningStore, local_counts: dict[str, int]) -> RunningStore:
     """The store with the article graphs pushed twice (idempotent: the same counts each time)."""
     for _ in range(2):
-        completed = _load_into(store)
+        completed = push_article(store, BASE)
         assert completed.returncode == 0, completed.stderr
         assert _graph_counts(store) == local_counts
     return store
@@ -122,7 +107,7 @@ def front(loaded: RunningStore, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "3",
         "--max-result-rows",
         str(MAX_ROWS),
-        env=_env(loaded),
+        env=store_env(loaded),
     )
     try:
         yield server
@@ -145,7 +130,7 @@ def test_a_failed_upload_leaves_each_graph_old_or_new(
     local_counts,
     monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
 ) -> None:
-    from server import remote
+    from govkg.store import remote
 
     auth = remote._auth(loaded.graph_store_url, loaded.credentials)
     old = b'<urn:govkg:test> <urn:govkg:version> "old" .\n'
@@ -159,7 +144,7 @@ def test_a_failed_upload_leaves_each_graph_old_or_new(
             timeout=30,
         )
         assert response.status_code < 300, response.text
-    for name, value in _env(loaded).items():
+    for name, value in store_env(loaded).items():
         monkeypatch.setenv(name, value)
     real_post, real_put = requests.post, requests.put
 
@@ -183,7 +168,7 @@ def test_a_failed_upload_leaves_each_graph_old_or_new(
         assert counts[graph] in (1, local_counts[graph]), graph
     assert [counts[graph] == local_counts[graph] for graph in GRAPHS] == [True, True, False, False]
     monkeypatch.undo()
-    completed = _load_into(loaded)  # and a good push puts everything right
+    completed = push_article(loaded, BASE)  # and a good push puts everything right
     assert completed.returncode == 0, completed.stderr
     assert _graph_counts(loaded) == local_counts
 
@@ -206,11 +191,10 @@ def _graph(text: str, fmt: str = "turtle") -> rdflib.Graph:
 
 def test_resource_page_rdf_and_describe_are_the_embedded_cbd(front: LiveServer) -> None:
     import pyoxigraph as ox
-
-    from server.describe import concise_bounded_description
-    from server.formats import rdf_format
-    from server.serialize import serialize_triples
-    from server.store import open_knowledge_graph
+    from govkg.rdf.describe import concise_bounded_description
+    from govkg.rdf.formats import rdf_format
+    from govkg.rdf.serialize import serialize_triples
+    from govkg.store.loaded import open_knowledge_graph
 
     local = open_knowledge_graph(BASE)
     for iri in (PLACE, _an_annotation(local)):
@@ -228,8 +212,8 @@ def test_resource_page_rdf_and_describe_are_the_embedded_cbd(front: LiveServer) 
     html = requests.get(front.url + PLACE[len(BASE) :], headers={"Accept": "text/html"}, timeout=30)
     assert html.status_code == 200 and "Zhaoqing" in html.text
     # The article's page marks every quoted span: the quotes hang off blank nodes (annotation targets).
-    from server import create_app
-    from server.resources import PageBuilder, article_segments
+    from govkg import create_app
+    from govkg.web.resources import PageBuilder, article_segments
 
     app = create_app({"base_iri": BASE})
     with app.test_request_context("/"):
@@ -270,8 +254,8 @@ def test_dumps_and_void_come_from_the_store(front: LiveServer, local_counts) -> 
     quads = list(ox.parse(gzip.decompress(dump.content), ox.RdfFormat.N_QUADS))
     by_graph = Counter(quad.graph_name.value for quad in quads)
     assert by_graph == {graph: local_counts[graph] for graph in GRAPHS if not graph.endswith("/metadata")}
-    from server.metadata import dataset_statistics
-    from server.store import open_knowledge_graph
+    from govkg.store.loaded import open_knowledge_graph
+    from govkg.store.metadata import dataset_statistics
 
     expected = dataset_statistics(open_knowledge_graph(BASE))
     void = requests.get(

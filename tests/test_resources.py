@@ -11,12 +11,12 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 import requests
+from govkg import create_app
+from govkg.graph.source_text import article_text
+from govkg.rdf.describe import concise_bounded_description
+from govkg.store.loaded import LoadedGraph
+from govkg.web.store import EXTENSION_KEY
 from rdflib.compare import isomorphic
-
-from server import create_app
-from server.describe import concise_bounded_description
-from server.source_text import article_text
-from server.store import EXTENSION_KEY, LoadedGraph
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 OA = "http://www.w3.org/ns/oa#"
@@ -325,7 +325,7 @@ def test_every_ontology_term_has_its_anchor(live_server, loaded):
 
 
 def test_the_ontology_page_strips_markup_from_descriptions():
-    from server.ontology_doc import pylode_html, sanitize_html
+    from govkg.web.ontology_doc import pylode_html, sanitize_html
 
     hostile = ox.parse(
         b"""@prefix owl: <http://www.w3.org/2002/07/owl#> .
@@ -421,7 +421,7 @@ def test_hostile_literals_and_iris_are_escaped(hostile_client, language):
 
 
 def test_long_value_lists_are_capped_on_the_page_not_in_the_rdf(hostile_client):
-    from server.resources import MAX_VALUES_PER_PROPERTY
+    from govkg.web.resources import MAX_VALUES_PER_PROPERTY
 
     page = hostile_client.get("/id/test/many?lang=en", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert page.count('href="http://example.org/value/') == MAX_VALUES_PER_PROPERTY

@@ -2,7 +2,7 @@
 
 import re
 
-from server.source_text import (
+from govkg.graph.source_text import (
     CLEAN_ARTICLE_PATH,
     RAW_ARTICLE_PATH,
     clean_article_text,

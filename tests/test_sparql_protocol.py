@@ -1,7 +1,7 @@
 """The SPARQL 1.1 Protocol at /sparql, over real HTTP: SPARQLWrapper, rdflib, raw requests.
 
 Expected answers are computed in-process from the same data files with pyoxigraph (the
-default graph being the union of the named graphs) and server.describe, and compared by
+default graph being the union of the named graphs) and govkg.rdf.describe, and compared by
 meaning: bindings as sets, graphs by isomorphism.
 """
 
@@ -20,6 +20,10 @@ import rdflib
 import rdflib.compare
 import requests
 from flask import Response
+from govkg.rdf.describe import concise_bounded_description
+from govkg.rdf.formats import RDF_FORMATS, rdf_format, results_format
+from govkg.store.loaded import LoadedGraph, open_knowledge_graph
+from govkg.web.sparql_protocol import answer_query
 from SPARQLWrapper import (
     CSV,
     GET,
@@ -35,11 +39,6 @@ from SPARQLWrapper import (
     XML,
     SPARQLWrapper,
 )
-
-from server.describe import concise_bounded_description
-from server.formats import RDF_FORMATS, rdf_format, results_format
-from server.sparql_protocol import answer_query
-from server.store import LoadedGraph, open_knowledge_graph
 
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 SELECT_LABELS = f"SELECT ?s ?label WHERE {{ ?s <{RDFS_LABEL}> ?label FILTER isIRI(?s) }}"

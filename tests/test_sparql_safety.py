@@ -21,12 +21,11 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 import requests
+from govkg.rdf.serialize import project_prefixes
+from govkg.sparql.lexer import analyze_query, refused_service_calls
+from govkg.sparql.runner import QueryJob, execute_query
+from govkg.web.store import EXTENSION_KEY, loaded_graph
 
-from server.query_runner import QueryJob, execute_query
-from server.query_threads import query_threads
-from server.serialize import project_prefixes
-from server.sparql_lexer import analyze_query, refused_service_calls
-from server.store import EXTENSION_KEY
 from tests.conftest import LiveServer, free_port, start_server, stop_server
 
 TIMEOUT = 10
@@ -466,13 +465,13 @@ def test_the_server_is_one_process_per_worker(live_server):
 
 def test_a_forked_process_makes_its_own_query_threads(app):
     with app.test_request_context("/sparql"):
-        parent_threads = query_threads()
-        assert query_threads() is parent_threads
+        parent_threads = loaded_graph().backend.query_threads()
+        assert loaded_graph().backend.query_threads() is parent_threads
     child = os.fork()
     if child == 0:  # pragma: no cover - the child reports through its exit status
         try:
             with app.test_request_context("/sparql"):
-                threads = query_threads()
+                threads = loaded_graph().backend.query_threads()
                 answer = threads.run(QueryJob("ASK {}", "ASK", "json", 10), timeout=10)
                 own = threads is not parent_threads and threads.owner_pid == os.getpid()
                 healthy = own and b"true" in answer.body
@@ -482,7 +481,7 @@ def test_a_forked_process_makes_its_own_query_threads(app):
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     with app.test_request_context("/sparql"):
-        assert query_threads() is parent_threads
+        assert loaded_graph().backend.query_threads() is parent_threads
         assert b"true" in parent_threads.run(QueryJob("ASK {}", "ASK", "json", 10), timeout=10).body
 
 
@@ -499,7 +498,7 @@ def test_a_query_thread_leaves_the_interpreter_to_the_others(app):
         return steps
 
     with app.test_request_context("/sparql"):
-        threads = query_threads()
+        threads = loaded_graph().backend.query_threads()
         alone = spin(0.3)
         answers: list = []
         query = threading.Thread(target=lambda: answers.append(threads.run(slow, timeout=60)))
@@ -599,7 +598,7 @@ def test_a_query_thread_adds_little_to_in_process_evaluation(app):
         return statistics.median(timings[20:]) * 1000
 
     with app.test_request_context("/sparql"):
-        threads = query_threads()
+        threads = loaded_graph().backend.query_threads()
         through_thread = median_ms(lambda: threads.run(job, timeout=10))
     in_process = median_ms(lambda: execute_query(loaded.store, job, prefixes))
     assert through_thread - in_process < 1.0, (through_thread, in_process)

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-
-from server.stored_queries import (
+from govkg.graph.stored_queries import (
     QUERIES_DIR,
     ParameterError,
     StoredQueryError,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import itertools
 
-from server.query_runner import QueryJob, execute_query
-from server.store import EXTENSION_KEY
+from govkg.sparql.runner import QueryJob, execute_query
+from govkg.web.store import EXTENSION_KEY
 
 ARTICLE_GRAPHS = ("ontology", "facts", "links", "metadata")
 

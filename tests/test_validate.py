@@ -6,9 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from server.cli import main
-from server.knowledge_graph import DATA_DIR
+from govkg.cli import main
+from govkg.graph.knowledge_graph import DATA_DIR
 
 PREFIXES = """\
 @prefix gov: <https://w3id.org/govkg/ontology#> .
@@ -25,7 +24,7 @@ PREFIXES = """\
 
 @pytest.fixture(scope="module")
 def valid_report():
-    from server.validation import validate_files
+    from govkg.graph.validation import validate_files
 
     return validate_files()
 

@@ -56,8 +56,6 @@ def _data_entries(tests: list[w3c.TestCase]) -> str:
 
 @pytest.fixture(scope="module")
 def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[w3c.HttpExecutor]:
-    if not (PROJECT_ROOT / "server" / "sparql_protocol.py").is_file():
-        pytest.skip("the /sparql endpoint (server/sparql_protocol.py) is not implemented yet")
     data = _data_entries(EVALUATION + DATASET)
     server = start_server(tmp_path_factory.mktemp("w3c-server"), "--data", data)
     session = requests.Session()  # keep-alive: one connection for the whole run

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 import pytest
 import requests
+from govkg.rdf.formats import RDF_FORMATS, RESULTS_FORMATS
 from rdflib import RDF, Graph, Namespace, URIRef
 from rdflib.collection import Collection
 
-from server.formats import RDF_FORMATS, RESULTS_FORMATS
 from tests.conftest import PROJECT_ROOT, SHARED_DIR, LiveServer, start_server, stop_server
 
 SUITE = SHARED_DIR / "w3c" / "sparql" / "sparql11"
@@ -59,7 +59,7 @@ UPDATE_TESTS = {
     "update_post_direct",
     "update_base_uri",
 }
-READ_ONLY = "read-only endpoint: SPARQL Update is refused with 403 (server/sparql_protocol.py)"
+READ_ONLY = "read-only endpoint: SPARQL Update is refused with 403 (govkg.web.sparql_protocol)"
 
 
 @dataclass

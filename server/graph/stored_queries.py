@@ -1,0 +1,623 @@
+"""Competency questions: SPARQL files that describe themselves with a ``#+`` header (grlc style).
+
+Each ``queries/NAME.rq`` is a valid SPARQL query (the header lines are SPARQL
+comments) that starts with a header of YAML-like ``#+`` lines::
+
+    #+ summary: Which firsts did Zhaoqing achieve, and in which scope?
+    #+ summary_zh: 肇庆在哪些事项上率先，率先的范围是全省还是全国？
+    #+ description: Every "first" the article claims for the city, with the
+    #+   scope (province or nation) and the quotation that states it.
+    #+ tags:
+    #+   - firsts
+    #+   - reform
+    #+ defaults:
+    #+   - scope: province
+
+Keys (an unknown key is an error):
+
+``summary`` (required)
+    The question in English, one line.
+``summary_zh`` (required)
+    The question in Chinese.
+``description`` (required)
+    What the answer holds; indented ``#+`` lines continue it (a ``#+`` line
+    with nothing else on it starts a new paragraph).
+``tags`` (required)
+    A list: ``#+ tags: [a, b]`` or one ``#+   - tag`` line per tag.
+``federated`` (optional, ``true``/``false``, default ``false``)
+    The query calls another endpoint with ``SERVICE``; it runs only where that
+    endpoint is in the ``service_allowlist`` setting. A query that uses
+    ``SERVICE`` must say so, and one that says so must use it.
+``endpoint_in_url`` (optional, ``true``/``false``, default ``false``)
+    ``/queries/NAME?endpoint=IRI`` replaces the IRI of the query's one
+    ``SERVICE <IRI>`` (needs ``federated: true``); the IRI must be allowlisted.
+``defaults`` (optional)
+    The query's parameters and their default values, one ``#+   - name: value``
+    line each. Parameter ``name`` is the variable ``?_name`` of the query; a run
+    binds it, to the default or to ``/queries/NAME?name=value``, by a ``VALUES``
+    clause appended to the query. That clause joins with the query's solutions,
+    so use the variable in triple patterns (a ``FILTER`` inside the query sees
+    it unbound). A name ending in ``_iri`` takes an absolute http(s) IRI; any
+    other takes a plain string.
+
+Values are plain text, or quoted (``"..."`` with JSON escapes, ``'...'`` with
+``''`` for a quote) when they hold ``: `` or `` #`` or start with a YAML indicator.
+Everything is checked when the files are loaded: the header, the parameters'
+use, ``SERVICE`` against ``federated``, and the SPARQL syntax. Any problem is a
+:class:`StoredQueryError` naming the file and line; nothing is silently defaulted.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import pyoxigraph as ox
+from govkg.graph.knowledge_graph import DataFileError
+from govkg.package_data import QUERIES_DIR
+from govkg.settings import DEFAULT_BASE_IRI
+from govkg.sparql.lexer import ServiceCall, analyze_query, tokenize
+from govkg.sparql.text import code_only, query_form, rebase_iris
+
+#: Where the project's competency questions live.
+
+REQUIRED_KEYS = ("summary", "summary_zh", "description", "tags")
+OPTIONAL_KEYS = ("federated", "endpoint_in_url", "defaults")
+#: URL parameters that /queries/NAME (and the SPARQL endpoint behind it) read themselves.
+RESERVED_PARAMETERS = frozenset({"query", "update", "format", "output", "results", "endpoint", "lang"})
+_SCALAR_KEYS = ("summary", "summary_zh", "description")
+_BOOLEAN_KEYS = ("federated", "endpoint_in_url")
+_LIST_KEYS = ("tags", "defaults")
+
+_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+_PARAMETER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_KEY_LINE = re.compile(r" ([A-Za-z_][A-Za-z0-9_]*):(?: (.*))?")
+_ITEM_LINE = re.compile(r"( {2,})- (.*)")
+_CONTINUATION_LINE = re.compile(r" {2,}(\S.*)")
+# YAML indicators that cannot start a plain value.
+_PLAIN_FORBIDDEN_START = tuple("[]{}\"'|>&*!%@`#,")
+_INLINE_ITEM = re.compile(
+    r"\s*(\"(?:[^\"\\]|\\.)*\"|'(?:[^']|'')*'|[^,\"'\s](?:[^,\"']*[^,\"'\s])?)?\s*(,|$)"
+)
+_IRI = re.compile(r"https?://[^<>\"{}|^`\\\x00-\x20]+")
+_SYNTAX_POSITION = re.compile(r"error at (\d+):(\d+)")
+
+
+class StoredQueryError(DataFileError):
+    """A stored query file is malformed; the message names the file and line."""
+
+
+class ParameterError(ValueError):
+    """A parameter value given for a run of a stored query is not acceptable."""
+
+
+@dataclass(frozen=True)
+class StoredQuery:
+    """One competency question: its ``#+`` header and its SPARQL text.
+
+    ``text`` is the whole file (header included: it is made of SPARQL comments),
+    written with the canonical base IRI ``https://w3id.org/govkg/``.
+    """
+
+    name: str
+    path: Path
+    text: str
+    summary: str
+    summary_zh: str
+    description: str
+    tags: tuple[str, ...]
+    federated: bool = False
+    endpoint_in_url: bool = False
+    defaults: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def form(self) -> str:
+        """``SELECT``, ``ASK``, ``CONSTRUCT`` or ``DESCRIBE``."""
+        return query_form(self.text) or "SELECT"
+
+    @property
+    def returns_graph(self) -> bool:
+        """Whether the answer is RDF (CONSTRUCT, DESCRIBE) rather than a results table."""
+        return self.form in ("CONSTRUCT", "DESCRIBE")
+
+    def text_for(self, base_iri: str) -> str:
+        """The file's text with its IRIs rebased to ``base_iri``, as the server there runs it."""
+        return rebase_iris(self.text, DEFAULT_BASE_IRI, base_iri)
+
+    def defaults_for(self, base_iri: str) -> dict[str, str]:
+        """The parameters' default values as a server under ``base_iri`` uses them (IRIs rebased)."""
+        return {
+            name: rebase_iris(f"<{value}>", DEFAULT_BASE_IRI, base_iri)[1:-1]
+            if name.endswith("_iri")
+            else value
+            for name, value in self.defaults.items()
+        }
+
+    def bound_text(
+        self,
+        base_iri: str,
+        values: Mapping[str, str] | None = None,
+        endpoint: str | None = None,
+    ) -> str:
+        """The query to run: rebased, with its parameters bound and its SERVICE endpoint chosen.
+
+        ``values`` overrides :attr:`defaults` (other names are ignored);
+        ``endpoint`` replaces the SERVICE IRI of an ``endpoint_in_url`` query.
+        Raises :class:`ParameterError` for a value that cannot be bound.
+        """
+        text = self.text
+        if endpoint is not None:
+            if not self.endpoint_in_url:
+                raise ParameterError(f"query {self.name!r} does not take an endpoint")
+            if not _IRI.fullmatch(endpoint):
+                raise ParameterError("endpoint must be an absolute http(s) IRI")
+            text = _replace_service_iri(text, endpoint)
+        if self.defaults:
+            chosen = {name: (values or {}).get(name, default) for name, default in self.defaults.items()}
+            variables = " ".join(f"?_{name}" for name in chosen)
+            terms = " ".join(parameter_term(name, value) for name, value in chosen.items())
+            text = f"{text.rstrip()}\nVALUES ({variables}) {{ ({terms}) }}\n"
+        return rebase_iris(text, DEFAULT_BASE_IRI, base_iri)
+
+    def service_iri(self) -> str | None:
+        """The IRI that the query's first ``SERVICE`` calls, if it has one."""
+        calls = _service_calls(self.text)
+        return calls[0].iri if calls else None
+
+
+def parameter_term(name: str, value: str) -> str:
+    """The SPARQL term that binds parameter ``name`` to ``value``.
+
+    Values never carry a backslash or a control character into the query, so no
+    escape sequence (SPARQL decodes ``\\u`` escapes before parsing) can break out
+    of the term.
+
+    >>> parameter_term("scope", 'the "province"')
+    '"the \\\\"province\\\\""'
+    >>> parameter_term("place_iri", "https://w3id.org/govkg/id/place/zhaoqing")
+    '<https://w3id.org/govkg/id/place/zhaoqing>'
+    >>> parameter_term("place_iri", "javascript:alert(1)")
+    Traceback (most recent call last):
+    ...
+    govkg.graph.stored_queries.ParameterError: place_iri must be an absolute http(s) IRI
+    """
+    if any(ord(char) < 0x20 or ord(char) == 0x7F or char == "\\" for char in value):
+        raise ParameterError(f"{name} may not contain a backslash or a control character")
+    if name.endswith("_iri"):
+        if not _IRI.fullmatch(value):
+            raise ParameterError(f"{name} must be an absolute http(s) IRI")
+        return f"<{value}>"
+    return '"' + value.replace('"', '\\"') + '"'
+
+
+def _service_calls(text: str) -> tuple[ServiceCall, ...]:
+    """The query's SERVICE calls, found by the endpoint's own lexer."""
+    return analyze_query(text).service_calls
+
+
+def _replace_service_iri(text: str, endpoint: str) -> str:
+    (call,) = _service_calls(text)  # exactly one: checked when the file was loaded
+    start = text.index(call.target, call.offset)
+    return text[:start] + f"<{endpoint}>" + text[start + len(call.target) :]
+
+
+def load_stored_queries(directory: Path = QUERIES_DIR) -> list[StoredQuery]:
+    """Every ``*.rq`` file of ``directory`` (not its subfolders), sorted by name.
+
+    Loaded once per process and directory; raises :class:`StoredQueryError` for
+    the first malformed file.
+    """
+    return list(_load_directory(Path(directory).resolve()))
+
+
+@functools.cache
+def _load_directory(directory: Path) -> tuple[StoredQuery, ...]:
+    return tuple(read_stored_query(path) for path in sorted(directory.glob("*.rq")))
+
+
+def read_stored_query(path: Path) -> StoredQuery:
+    """Read and check one ``.rq`` file."""
+    if not _NAME.fullmatch(path.stem):
+        raise StoredQueryError(
+            path, "the file name must be lower-case letters, digits and hyphens (it becomes a URL)"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise StoredQueryError(path, f"not UTF-8 text ({error.reason})") from None
+    except OSError as error:
+        raise StoredQueryError(path, error.strerror or str(error)) from None
+    return parse_stored_query(path.stem, text, path)
+
+
+def parse_stored_query(name: str, text: str, path: Path | str | None = None) -> StoredQuery:
+    """Parse the header of a stored query's ``text`` and check the query against it.
+
+    >>> query = parse_stored_query("demo", '''#+ summary: What is labelled?
+    ... #+ summary_zh: 哪些事物有名称？
+    ... #+ description: Everything with an rdfs:label.
+    ... #+ tags: [labels, "demo"]
+    ... SELECT * WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?label }
+    ... ''')
+    >>> query.summary_zh, query.tags, query.federated, query.form
+    ('哪些事物有名称？', ('labels', 'demo'), False, 'SELECT')
+    >>> parse_stored_query("demo", "#+ summary: x\\n#+ sumary: y\\nASK {}")
+    Traceback (most recent call last):
+    ...
+    govkg.graph.stored_queries.StoredQueryError: demo.rq, line 2: unknown key 'sumary' \
+(known: summary, summary_zh, description, tags, federated, endpoint_in_url, defaults)
+    """
+    path = Path(path) if path is not None else Path(f"{name}.rq")
+    header, body_start = _parse_header(text, path)
+    missing = [key for key in REQUIRED_KEYS if key not in header]
+    if missing:
+        raise StoredQueryError(path, f"missing required key(s): {', '.join(missing)}", body_start)
+    values = {key: value for key, (value, _) in header.items()}
+    query = StoredQuery(
+        name=name,
+        path=path,
+        text=text,
+        summary=values["summary"],
+        summary_zh=values["summary_zh"],
+        description=values["description"],
+        tags=tuple(values["tags"]),
+        federated=values.get("federated", False),
+        endpoint_in_url=values.get("endpoint_in_url", False),
+        defaults=MappingProxyType(dict(values.get("defaults", []))),
+    )
+    _check_query(query, header, body_start)
+    return query
+
+
+# -- the header ---------------------------------------------------------------------------------
+
+
+def _parse_header(text: str, path: Path) -> tuple[dict[str, tuple[object, int]], int]:
+    """The header's values (each with its line number) and the number of the first body line."""
+    lines = text.splitlines()
+    if text.startswith("\ufeff"):
+        raise StoredQueryError(
+            path, "the file starts with a byte-order mark; save it as UTF-8 without one", 1
+        )
+    if not lines or not lines[0].startswith("#+"):
+        raise StoredQueryError(path, "the file must start with a '#+' header (summary, description, tags)", 1)
+    end = next((i for i, line in enumerate(lines) if not line.startswith("#+")), len(lines))
+    for number, line in enumerate(lines[end:], start=end + 1):
+        if line.startswith("#+"):
+            raise StoredQueryError(
+                path, "a '#+' line after the header ended; the header must be one block", number
+            )
+    header: dict[str, tuple[object, int]] = {}
+    # The key whose value the following lines continue or list, and its kind.
+    open_key: str | None = None
+    open_kind = ""  # "scalar", "list" or "" (nothing may continue)
+    paragraph_break = False
+    for number, line in enumerate(lines[:end], start=1):
+        rest = line[2:]
+        if "\t" in rest:
+            raise StoredQueryError(path, "tabs are not allowed in the header; indent with spaces", number)
+        if not rest.strip():
+            paragraph_break = True
+            continue
+        if match := _KEY_LINE.fullmatch(rest):
+            key, raw = match.group(1), (match.group(2) or "").strip()
+            if key not in REQUIRED_KEYS + OPTIONAL_KEYS:
+                known = ", ".join(REQUIRED_KEYS + OPTIONAL_KEYS)
+                raise StoredQueryError(path, f"unknown key {key!r} (known: {known})", number)
+            if key in header:
+                raise StoredQueryError(
+                    path, f"key {key!r} is given twice (first on line {header[key][1]})", number
+                )
+            if open_key and open_kind == "list" and not header[open_key][0]:
+                raise StoredQueryError(path, f"{open_key!r} has no items", header[open_key][1])
+            header[key] = (_key_value(key, raw, path, number), number)
+            open_key, paragraph_break = key, False
+            if key in _LIST_KEYS and not raw:
+                open_kind = "list"
+            elif key in _SCALAR_KEYS and raw and raw[0] not in "\"'":
+                open_kind = "scalar"
+            else:
+                open_kind = ""
+            continue
+        if match := _ITEM_LINE.fullmatch(rest):
+            if open_kind != "list":
+                raise StoredQueryError(
+                    path, "a '- item' line belongs under a list key (tags, defaults)", number
+                )
+            assert open_key is not None
+            items = header[open_key][0]
+            assert isinstance(items, list)
+            items.append(_list_item(open_key, match.group(2).strip(), items, path, number))
+            continue
+        if match := _CONTINUATION_LINE.fullmatch(rest):
+            if open_kind == "list" and match.group(1).startswith("-"):
+                raise StoredQueryError(
+                    path, "a list item is written '- item', with a space after the hyphen", number
+                )
+            if open_kind != "scalar":
+                raise StoredQueryError(
+                    path, "an indented line continues only an unquoted summary or description", number
+                )
+            assert open_key is not None
+            value, first_line = header[open_key]
+            piece = _plain(match.group(1).rstrip(), path, number)
+            header[open_key] = (f"{value}{chr(10) if paragraph_break else ' '}{piece}", first_line)
+            paragraph_break = False
+            continue
+        raise StoredQueryError(
+            path,
+            "malformed header line: expected '#+ key: value', '#+   - item' or an indented continuation",
+            number,
+        )
+    if open_key and open_kind == "list" and not header[open_key][0]:
+        raise StoredQueryError(path, f"{open_key!r} has no items", header[open_key][1])
+    return header, end + 1
+
+
+def _key_value(key: str, raw: str, path: Path, number: int) -> object:
+    if key in _BOOLEAN_KEYS:
+        if raw not in ("true", "false"):
+            raise StoredQueryError(path, f"{key} must be true or false, not {raw!r}", number)
+        return raw == "true"
+    if key in _LIST_KEYS:
+        if not raw:
+            return []  # items follow on '- ' lines
+        if key == "defaults":
+            raise StoredQueryError(path, "defaults takes one '#+   - name: value' line per parameter", number)
+        return _inline_list(raw, path, number)
+    if not raw:
+        raise StoredQueryError(path, f"{key} is empty", number)
+    return _scalar(raw, path, number)
+
+
+def _list_item(key: str, raw: str, items: list, path: Path, number: int) -> object:
+    if key == "tags":
+        tag = _scalar(raw, path, number)
+        if tag in items:
+            raise StoredQueryError(path, f"tag {tag!r} is listed twice", number)
+        return tag
+    match = re.fullmatch(r"([A-Za-z0-9_]+): (.+)", raw)
+    if not match:
+        raise StoredQueryError(path, "a default is written '- name: value'", number)
+    name, value = match.group(1), _scalar(match.group(2).strip(), path, number)
+    if not _PARAMETER.fullmatch(name):
+        raise StoredQueryError(path, f"parameter name {name!r} must start with a letter", number)
+    if name in RESERVED_PARAMETERS:
+        raise StoredQueryError(path, f"parameter name {name!r} is reserved for the endpoint", number)
+    if any(name == existing for existing, _ in items):
+        raise StoredQueryError(path, f"parameter {name!r} is given twice", number)
+    try:
+        parameter_term(name, value)
+    except ParameterError as error:
+        raise StoredQueryError(path, f"default of {error}", number) from None
+    return (name, value)
+
+
+def _inline_list(raw: str, path: Path, number: int) -> list[str]:
+    """``[a, "b c"]`` as a list of strings."""
+    if not (raw.startswith("[") and raw.endswith("]")):
+        raise StoredQueryError(
+            path, "a list is written [a, b] or as '#+   - item' lines below the key", number
+        )
+    inner, position, items = raw[1:-1], 0, []
+    if not inner.strip():
+        raise StoredQueryError(path, "the list is empty", number)
+    while True:
+        match = _INLINE_ITEM.match(inner, position)
+        if not match:
+            raise StoredQueryError(path, f"malformed list {raw}", number)
+        if not match.group(1):
+            raise StoredQueryError(path, f"the list {raw} has an empty item", number)
+        item = _scalar(match.group(1), path, number)
+        if item in items:
+            raise StoredQueryError(path, f"{item!r} is listed twice", number)
+        items.append(item)
+        if not match.group(2):
+            return items
+        position = match.end()
+
+
+def _scalar(raw: str, path: Path, number: int) -> str:
+    """One value: quoted (JSON-style ``"..."`` or YAML ``'...'``) or plain."""
+    if raw.startswith('"'):
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            raise StoredQueryError(path, f"malformed double-quoted value {raw}", number) from None
+        if not isinstance(value, str):
+            raise StoredQueryError(path, f"malformed double-quoted value {raw}", number)
+    elif raw.startswith("'"):
+        if not re.fullmatch(r"'(?:[^']|'')*'", raw):
+            raise StoredQueryError(path, f"malformed single-quoted value {raw}", number)
+        value = raw[1:-1].replace("''", "'")
+    else:
+        value = _plain(raw, path, number)
+    if not value.strip():
+        raise StoredQueryError(path, "the value is empty", number)
+    return value
+
+
+def _plain(raw: str, path: Path, number: int) -> str:
+    """An unquoted value, refused where YAML would read it as something else."""
+    if raw.startswith(_PLAIN_FORBIDDEN_START) or raw[:2] in ("- ", "? ", ": ") or raw in ("-", "?", ":"):
+        raise StoredQueryError(path, f"a value starting with {raw[0]!r} must be quoted", number)
+    if ": " in raw or " #" in raw:
+        raise StoredQueryError(path, "a value holding ': ' or ' #' must be quoted", number)
+    return raw
+
+
+# -- the query against its header ---------------------------------------------------------------
+
+
+def _check_query(query: StoredQuery, header: Mapping[str, tuple[object, int]], body_start: int) -> None:
+    path = query.path
+    code = code_only(query.text)
+    if not code.strip():
+        raise StoredQueryError(path, "the header is not followed by a query", body_start)
+    if query_form(query.text) is None:
+        raise StoredQueryError(
+            path, "not a query: the form must be SELECT, ASK, CONSTRUCT or DESCRIBE", body_start
+        )
+    calls = _service_calls(query.text)
+    uses_service = bool(calls)
+    if uses_service and not query.federated:
+        raise StoredQueryError(
+            path,
+            "the query uses SERVICE: declare '#+ federated: true'",
+            _line_of("federated", header, body_start),
+        )
+    if query.federated and not uses_service:
+        raise StoredQueryError(path, "federated: true, but the query has no SERVICE", header["federated"][1])
+    if query.endpoint_in_url:
+        if not query.federated:
+            raise StoredQueryError(
+                path, "endpoint_in_url needs federated: true", header["endpoint_in_url"][1]
+            )
+        if len(calls) != 1 or calls[0].iri is None:
+            raise StoredQueryError(
+                path,
+                "endpoint_in_url needs exactly one 'SERVICE <IRI>' to replace",
+                header["endpoint_in_url"][1],
+            )
+    variables = {query.text[t.start + 1 : t.end] for t in tokenize(query.text) if t.kind == "var"}
+    for parameter in query.defaults:
+        if f"_{parameter}" not in variables:
+            raise StoredQueryError(
+                path,
+                f"parameter {parameter!r} is not used: the query has no ?_{parameter}",
+                header["defaults"][1],
+            )
+    _check_syntax(query)
+
+
+def _line_of(key: str, header: Mapping[str, tuple[object, int]], default: int) -> int:
+    return header[key][1] if key in header else default
+
+
+def _check_syntax(query: StoredQuery) -> None:
+    """Parse the query (with its parameters bound) without running anything that leaves the process."""
+    text = query.bound_text(DEFAULT_BASE_IRI)
+    if query.federated:
+        # pyoxigraph evaluates an ASK at once, SERVICE calls included: each call is made a
+        # GRAPH pattern first, which on an empty store calls nothing.
+        local = _services_as_graphs(text)
+        if local is None:
+            _check_syntax_without_pyoxigraph(query, text)
+            return
+        text = local
+    try:
+        ox.Store().query(text)
+    except SyntaxError as error:
+        message = str(error).splitlines()[0]
+        position = _SYNTAX_POSITION.search(message)
+        line = int(position.group(1)) if position else None
+        raise StoredQueryError(query.path, f"SPARQL syntax error: {message}", line) from None
+
+
+#: ``SERVICE``, then ``SILENT`` if it follows (as the parser reads it: greedily, whatever comes next).
+_SERVICE_KEYWORD = re.compile(r"SERVICE((?:\s|#[^\n\r]*)*)(SILENT)?", re.IGNORECASE)
+
+
+def _services_as_graphs(text: str) -> str | None:
+    """``text`` with every SERVICE call made a GRAPH pattern, character for character.
+
+    ``SERVICE SILENT? VarOrIri GroupGraphPattern`` and ``GRAPH VarOrIri GroupGraphPattern``
+    are the same syntax but for ``SILENT``: ``SERVICE`` becomes ``GRAPH`` and ``SILENT``
+    blanks, padded with spaces so that every position (and a syntax error's line) stays.
+    ``None`` when the text has ``\\u`` escapes: the calls' positions are then those of
+    the decoded text.
+
+    >>> _services_as_graphs("ASK { service silent <http://a.example/> { ?s ?p ?o } }")
+    'ASK { GRAPH          <http://a.example/> { ?s ?p ?o } }'
+    """
+    if "\\u" in text.lower():
+        return None
+    chars = list(text)
+    for offset in {call.offset for call in _service_calls(text)}:
+        keyword = _SERVICE_KEYWORD.match(text, offset)
+        if keyword is None:  # the lexer found the word: the parser will say what it is
+            continue
+        chars[offset : offset + 7] = "GRAPH  "
+        if keyword.group(2):
+            chars[keyword.start(2) : keyword.end(2)] = " " * 6
+    return "".join(chars)
+
+
+def _check_syntax_without_pyoxigraph(query: StoredQuery, text: str) -> None:
+    from rdflib.plugins.sparql.parser import parseQuery  # only parses (and takes 0.3 s to import and warm)
+
+    try:
+        parseQuery(text)
+    except Exception as error:  # pyparsing's ParseException and friends
+        line = getattr(error, "lineno", None)
+        raise StoredQueryError(query.path, f"SPARQL syntax error: {error}", line) from None
+
+
+def queries_by_name(queries: Iterable[StoredQuery]) -> dict[str, StoredQuery]:
+    """The queries keyed by name.
+
+    >>> sorted(queries_by_name([]))
+    []
+    """
+    return {query.name: query for query in queries}
+
+
+# -- reviewed answers ---------------------------------------------------------------------------
+
+#: The reviewed answer of each non-federated query: ``expected/NAME.srj`` (SPARQL JSON).
+EXPECTED_DIR = QUERIES_DIR / "expected"
+
+
+def answer_json(query: StoredQuery, store: ox.Store) -> dict:
+    """The query's answer on ``store`` (union default graph, defaults bound) as SPARQL JSON.
+
+    ``store`` holds the graph under the canonical base IRI. Only SELECT and ASK
+    answers can be written as SPARQL JSON.
+    """
+    if query.federated:
+        raise StoredQueryError(query.path, "a federated query has no stored answer")
+    if query.returns_graph:
+        raise StoredQueryError(query.path, f"a {query.form} answer is a graph, not SPARQL JSON")
+    result = store.query(query.bound_text(DEFAULT_BASE_IRI), use_default_graph_as_union=True)
+    return json.loads(result.serialize(format=ox.QueryResultsFormat.JSON))
+
+
+def expected_text(answer: Mapping) -> str:
+    """SPARQL JSON as stored in ``queries/expected``: indented, keys sorted, UTF-8 unescaped.
+
+    >>> print(expected_text({"head": {}, "boolean": True}), end="")
+    {
+      "boolean": true,
+      "head": {}
+    }
+    >>> "肇庆" in expected_text({"value": "肇庆"})
+    True
+    """
+    return json.dumps(answer, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def write_expected(names: Iterable[str], store: ox.Store, directory: Path = QUERIES_DIR) -> list[Path]:
+    """Run the named queries on ``store`` (the embedded graph) and (re)write their ``expected/NAME.srj``.
+
+    Every name is checked before anything is written; review the diff afterwards.
+    ``govkg write-expected NAME`` is the command for it.
+    """
+    names = list(names)
+    known = queries_by_name(load_stored_queries(directory))
+    for name in names:
+        if name not in known:
+            raise StoredQueryError(Path(directory) / f"{name}.rq", "no such query")
+        if known[name].federated:
+            raise StoredQueryError(known[name].path, "a federated query has no stored answer")
+    written = []
+    for name in names:
+        target = Path(directory) / "expected" / f"{name}.srj"
+        target.parent.mkdir(exist_ok=True)
+        target.write_text(expected_text(answer_json(known[name], store)), encoding="utf-8")
+        written.append(target)
+    return written

@@ -1,0 +1,623 @@
+"""An existing SPARQL 1.1 store as the backend: ``govkg serve --store sparql:QUERY_URL``.
+
+Our server becomes the front of a store such as Virtuoso, Fuseki, Oxigraph server, GraphDB
+or QLever; everything but the storage stays ours:
+
+* **Queries** are checked exactly as for the embedded store (size, SERVICE allowlist, no
+  updates) and then forwarded with SPARQLWrapper, asking the store for SPARQL JSON results
+  (SELECT, ASK) or N-Triples (CONSTRUCT); the answer is re-serialized by our registry in
+  the negotiated format, with our row cap and ``X-Govkg-Truncated``. The wait is bounded by
+  ``query_timeout``: the HTTP request runs in a helper thread and the client gets 503 when
+  the time is up; a Virtuoso store is also given the limit itself (its ``timeout``
+  parameter, in ms) so that it stops working too; Oxigraph server takes ``--timeout-s``.
+  The dataset: ``default-graph-uri`` / ``named-graph-uri`` are passed on; otherwise the
+  store's own default graph applies (Oxigraph: run it with ``--union-default-graph``;
+  Virtuoso: the union of all its graphs). The query's base IRI is our ``/sparql``, sent as a
+  ``BASE`` line before the query.
+* **DESCRIBE and resource pages** use our Concise Bounded Description, computed against the
+  store with one server-built query per resource (blank nodes followed to
+  :data:`CBD_DEPTH` levels). A DESCRIBE is rewritten into a SELECT of the described
+  resources, which are then described one by one. Server-built queries never paste request
+  text: every term is a pyoxigraph term (an IRI is validated by ``NamedNode``) written with
+  ``str()``, which escapes it.
+* **Dumps, VoID statistics and the metadata** come from queries on the store, built on first
+  request (see :mod:`govkg.store.dumps`, :func:`govkg.store.metadata.large_statistics`).
+
+Credentials for the store come from ``GOVKG_STORE_USER`` and ``GOVKG_STORE_PASSWORD``
+(HTTP Basic, or Digest when the store asks for it, as Virtuoso's ``/sparql-auth`` does).
+
+``govkg load --into UPDATE_URL`` (:func:`push_article_graphs`) puts the article's graphs
+(ontology, facts, links, metadata) into such a store, graph by graph, each replaced as a
+whole: with one Graph Store Protocol ``PUT`` when ``--graph-store`` is given, else with one
+SPARQL Update request ``DROP SILENT GRAPH <g> ; INSERT { GRAPH <g> { … } } WHERE {}`` (not
+``INSERT DATA``: Virtuoso refuses blank nodes there), which the store applies as one
+operation, so each graph is either the old or the new one. It is
+idempotent: pushing twice leaves the same graphs.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pyoxigraph as ox
+import requests
+from govkg.errors import ClientError, QueryTimedOut, StoreFailed
+from govkg.settings import REMOTE_STORE_PREFIX
+from govkg.sparql.lexer import describe_as_select, has_dataset_clause
+from SPARQLWrapper import DIGEST, JSON, POST, TURTLE, SPARQLWrapper
+from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+
+#: Blank nodes are followed this deep from a resource in a remote CBD (our pages show 6).
+CBD_DEPTH = 6
+USER_VARIABLE = "GOVKG_STORE_USER"
+PASSWORD_VARIABLE = "GOVKG_STORE_PASSWORD"
+#: Graphs a store keeps for itself, which are not part of the dataset (Virtuoso's).
+SYSTEM_GRAPH_PREFIXES = (
+    "http://www.openlinksw.com/",
+    "http://localhost:8890/",
+    "http://localuriqaserver/",
+    "http://www.w3.org/ns/ldp#",
+    "http://www.w3.org/2002/07/owl#",
+    "urn:activitystreams-owl:map",
+    "urn:core:services:sparql",
+)
+_N_TRIPLES = "application/n-triples"
+_JSON_RESULTS = "application/sparql-results+json"
+_NAMED_GRAPHS_TTL = 30.0
+
+
+class RemoteStoreError(Exception):
+    """The external store cannot be reached or refused a request; the message says which."""
+
+
+def _credentials() -> tuple[str, str] | None:
+    user = os.environ.get(USER_VARIABLE)
+    return (user, os.environ.get(PASSWORD_VARIABLE, "")) if user else None
+
+
+def _auth(url: str, credentials: tuple[str, str] | None, timeout: float = 10) -> Any:  # noqa: ANN401
+    """``requests`` auth for ``url``: Digest if the store challenges with it (a GET), else Basic."""
+    if credentials is None:
+        return None
+    try:
+        probe = requests.get(url, timeout=timeout)
+    except requests.RequestException:
+        return requests.auth.HTTPBasicAuth(*credentials)
+    if probe.status_code == 401 and "digest" in probe.headers.get("WWW-Authenticate", "").lower():
+        return requests.auth.HTTPDigestAuth(*credentials)
+    return requests.auth.HTTPBasicAuth(*credentials)
+
+
+# --- reading: the store-like facade -----------------------------------------------------------
+
+
+def _term(value: Any) -> str:  # noqa: ANN401
+    """A pyoxigraph term as SPARQL text (``str()`` escapes it); refuses anything else.
+
+    >>> _term(ox.NamedNode("http://example.org/a b".replace(" ", "%20")))
+    '<http://example.org/a%20b>'
+    >>> _term(ox.Literal('say "hi"\\n'))
+    '"say \\\\"hi\\\\"\\\\n"'
+    """
+    if not isinstance(value, ox.NamedNode | ox.Literal):
+        raise TypeError(f"not a term a query can name: {value!r}")
+    return str(value)
+
+
+class RemoteStore:
+    """The part of pyoxigraph's ``Store`` API the pages use, answered by the remote store.
+
+    A subject's triples are fetched with its blank-node closure in one query (its CBD), and
+    kept for the current thread until :meth:`forget` (called before each request), so that
+    the pages' many look-ups of one resource cost one round trip, and blank nodes reached
+    from it can be looked up too.
+    """
+
+    def __init__(self, backend: RemoteBackend) -> None:
+        self.backend = backend
+        self._local = threading.local()
+        self._graphs: tuple[float, list[ox.NamedNode]] | None = None
+
+    def forget(self) -> None:
+        """Drop what this thread fetched (the data may have changed since)."""
+        self._local.__dict__.clear()
+
+    def _cache(self) -> dict:
+        if not hasattr(self._local, "subjects"):
+            self._local.subjects = {}
+        return self._local.subjects
+
+    def _subject_quads(self, subject: ox.NamedNode | ox.BlankNode) -> list[ox.Quad]:
+        cache = self._cache()
+        if subject not in cache:
+            if isinstance(subject, ox.BlankNode):
+                return []  # only known from a fetched closure
+            for node, quads in self.backend.fetch_closure(subject).items():
+                cache.setdefault(node, quads)
+            cache.setdefault(subject, [])
+        return cache[subject]
+
+    def quads_for_pattern(self, subject=None, predicate=None, obj=None, graph=None) -> Iterator[ox.Quad]:  # noqa: ANN001
+        """Quads matching the pattern, from the store's named graphs."""
+        if subject is not None:
+            for quad in self._subject_quads(subject):
+                if (
+                    (predicate is None or quad.predicate == predicate)
+                    and (obj is None or quad.object == obj)
+                    and (graph is None or quad.graph_name == graph)
+                ):
+                    yield quad
+            return
+        if isinstance(obj, ox.BlankNode):  # only known from a fetch that returned it
+            for quad in self._local.__dict__.get("incoming", {}).get(obj, []):
+                if (predicate is None or quad.predicate == predicate) and (
+                    graph is None or quad.graph_name == graph
+                ):
+                    yield quad
+            return
+        if predicate is None and obj is None:
+            graphs = [graph] if graph is not None else self.named_graphs()
+            for name in graphs:
+                for triple in self.backend.construct(
+                    f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {_term(name)} {{ ?s ?p ?o }} }}"
+                ):
+                    yield ox.Quad(triple.subject, triple.predicate, triple.object, name)
+            return
+        known = {"p": predicate, "o": obj, "g": graph}
+        slots = {name: _term(term) if term is not None else f"?{name}" for name, term in known.items()}
+        wanted = ["?s", *(f"?{name}" for name, term in known.items() if term is None)]
+        pattern = f"GRAPH {slots['g']} {{ ?s {slots['p']} {slots['o']} }}"
+        offset, page = 0, 100
+        while True:  # pages of growing size: a caller that wants one match costs one small query
+            query = f"SELECT {' '.join(wanted)} WHERE {{ {pattern} }} LIMIT {page} OFFSET {offset}"
+            rows = self.backend.select(query)
+            if offset == 0 and any(isinstance(row.get("s"), ox.BlankNode) for row in rows):
+                # Blank subjects (e.g. the targets of annotations) can only be looked up through
+                # a closure fetched with them; the stores keep their labels from query to query.
+                root = f"?r {slots['p']} {slots['o']} ."
+                for node, quads in self.backend.blank_closures(root).items():
+                    self._cache().setdefault(node, quads)
+                incoming = self._local.__dict__.setdefault("incoming", {})
+                for quad in self.backend.blank_referrers(root):
+                    incoming.setdefault(quad.object, []).append(quad)
+            for row in rows:
+                values = {name: row.get(name, term) for name, term in known.items()}
+                yield ox.Quad(row["s"], values["p"], values["o"], values["g"])
+            if len(rows) < page:
+                return
+            offset += page
+            page = min(page * 4, 100_000)
+
+    def named_graphs(self) -> list[ox.NamedNode]:
+        """The store's named graphs but its own system graphs (listed again every 30 s)."""
+        now = time.monotonic()
+        if self._graphs is None or now - self._graphs[0] > _NAMED_GRAPHS_TTL:
+            rows = self.backend.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+            graphs = [
+                row["g"]
+                for row in rows
+                if isinstance(row.get("g"), ox.NamedNode)
+                and not row["g"].value.startswith(SYSTEM_GRAPH_PREFIXES)
+            ]
+            self._graphs = (now, sorted(graphs, key=lambda g: g.value))
+        return list(self._graphs[1])
+
+
+# --- the backend ------------------------------------------------------------------------------
+
+
+class RemoteBackend:
+    """A SPARQL 1.1 store reached over HTTP (see the module docstring)."""
+
+    kind = "remote"
+    large = True
+    in_memory = False
+
+    def __init__(self, query_url: str, base_iri: str, timeout: float = 10.0) -> None:
+        self.query_url = query_url
+        self.base_iri = base_iri
+        self.timeout = timeout
+        self.credentials = _credentials()
+        self.auth_type = None
+        self.virtuoso = False
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._executor_pid = -1
+        self._executor_lock = threading.Lock()
+        self._store = RemoteStore(self)
+        os.register_at_fork(after_in_child=self._after_fork_in_child)
+
+    #: Concurrent requests to the store per process (the ``query_workers`` setting).
+    query_workers = 8
+
+    @property
+    def store(self) -> RemoteStore:
+        """The store-like facade the pages look terms up with."""
+        return self._store
+
+    def start_request(self) -> None:
+        """What the last request fetched through :attr:`store` is not kept for the next."""
+        self._store.forget()
+
+    def probe(self) -> None:
+        """Check the store answers (``ASK {}``); learn its auth scheme and whether it is Virtuoso."""
+        auth = _auth(self.query_url, self.credentials)
+        if isinstance(auth, requests.auth.HTTPDigestAuth):
+            self.auth_type = DIGEST
+        try:
+            response = requests.post(
+                self.query_url,
+                data={"query": "ASK {}"},
+                headers={"Accept": _JSON_RESULTS},
+                timeout=10,
+                auth=auth,
+            )
+        except requests.RequestException as error:
+            raise RemoteStoreError(f"{self.query_url}: the store does not answer ({error})") from None
+        if response.status_code != 200:
+            raise RemoteStoreError(f"{self.query_url}: ASK {{}} answered {response.status_code}")
+        self.virtuoso = "virtuoso" in response.headers.get("Server", "").lower()
+
+    # -- HTTP --
+
+    def _threads(self) -> concurrent.futures.ThreadPoolExecutor:
+        """The helper threads of this process (a fork has none of its parent's: a new pool)."""
+        if self._executor_pid != os.getpid():
+            with self._executor_lock:
+                if self._executor_pid != os.getpid():
+                    self._executor = concurrent.futures.ThreadPoolExecutor(16, thread_name_prefix="remote")
+                    self._executor_pid = os.getpid()
+        assert self._executor is not None
+        return self._executor
+
+    def _after_fork_in_child(self) -> None:
+        self._executor_lock = threading.Lock()
+
+    def _wrapper(
+        self, query: str, accept: str, timeout: float, dataset: Mapping[str, tuple[str, ...]] | None = None
+    ) -> SPARQLWrapper:
+        wrapper = SPARQLWrapper(self.query_url)
+        wrapper.setMethod(POST)
+        wrapper.setOnlyConneg(True)
+        wrapper.setReturnFormat(TURTLE if accept == _N_TRIPLES else JSON)  # the Accept header is ours
+        wrapper.addCustomHttpHeader("Accept", accept)
+        wrapper.setTimeout(max(1, int(timeout + 5)))
+        if self.credentials:
+            wrapper.setCredentials(*self.credentials)
+            if self.auth_type:
+                wrapper.setHTTPAuth(self.auth_type)
+        if self.virtuoso:
+            wrapper.addParameter("timeout", str(int(timeout * 1000)))
+        for name, iris in (dataset or {}).items():
+            for iri in iris:
+                wrapper.addParameter(name, iri)
+        wrapper.setQuery(query)
+        return wrapper
+
+    def _fetch(self, query: str, accept: str, timeout: float | None = None, dataset=None) -> bytes:  # noqa: ANN001
+        """The body of the store's answer to ``query``; 503 past ``timeout``, 400/502 on errors."""
+        timeout = self.timeout if timeout is None else timeout
+        wrapper = self._wrapper(query, accept, timeout, dataset)
+
+        def call() -> bytes:
+            result = wrapper.query()
+            try:
+                if result.response.headers.get("X-SQL-State") == "S1TAT":
+                    # Virtuoso's "anytime" answer: partial results when its time limit struck.
+                    raise TimeoutError("the store stopped at its time limit (partial results)")
+                return result.response.read()
+            finally:
+                result.response.close()
+
+        future = self._threads().submit(call)
+        try:
+            return future.result(timeout=timeout)
+        except (concurrent.futures.TimeoutError, TimeoutError):
+            raise QueryTimedOut(
+                f"Query timed out: it ran longer than the {timeout:g} s limit and was stopped. "
+                "Narrow it down (more specific patterns, a LIMIT) and try again."
+            ) from None
+        except SPARQLWrapperException as error:
+            message = str(error).split("\n\nResponse:\n", 1)
+            detail = message[1].strip()[:2000] if len(message) > 1 else str(error)
+            if type(error).__name__ == "QueryBadFormed":
+                raise ClientError(f"Malformed query (the store says): {detail}") from None
+            raise StoreFailed(f"The triple store failed to answer: {detail}") from None
+        except OSError as error:
+            if "timed out" in str(error):
+                raise QueryTimedOut(f"Query timed out after {timeout:g} s.") from None
+            raise StoreFailed(f"The triple store cannot be reached: {error}") from None
+
+    def select(self, query: str, timeout: float | None = None) -> list[dict[str, Any]]:
+        """The rows of a server-built SELECT, as ``{variable: term}`` dicts."""
+        body = self._fetch(query, _JSON_RESULTS, timeout if timeout is not None else max(self.timeout, 300))
+        solutions = parse_json_results(body)
+        variables = [variable.value for variable in solutions.variables]
+        rows = [
+            {name: solution[name] for name in variables if solution[name] is not None}
+            for solution in solutions
+        ]
+        return rows
+
+    def construct(self, query: str) -> list[ox.Triple]:
+        """The triples of a server-built CONSTRUCT (no time limit but the store's own)."""
+        body = self._fetch(query, _N_TRIPLES, max(self.timeout, 3600))
+        return list(ox.parse(body, ox.RdfFormat.N_TRIPLES))
+
+    # -- the Backend interface --
+
+    def run_query(self, job: Any, timeout: float) -> Any:  # noqa: ANN401
+        """Forward ``job`` to the store and serialize its answer with our registry and limits."""
+        from govkg.rdf.formats import rdf_format, results_format
+        from govkg.rdf.serialize import project_prefixes
+        from govkg.sparql.runner import QueryAnswer, serialize_graph, serialize_solutions
+
+        dataset = None
+        if job.default_graphs is not None or job.named_graphs is not None:
+            dataset = {
+                "default-graph-uri": job.default_graphs or (),
+                "named-graph-uri": job.named_graphs or (),
+            }
+        elif has_dataset_clause(job.query):
+            dataset = query_dataset(job.query, job.base_iri)
+        text = f"BASE <{job.base_iri}>\n{job.query}" if job.base_iri else job.query
+        prefixes = project_prefixes(self.base_iri)
+        started = time.monotonic()
+        if job.form == "DESCRIBE":
+            select = describe_as_select(text)
+            if select is None:
+                raise ClientError("This DESCRIBE cannot be answered by the triple store.")
+            body = self._fetch(select, _JSON_RESULTS, timeout, dataset)
+            solutions = parse_json_results(body)
+            resources = dict.fromkeys(
+                term for solution in solutions for term in solution if isinstance(term, ox.NamedNode)
+            )
+            triples: list[ox.Triple] = []
+            for resource in resources:
+                if time.monotonic() - started > timeout:
+                    raise QueryTimedOut(f"Query timed out: it ran longer than the {timeout:g} s limit.")
+                triples.extend(self.describe(resource))
+                if len(triples) > job.max_rows:
+                    break
+            return serialize_graph(triples, rdf_format(job.format_name), job.max_rows, prefixes)
+        if job.form == "CONSTRUCT":
+            body = self._fetch(text, _N_TRIPLES, timeout, dataset)
+            try:
+                triples = list(ox.parse(body, ox.RdfFormat.N_TRIPLES))
+            except SyntaxError as error:
+                raise StoreFailed(f"The triple store sent N-Triples that do not parse: {error}") from None
+            return serialize_graph(triples, rdf_format(job.format_name), job.max_rows, prefixes)
+        body = self._fetch(text, _JSON_RESULTS, timeout, dataset)
+        try:
+            result = parse_json_results(body)
+        except SyntaxError as error:
+            raise StoreFailed(f"The triple store sent results that do not parse: {error}") from None
+        fmt = results_format(job.format_name)
+        if isinstance(result, ox.QueryBoolean):
+            return QueryAnswer(result.serialize(format=fmt.oxigraph), 1, False)
+        return serialize_solutions(result, fmt, job.max_rows)
+
+    def fetch_closure(self, resource: ox.NamedNode) -> dict[Any, list[ox.Quad]]:
+        """``resource``'s triples and those of the blank nodes they reach, as quads by subject."""
+        found = self._closures(f"VALUES ?r {{ {_term(resource)} }}")
+        found.setdefault(resource, [])
+        return found
+
+    def blank_closures(self, pattern: str) -> dict[Any, list[ox.Quad]]:
+        """The closures of the blank nodes ``?r`` that match ``pattern`` (server-built text)."""
+        return self._closures(f"{pattern} FILTER isBlank(?r)")
+
+    def blank_referrers(self, pattern: str) -> list[ox.Quad]:
+        """The triples pointing at the blank nodes ``?r`` that match ``pattern`` (server-built text)."""
+        query = f"SELECT ?a ?ap ?r ?g WHERE {{ GRAPH ?g {{ {pattern} FILTER isBlank(?r) ?a ?ap ?r }} }}"
+        return [
+            ox.Quad(row["a"], row["ap"], row["r"], row["g"])
+            for row in self.select(query, timeout=self.timeout)
+        ]
+
+    def _closures(self, root: str) -> dict[Any, list[ox.Quad]]:
+        """One query: the triples of each ``?r`` bound by ``root`` and of the blank nodes they reach
+        (to :data:`CBD_DEPTH` levels), as quads by subject."""
+        variables = ["?r", "?g", "?p0", "?o0"]
+        nested = ""
+        for level in range(CBD_DEPTH, 0, -1):
+            variables += [f"?p{level}", f"?o{level}"]
+            nested = (
+                f" OPTIONAL {{ FILTER isBlank(?o{level - 1}) ?o{level - 1} ?p{level} ?o{level} .{nested} }}"
+            )
+        query = f"SELECT {' '.join(variables)} WHERE {{ GRAPH ?g {{ {root} ?r ?p0 ?o0 .{nested} }} }}"
+        rows = self.select(query, timeout=self.timeout)
+        found: dict[Any, dict[ox.Quad, None]] = {}
+        for row in rows:
+            graph = row["g"]
+            subject = row["r"]
+            for level in range(CBD_DEPTH + 1):
+                predicate, obj = row.get(f"p{level}"), row.get(f"o{level}")
+                if predicate is None or obj is None:
+                    break
+                found.setdefault(subject, {})[ox.Quad(subject, predicate, obj, graph)] = None
+                subject = obj
+        return {subject: list(quads) for subject, quads in found.items()}
+
+    def describe(self, resource: ox.NamedNode | ox.BlankNode) -> list[ox.Triple]:
+        """The CBD of ``resource``, computed against the store (one query, blank nodes included)."""
+        ordered: dict[ox.Triple, None] = {}
+        pending = [resource]
+        seen = set()
+        while pending:
+            subject = pending.pop()
+            if subject in seen:
+                continue
+            seen.add(subject)
+            for quad in self._store.quads_for_pattern(subject):
+                ordered.setdefault(quad.triple, None)
+                if isinstance(quad.object, ox.BlankNode):
+                    pending.append(quad.object)
+        return list(ordered)
+
+    def incoming(self, resource: ox.NamedNode, limit: int) -> list[ox.Triple]:
+        """Triples pointing at ``resource``, each once, at most ``limit``."""
+        query = f"SELECT DISTINCT ?s ?p WHERE {{ GRAPH ?g {{ ?s ?p {_term(resource)} }} }} LIMIT {int(limit)}"
+        return [ox.Triple(row["s"], row["p"], resource) for row in self.select(query, timeout=self.timeout)]
+
+    def quad_count(self) -> int | None:
+        """Not counted: that would read the whole store."""
+        return None
+
+
+def parse_json_results(body: bytes) -> ox.QuerySolutions | ox.QueryBoolean:
+    """SPARQL JSON results from a store; blank node labels pyoxigraph refuses are renamed.
+
+    Virtuoso labels blank nodes ``nodeID://b10006``; each such label becomes a valid one,
+    the same label for the same node throughout the document.
+
+    >>> body = b'{"head":{"vars":["x"]},"results":{"bindings":[{"x":{"type":"bnode","value":"nodeID://b1"}}]}}'
+    >>> [str(row["x"]) for row in parse_json_results(body)]
+    ['_:nodeIDx3ax2fx2fb1']
+    """
+    if b'"bnode"' not in body:
+        return ox.parse_query_results(body, ox.QueryResultsFormat.JSON)
+    document = json.loads(body)
+    for row in document.get("results", {}).get("bindings", []):
+        for term in row.values():
+            if term.get("type") == "bnode":
+                term["value"] = (
+                    re.sub(r"[^A-Za-z0-9_]", lambda m: f"x{ord(m.group()):x}", term["value"]) or "b"
+                )
+    return ox.parse_query_results(json.dumps(document).encode(), ox.QueryResultsFormat.JSON)
+
+
+def query_dataset(query: str, base_iri: str | None) -> dict[str, tuple[str, ...]] | None:
+    """The query's own FROM / FROM NAMED graphs, as the protocol's parameters (``None`` if it has none).
+
+    A store that answers with a union default graph may let that win over the query's FROM
+    (Oxigraph server run with ``--union-default-graph`` does); the protocol's parameters name the
+    same graphs and always win, so sending them keeps the query's meaning on every store.
+    Read with rdflib's SPARQL parser, only for queries that have a dataset clause.
+
+    >>> query_dataset("PREFIX g: <urn:g:> SELECT * FROM g:a FROM NAMED <urn:g:b> { ?s ?p ?o }", None)
+    {'default-graph-uri': ('urn:g:a',), 'named-graph-uri': ('urn:g:b',)}
+    """
+    from rdflib.plugins.sparql.algebra import translateQuery
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    try:
+        clauses = translateQuery(parseQuery(query), base=base_iri).algebra.get("datasetClause") or []
+    except Exception:  # noqa: BLE001 - a query rdflib cannot read goes as it is; the store judges it
+        return None
+    default = tuple(str(clause["default"]) for clause in clauses if "default" in clause)
+    named = tuple(str(clause["named"]) for clause in clauses if "named" in clause)
+    if not default and not named:
+        return None
+    return {"default-graph-uri": default, "named-graph-uri": named}
+
+
+# --- opening and loading ----------------------------------------------------------------------
+
+
+def open_remote_store(settings: Mapping[str, Any]):  # noqa: ANN201
+    """The :class:`~govkg.store.loaded.LoadedGraph` of a ``sparql:`` store."""
+    from govkg.store.loaded import LoadedGraph, temporary_folder
+    from govkg.store.persistent import article_version
+
+    url = settings["store"][len(REMOTE_STORE_PREFIX) :]
+    base_iri = settings["base_iri"]
+    backend = RemoteBackend(url, base_iri, settings["query_timeout"])
+    backend.probe()
+    if settings.get("update_url"):
+        for _ in push_article_graphs(settings["update_url"], base_iri, only_if_changed_at=url):
+            pass
+    now = datetime.now(tz=UTC).replace(microsecond=0)
+    version = hashlib.sha256(f"{url}\n{article_version(base_iri)}\n{now.isoformat()}".encode()).hexdigest()[
+        :16
+    ]
+    # Dumps and counts built from the store are kept in a folder of this server's, removed at exit.
+    cache = temporary_folder("govkg-remote-")[0]
+    return LoadedGraph(
+        backend=backend, base_iri=base_iri, dataset_version=version, last_modified=now, store_directory=cache
+    )
+
+
+def push_article_graphs(
+    update_url: str, base_iri: str, graph_store: str | None = None, only_if_changed_at: str | None = None
+) -> Iterator[str]:
+    """Replace the article's graphs (ontology, facts, links, metadata) in an external store.
+
+    Each graph is replaced as a whole in one request; yields one line per graph. With
+    ``only_if_changed_at`` (the store's query URL), nothing is sent if the store's metadata
+    graph already carries this version of the data (its ``dcat:version``).
+    """
+    from govkg.store.loaded import open_knowledge_graph
+    from govkg.store.metadata import DCAT, MetadataIris
+
+    loaded = open_knowledge_graph(base_iri)
+    if only_if_changed_at is not None:
+        dataset = MetadataIris(base_iri).dataset
+        graph = loaded.graph_iri("metadata")
+        query = (
+            f"ASK {{ GRAPH {graph} {{ <{dataset}> <{DCAT}version> {ox.Literal(loaded.dataset_version)} }} }}"
+        )
+        try:
+            answer = requests.post(
+                only_if_changed_at,
+                data={"query": query},
+                headers={"Accept": _JSON_RESULTS},
+                timeout=30,
+                auth=_auth(only_if_changed_at, _credentials()),
+            )
+            if answer.status_code == 200 and answer.json().get("boolean") is True:
+                yield "the store holds this version of the article graphs already"
+                return
+        except (requests.RequestException, ValueError):
+            pass
+    credentials = _credentials()
+    target = graph_store or update_url
+    auth = _auth(target, credentials)
+    for slug in ("ontology", "facts", "links", "metadata"):
+        graph = loaded.graph_iri(slug)
+        triples = [quad.triple for quad in loaded.store.quads_for_pattern(None, None, None, graph)]
+        body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+        started = time.monotonic()
+        try:
+            if graph_store is not None:
+                response = requests.put(
+                    target,
+                    params={"graph": graph.value},
+                    data=body,
+                    headers={"Content-Type": f"{_N_TRIPLES}; charset=utf-8"},
+                    timeout=300,
+                    auth=auth,
+                )
+                how = "Graph Store Protocol PUT"
+            else:
+                update = (
+                    # INSERT … WHERE {}, not INSERT DATA: Virtuoso refuses blank nodes in INSERT DATA.
+                    f"DROP SILENT GRAPH {graph} ;\nINSERT {{ GRAPH {graph} {{\n".encode()
+                    + body
+                    + b"}} WHERE {}"
+                )
+                response = requests.post(
+                    target,
+                    data=update,
+                    headers={"Content-Type": "application/sparql-update; charset=utf-8"},
+                    timeout=300,
+                    auth=auth,
+                )
+                how = "SPARQL Update"
+        except requests.RequestException as error:
+            raise RemoteStoreError(f"graph <{graph.value}>: {target} cannot be reached ({error})") from None
+        if not 200 <= response.status_code < 300:
+            raise RemoteStoreError(
+                f"graph <{graph.value}>: {target} answered {response.status_code} "
+                f"{response.text.strip()[:500]!r}; the graphs before it are new, "
+                "it and those after it unchanged"
+            )
+        yield f"<{graph.value}>: {len(triples)} triples ({how}, {time.monotonic() - started:.2f} s)"

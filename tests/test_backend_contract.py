@@ -1,0 +1,139 @@
+"""One contract for every backend (:mod:`govkg.store.backends`): the same answers and the same errors.
+
+Each backend — the in-memory store, a persistent store on disk, a real Oxigraph server and a
+real Virtuoso behind ``--store sparql:URL`` — holds the article graphs and is asked through
+the one executor the CLI and ``/sparql`` share (:func:`govkg.sparql.local.answer_locally`):
+the competency questions give their reviewed answers, dataset clauses mean the same, the row
+cap and the time limit cut the same way, a bad query is the same kind of error, and a
+resource's description and inbound links are the same triples. A new backend joins by
+adding its name to ``BACKENDS`` and a branch to the fixture.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from govkg.errors import ClientError, QueryTimedOut
+from govkg.graph.stored_queries import EXPECTED_DIR, QUERIES_DIR, load_stored_queries
+from govkg.settings import DEFAULT_BASE_IRI, load_settings
+from govkg.sparql.local import answer_locally
+from govkg.store.loaded import LoadedGraph, open_knowledge_graph, open_persistent_store
+from govkg.store.remote import open_remote_store
+
+from tests.stores import push_article, start_oxigraph_store, start_virtuoso, stop_store, virtuoso_available
+from tests.test_competency_queries import assert_same_solutions
+
+BASE = DEFAULT_BASE_IRI
+BACKENDS = ["memory", "disk", "oxigraph", "virtuoso"]
+QUERIES = [query for query in load_stored_queries(QUERIES_DIR) if not query.federated]
+PLACE = ox.NamedNode(f"{BASE}id/place/zhaoqing")
+# Described and linked to in the facts alone (the metadata graph is built per backend).
+OBSERVATION = ox.NamedNode(f"{BASE}id/observation/matters-run-at-most-once")
+MAX_ROWS = 7
+SETTINGS = load_settings({"base_iri": BASE, "max_result_rows": MAX_ROWS, "query_timeout": 5})
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoadedGraph]:
+    """The article graphs behind one backend."""
+    kind = request.param
+    if kind == "memory":
+        yield open_knowledge_graph(BASE)
+        return
+    if kind == "disk":
+        yield open_persistent_store(tmp_path_factory.mktemp("disk-store") / "store", BASE)
+        return
+    workdir = tmp_path_factory.mktemp(f"store-{kind}")
+    if kind == "virtuoso" and not virtuoso_available():
+        pytest.fail("Virtuoso is not installed: scripts/install-test-deps.sh installs it")
+    store = start_oxigraph_store(workdir) if kind == "oxigraph" else start_virtuoso(workdir)
+    try:
+        pushed = push_article(store, BASE)
+        assert pushed.returncode == 0, pushed.stderr
+        yield open_remote_store({**SETTINGS, "store": f"sparql:{store.query_url}"})
+    finally:
+        stop_store(store, grace=30)
+
+
+@pytest.fixture(scope="module")
+def memory() -> LoadedGraph:
+    return open_knowledge_graph(BASE)
+
+
+def ask(loaded: LoadedGraph, query: str, format_name: str = "json", **settings: object) -> bytes:
+    return answer_locally(loaded.backend, BASE, query, format_name, {**SETTINGS, **settings})
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=lambda query: query.name)
+def test_competency_questions_give_their_reviewed_answers(loaded: LoadedGraph, query) -> None:  # noqa: ANN001
+    expected = json.loads((EXPECTED_DIR / f"{query.name}.srj").read_text(encoding="utf-8"))
+    actual = json.loads(ask(loaded, query.bound_text(BASE), max_result_rows=10_000))
+    if "boolean" in expected:
+        assert actual["boolean"] == expected["boolean"]
+    else:
+        assert_same_solutions(actual, expected, query)
+
+
+DATASET_QUERIES = [
+    f"SELECT (COUNT(*) AS ?n) FROM <{BASE}graph/ontology> WHERE {{ ?s ?p ?o }}",
+    f"SELECT (COUNT(*) AS ?n) FROM NAMED <{BASE}graph/links> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
+    "SELECT (COUNT(*) AS ?n) WHERE { ?s <http://www.w3.org/ns/oa#hasBody> ?o }",  # the union default graph
+    f"ASK FROM <{BASE}graph/facts> {{ <{PLACE.value}> ?p ?o }}",
+]
+
+
+@pytest.mark.parametrize("query", DATASET_QUERIES)
+def test_dataset_clauses_mean_the_same(loaded: LoadedGraph, memory: LoadedGraph, query: str) -> None:
+    assert json.loads(ask(loaded, query)) == json.loads(ask(memory, query))
+
+
+def test_rows_are_cut_at_the_limit(loaded: LoadedGraph) -> None:
+    answer = json.loads(ask(loaded, "SELECT ?s WHERE { ?s a ?type }"))
+    assert len(answer["results"]["bindings"]) == MAX_ROWS
+
+
+def test_a_bad_query_is_a_client_error(loaded: LoadedGraph) -> None:
+    with pytest.raises(ClientError) as raised:
+        ask(loaded, "SELECT ?x WHERE { ?x }")
+    assert type(raised.value) is ClientError  # a bad request: not a store failure, not a time-out
+
+
+def test_an_update_is_refused_before_the_store(loaded: LoadedGraph) -> None:
+    with pytest.raises(ClientError, match="read-only"):
+        ask(loaded, f"INSERT DATA {{ <{PLACE.value}> <urn:x:p> 1 }}")
+
+
+def test_a_query_past_the_time_limit_is_stopped(loaded: LoadedGraph) -> None:
+    # A cross product of every triple with every triple, counted: seconds of work anywhere.
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    with pytest.raises(QueryTimedOut):
+        ask(loaded, slow, query_timeout=0.3)
+
+
+def test_descriptions_and_inbound_links_are_the_same(loaded: LoadedGraph, memory: LoadedGraph) -> None:
+    assert set(loaded.backend.describe(OBSERVATION)) == set(memory.backend.describe(OBSERVATION))
+    incoming = set(loaded.backend.incoming(OBSERVATION, 10_000))
+    assert incoming == set(memory.backend.incoming(OBSERVATION, 10_000))
+    assert incoming
+
+
+def test_graph_answers_are_the_same_triples(loaded: LoadedGraph, memory: LoadedGraph) -> None:
+    query = f"DESCRIBE <{OBSERVATION.value}>"
+
+    def triples(graph: LoadedGraph) -> set:
+        return set(ox.parse(ask(graph, query, max_result_rows=10_000), ox.RdfFormat.TURTLE))
+
+    assert triples(loaded) == triples(memory)
+
+
+def test_every_backend_is_in_the_contract() -> None:
+    """A backend added to the registry without joining this suite fails here."""
+    from govkg.store import backends, remote
+
+    kinds = {cls.kind for cls in (backends.MemoryBackend, backends.DiskBackend, remote.RemoteBackend)}
+    assert kinds == {"memory", "disk", "remote"}
+    assert Path(__file__).read_text(encoding="utf-8").count('kind == "') >= 3

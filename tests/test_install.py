@@ -1,0 +1,130 @@
+"""govkg as users install it: a wheel built from the checkout, installed in a fresh venv, run from elsewhere.
+
+The wheel must hold the import package ``govkg`` with the article data, the ontology and the
+stored queries, and no top-level ``server``; the installed commands must find their data
+without the checkout (they run in an empty folder), and ``govkg dump`` must not load Flask.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import requests
+
+from benchmarks.processes import stop_process_group
+from tests.conftest import PROJECT_ROOT, free_port
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel ``pip wheel`` builds from the checkout (setuptools from PyPI, in pip's isolated build)."""
+    folder = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(PROJECT_ROOT), "-w", str(folder)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    (built,) = folder.glob("govkg-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ``bin`` folder of a new venv with the wheel installed (the dependencies are the system's)."""
+    venv = tmp_path_factory.mktemp("venv")
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120
+    )
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", str(wheel)]
+    subprocess.run(pip, check=True, capture_output=True, timeout=300)
+    return venv / "bin"
+
+
+def run_elsewhere(
+    bin_dir: Path, folder: Path, *command: str, stdin: str | None = None
+) -> subprocess.CompletedProcess:
+    """Run an installed command in ``folder`` (not the checkout), with a clean module path."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    return subprocess.run(
+        [str(bin_dir / command[0]), *command[1:]],
+        cwd=folder,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_the_wheel_holds_govkg_with_its_data_and_no_server(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    top_level = {name.split("/")[0] for name in names if not name.startswith("govkg-")}
+    assert top_level == {"govkg"}
+    for shipped in (
+        "govkg/ontology/govkg.ttl",
+        "govkg/ontology/shapes.ttl",
+        "govkg/data/00-article.ttl",
+        "govkg/data/links/wikidata.ttl",
+        "govkg/data/sources/xijiang-daily-zhaoqing-rule-of-law.raw.txt",
+        "govkg/queries/six-firsts.rq",
+        "govkg/queries/expected/six-firsts.srj",
+        "govkg/web/templates/resource.html",
+        "govkg/web/static/govkg.css",
+    ):
+        assert shipped in names
+
+
+def test_installed_commands_work_from_any_folder(installed: Path, tmp_path: Path) -> None:
+    where = run_elsewhere(installed, tmp_path, "python", "-c", "import govkg; print(govkg.__file__)")
+    assert "site-packages" in where.stdout and str(PROJECT_ROOT) not in where.stdout
+    validated = run_elsewhere(installed, tmp_path, "govkg", "validate")
+    assert validated.returncode == 0, validated.stderr
+    assert validated.stdout.startswith("valid:")
+    answer = run_elsewhere(installed, tmp_path, "govkg", "query", "-", stdin="ASK { ?s ?p ?o }")
+    assert (answer.returncode, answer.stdout) == (0, "yes\n"), answer.stderr
+    dumped = run_elsewhere(
+        installed, tmp_path, "python", "-X", "importtime", "-m", "govkg", "dump", "-o", "g.ttl"
+    )
+    assert dumped.returncode == 0, dumped.stderr
+    assert (tmp_path / "g.ttl").stat().st_size > 100_000
+    imported = {
+        line.split("|")[-1].strip().split(".")[0] for line in dumped.stderr.splitlines() if "|" in line
+    }
+    assert "rdflib" in imported or "pyoxigraph" in imported  # the import log was read
+    assert not imported & {"flask", "werkzeug", "jinja2", "gunicorn"}
+
+
+def test_installed_server_serves_a_resource(installed: Path, tmp_path: Path) -> None:
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    process = subprocess.Popen(
+        [str(installed / "govkg"), "serve", "--port", str(port), "--base-iri", f"http://127.0.0.1:{port}/"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        for _ in range(600):
+            try:
+                if requests.get(url + "readyz", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert process.poll() is None, "the installed server stopped"
+            time.sleep(0.1)
+        page = requests.get(url + "id/place/zhaoqing", headers={"Accept": "text/html"}, timeout=10)
+        assert page.status_code == 200 and "肇庆" in page.text
+        turtle = requests.get(url + "id/place/zhaoqing", headers={"Accept": "text/turtle"}, timeout=10)
+        assert turtle.status_code == 200 and turtle.headers["Content-Type"].startswith("text/turtle")
+    finally:
+        stop_process_group(process, grace=15)
