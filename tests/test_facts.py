@@ -34,6 +34,10 @@ FACTS_GRAPH = BASE + "graph/facts"
 LINKS_GRAPH = BASE + "graph/links"
 GOV = BASE + "ontology#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDF_TYPE = RDF + "type"
+PROV = "http://www.w3.org/ns/prov#"
+EDITORIAL_INTERPRETATION = BASE + "id/activity/editorial-interpretation"
 
 PREFIXES = f"""
 PREFIX gov: <{GOV}>
@@ -45,6 +49,8 @@ PREFIX eli: <http://data.europa.eu/eli/ontology#>
 PREFIX oa: <http://www.w3.org/ns/oa#>
 PREFIX owl: <http://www.w3.org/2002/07/owl#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX time: <http://www.w3.org/2006/time#>
@@ -58,7 +64,7 @@ SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 KINDS = (
     "article|article-text|person|agent|organization|place|highlight|initiative|achievement|platform|service"
     "|rule|system|component|assessment|assessment-result|observation|dataset-cube|structure|recognition"
-    "|quotation|interval|annotation|dataset|linkset"
+    "|quotation|interval|annotation|dataset|linkset|activity|interpretation"
 )
 IRI_PATTERN = re.compile(
     re.escape(BASE)
@@ -190,6 +196,71 @@ def test_facts_conform_to_the_shapes(
             "rdfs:label in English",
         ),
         ("a dimension", (BASE + "id/observation/matters-zero-trips", GOV + "serviceModality", None), "IC-11"),
+        (
+            "a concept's Chinese rdfs:label",
+            (BASE + "id/concept/unit/day", "http://www.w3.org/2000/01/rdf-schema#label", None),
+            "rdfs:label in Chinese",
+        ),
+        (
+            "a highlight's parts",
+            (
+                BASE + "id/highlight/internet-plus-fingertip-revolution",
+                "http://purl.org/dc/terms/hasPart",
+                None,
+            ),
+            "as dcterms:hasPart",
+        ),
+        (
+            "a ranking's type",
+            (BASE + "id/observation/local-featured-matters-rank-2019", RDF_TYPE, GOV + "AssessmentResult"),
+            "must be a gov:AssessmentResult",
+        ),
+        (
+            "a ranking's period",
+            (
+                BASE + "id/observation/local-featured-matters-rank-2019",
+                "http://purl.org/linked-data/sdmx/2009/dimension#refPeriod",
+                None,
+            ),
+            "has its period",
+        ),
+        (
+            "a ranking's scope",
+            (BASE + "id/assessment/local-featured-matters-ranking", GOV + "scope", None),
+            "has its scope",
+        ),
+        (
+            "the mark of an inferred attribution",
+            (
+                BASE + "id/interpretation/attribution-province-first-one-day-business-opening",
+                RDF + "subject",
+                None,
+            ),
+            "mark the statement as an editorial interpretation",
+        ),
+        (
+            "the mark of an inferred channel",
+            (BASE + "id/interpretation/channel-matters-zero-trips", PROV + "wasGeneratedBy", None),
+            "mark the statement as an editorial interpretation",
+        ),
+        (
+            "the mark of an inferred type",
+            (
+                BASE + "id/interpretation/type-zhaoqing-duan-inkstone-stone-resources-protection",
+                RDF + "object",
+                None,
+            ),
+            "mark the statement as an editorial interpretation",
+        ),
+        (
+            "the Chinese note of a mark",
+            (
+                BASE + "id/interpretation/channel-matters-run-at-most-once",
+                "http://www.w3.org/2004/02/skos/core#editorialNote",
+                None,
+            ),
+            "editorialNote in Chinese",
+        ),
         (
             "a unit",
             (
@@ -393,7 +464,7 @@ def test_six_firsts_are_five_in_the_province_and_one_in_the_nation(store: ox.Sto
         """
         SELECT ?label WHERE {
           id:highlight\\/six-firsts <http://purl.org/dc/terms/hasPart> ?achievement .
-          ?achievement gov:scope id:concept\\/first-mover-scope\\/nation ; gov:concerns/rdfs:label ?label .
+          ?achievement gov:scope id:concept\\/geographic-scope\\/nation ; gov:concerns/rdfs:label ?label .
           FILTER (LANG(?label) = "zh")
         }
         """,
@@ -427,7 +498,7 @@ def test_assessment_ranks_follow_the_order_of_fenbie(store: ox.Store) -> None:
         """
         SELECT ?year ?rank WHERE {
           ?result a gov:AssessmentResult ; gov:assessment/rdfs:label "法治政府考评"@zh ;
-              sdmx-dimension:refPeriod/time:inXSDgYear ?year ; gov:rank ?rank .
+              sdmx-dimension:refPeriod/time:hasDateTimeDescription/time:year ?year ; gov:rank ?rank .
         } ORDER BY ?year
         """,
     )
@@ -437,7 +508,8 @@ def test_assessment_ranks_follow_the_order_of_fenbie(store: ox.Store) -> None:
         """
         SELECT ?year ?grade WHERE {
           ?result gov:assessment/rdfs:label "法治广东建设考评"@zh ;
-              sdmx-dimension:refPeriod/time:inXSDgYear ?year ; gov:grade/skos:prefLabel ?grade .
+              sdmx-dimension:refPeriod/time:hasDateTimeDescription/time:year ?year ;
+              gov:grade/skos:prefLabel ?grade .
           FILTER (LANG(?grade) = "zh")
         } ORDER BY ?year
         """,
@@ -468,7 +540,7 @@ def test_business_opening_time_has_three_steps_and_no_year_per_step(store: ox.St
             GROUP BY ?observation }
           ?observation gov:sequenceIndex ?step ; gov:processingTime ?days ;
               sdmx-attribute:unitMeasure id:concept\\/unit\\/day ;
-              sdmx-dimension:refPeriod/time:hasBeginning/time:inXSDgYear ?begins .
+              sdmx-dimension:refPeriod/time:hasBeginning/time:inDateTime/time:year ?begins .
         } ORDER BY ?step
         """,
     )
@@ -487,7 +559,8 @@ def test_business_opening_convenience_rank_names_no_year(store: ox.Store) -> Non
           ?result gov:assessment id:assessment\\/business-opening-convenience ; gov:rank ?rank ;
               sdmx-dimension:refPeriod ?period .
           ?period time:hasDurationDescription/time:years ?years .
-          OPTIONAL { ?period (time:hasBeginning|time:hasEnd)/time:inXSDgYear ?gyear }
+          OPTIONAL { ?period (time:hasBeginning|time:hasEnd)/time:inDateTime/time:year ?gyear }
+          OPTIONAL { ?period time:hasDateTimeDescription/time:year ?gyear }
         }
         """,
     )
@@ -515,7 +588,7 @@ def test_major_decisions_and_their_rates_since_2020(store: ox.Store) -> None:
         store,
         """
         ASK { ?observation gov:decisionCount 599 ; sdmx-dimension:refPeriod id:interval\\/since-2020 .
-              id:interval\\/since-2020 time:hasBeginning/time:inXSDgYear "2020"^^xsd:gYear .
+              id:interval\\/since-2020 time:hasBeginning/time:inDateTime/time:year "2020"^^xsd:gYear .
               FILTER NOT EXISTS { id:interval\\/since-2020 time:hasEnd ?end } }
         """,
     )
@@ -589,7 +662,8 @@ def test_recognition_of_the_double_commitment_reform(store: ox.Store) -> None:
           ?recognition a gov:Recognition ; gov:shortlistSize ?size ;
               gov:recognizedItem id:initiative\\/double-tolerance-double-commitment ;
               gov:inSelection ?selection .
-          ?selection gov:edition ?edition ; <http://purl.org/dc/terms/temporal>/time:inXSDgYear ?year .
+          ?selection gov:edition ?edition ;
+              <http://purl.org/dc/terms/temporal>/time:hasDateTimeDescription/time:year ?year .
         }
         """,
     )
@@ -639,6 +713,177 @@ def test_quotation_is_verbatim_and_attributed(store: ox.Store) -> None:
     assert rows[0]["who"] == "不少群众"
     assert rows[0]["text"] in article_text()
     assert rows[0]["text"].startswith("以前办理一个业务") and rows[0]["text"].endswith("像网购一样方便。")
+
+
+def test_every_highlight_has_its_parts_by_one_property(store: ox.Store) -> None:
+    rows = select(
+        store,
+        """
+        SELECT ?highlight (COUNT(?part) AS ?parts) WHERE {
+          ?highlight a gov:Highlight . OPTIONAL { ?highlight dcterms:hasPart ?part }
+        } GROUP BY ?highlight
+        """,
+    )
+    parts = {row["highlight"].rsplit("/", 1)[1]: int(row["parts"]) for row in rows}
+    assert parts == {
+        "six-firsts": 6,
+        "internet-plus-fingertip-revolution": 5,
+        "pioneering-1-n-3-model": 4,
+        "good-laws-rule-of-law-society": 5,
+    }
+    assert not ask(store, "ASK { ?highlight a gov:Highlight ; gov:concerns ?anything }")
+    assert ask(
+        store,
+        "ASK { id:highlight\\/internet-plus-fingertip-revolution dcterms:hasPart "
+        "id:achievement\\/province-first-yueshengshi-zhaoqing }",
+    )
+
+
+def test_every_rank_is_an_assessment_result_with_period_and_scope(store: ox.Store) -> None:
+    rows = select(
+        store,
+        """
+        SELECT ?result ?rank ?scope ?year WHERE {
+          ?result gov:rank ?rank .
+          OPTIONAL { ?result a ?type FILTER (?type = gov:AssessmentResult) }
+          FILTER (BOUND(?type))
+          ?result sdmx-dimension:refPeriod ?period ; gov:assessment/gov:scope ?scope .
+          OPTIONAL { ?period time:hasDateTimeDescription/time:year ?year }
+        }
+        """,
+    )
+    assert len(rows) == len(select(store, "SELECT ?result WHERE { ?result gov:rank ?rank }")) == 4
+    featured = [row for row in rows if row["result"].endswith("/local-featured-matters-rank-2019")]
+    assert featured == [
+        {
+            "result": BASE + "id/observation/local-featured-matters-rank-2019",
+            "rank": "2",
+            "scope": BASE + "id/concept/geographic-scope/province",
+            "year": "2019",
+        }
+    ]
+
+
+def test_regulations_are_examples_of_the_local_legislation_with_verbatim_purposes(store: ox.Store) -> None:
+    rows = select(
+        store,
+        """
+        SELECT ?regulation ?purpose ?quote WHERE {
+          ?regulation prov:wasGeneratedBy id:initiative\\/local-distinctive-legislation ;
+              gov:purpose ?purpose .
+          FILTER (LANG(?purpose) = "zh")
+          ?annotation oa:hasBody ?regulation ; oa:hasTarget/oa:hasSelector/oa:exact ?quote .
+          FILTER (!CONTAINS(?quote, "如为"))
+        }
+        """,
+    )
+    assert len(rows) == 3
+    text = article_text()
+    for row in rows:
+        # The purpose is the article's own words, inside the passage that names the regulation.
+        assert row["purpose"] in row["quote"] and row["quote"] in text
+    assert {row["purpose"] for row in rows} == {
+        "保护国家历史文化和城市价值",
+        "为风景名胜区生态环境和自然资源的永续利用保驾护航",
+        "保护不可再生稀缺矿产资源,促进可持续利用,擦亮肇庆端砚文化名片",
+    }
+
+
+def test_yueshengshi_zhaoqing_is_the_prefecture_level_edition_of_yueshengshi(store: ox.Store) -> None:
+    assert ask(
+        store,
+        """
+        ASK { id:platform\\/yueshengshi-zhaoqing dcterms:isVersionOf id:platform\\/yueshengshi ;
+              dcterms:type/skos:prefLabel "地级市专版"@zh . }
+        """,
+    )
+
+
+def test_the_three_decision_making_platforms_are_platforms(store: ox.Store) -> None:
+    rows = select(
+        store,
+        """
+        SELECT ?member WHERE {
+          id:component\\/three-platforms dcterms:hasPart ?member . ?member a gov:Platform
+        }
+        """,
+    )
+    assert len(rows) == 3
+    assert ask(store, "ASK { gov:DigitalPlatform rdfs:subClassOf gov:Platform }")
+    assert ask(
+        store,
+        'ASK { id:platform\\/provincial-network rdfs:label "the provincial government-service portal"@en }',
+    )
+
+
+def test_what_the_graph_infers_is_marked(store: ox.Store) -> None:
+    marks = select(
+        store,
+        """
+        SELECT ?mark ?s ?p ?o WHERE {
+          ?mark prov:wasGeneratedBy id:activity\\/editorial-interpretation ;
+              rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o .
+        }
+        """,
+    )
+    by_predicate: dict[str, int] = {}
+    for mark in marks:
+        by_predicate[mark["p"]] = by_predicate.get(mark["p"], 0) + 1
+    assert by_predicate == {
+        PROV + "wasAttributedTo": 10,  # the firsts the article credits to "我市"
+        PROV + "wasAssociatedWith": 4,
+        "http://data.europa.eu/m8g/hasCompetentAuthority": 3,
+        GOV + "channel": 2,  # 660 and 1695 "在已办理事项中"
+        "http://data.europa.eu/eli/ontology#type_document": 3,  # read from 条例
+    }
+    # Every achievement credited to a body is marked: the article names none.
+    assert not ask(
+        store,
+        """
+        ASK { ?achievement a gov:FirstMoverAchievement ; prov:wasAttributedTo ?agent .
+              FILTER NOT EXISTS { ?mark rdf:subject ?achievement ; rdf:predicate prov:wasAttributedTo ;
+                                        rdf:object ?agent } }
+        """,
+    )
+    # A mark describes a triple the graph states, and says why in both languages.
+    for mark in marks:
+        assert ask(store, f"ASK {{ <{mark['s']}> <{mark['p']}> <{mark['o']}> }}")
+        notes = select(store, f"SELECT ?note WHERE {{ <{mark['mark']}> skos:editorialNote ?note }}")
+        assert len(notes) == 2
+
+
+def test_every_labelled_resource_has_a_zh_and_an_en_rdfs_label(store: ox.Store) -> None:
+    rows = select(
+        store,
+        f"""
+        SELECT DISTINCT ?resource WHERE {{
+          VALUES ?graph {{ <{FACTS_GRAPH}> <{LINKS_GRAPH}> <{BASE}graph/ontology> }}
+          GRAPH ?graph {{ ?resource rdfs:label|skos:prefLabel ?any }}
+          FILTER NOT EXISTS {{
+            ?resource rdfs:label ?zh , ?en . FILTER (LANG(?zh) = "zh" && LANG(?en) = "en")
+          }}
+        }}
+        """,
+    )
+    assert rows == []
+
+
+def test_calendar_years_are_intervals_and_instants_only_begin_periods(store: ox.Store) -> None:
+    rows = select(
+        store,
+        """
+        SELECT ?year ?value WHERE {
+          ?year a time:ProperInterval ;
+              time:hasDateTimeDescription [ time:unitType time:unitYear ; time:year ?value ] .
+        } ORDER BY ?value
+        """,
+    )
+    assert [(row["year"].rsplit("/", 1)[1], row["value"]) for row in rows] == [
+        ("2018", "2018"),
+        ("2019", "2019"),
+    ]
+    assert not ask(store, "ASK { ?instant a time:Instant ; time:inXSDgYear ?year }")
+    assert not ask(store, "ASK { ?year a time:Instant . ?observation sdmx-dimension:refPeriod ?year }")
 
 
 # ---------------------------------------------------------------------------------------------------------

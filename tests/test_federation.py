@@ -61,7 +61,7 @@ def test_a_competency_question_through_another_store(live_server, oxigraph: Oxig
         f"""PREFIX gov: <{live_server.url}ontology#>
             SELECT ?scope (COUNT(DISTINCT ?first) AS ?firsts) WHERE {{
               SERVICE <{live_server.sparql_url}> {{
-                ?highlight a gov:Highlight ; <http://purl.org/dc/terms/hasPart> ?first .
+                <{live_server.url}id/highlight/six-firsts> <http://purl.org/dc/terms/hasPart> ?first .
                 ?first a gov:FirstMoverAchievement ; gov:scope ?scope .
               }}
             }} GROUP BY ?scope ORDER BY ?scope""",

@@ -229,13 +229,36 @@ def test_a_bad_lang_parameter_is_400(live_server):
 def test_the_evidence_quote_is_marked_inside_its_sentence(live_server, loaded):
     fact, exact = _fact_with_evidence(loaded)
     page = _get(live_server, fact.value[len(live_server.url) :], Accept=BROWSER_ACCEPT).text
-    match = re.search(r"<blockquote[^>]*>(.*?)<mark>(.*?)</mark>(.*?)</blockquote>", page, re.S)
-    assert match, "no marked quote on the page"
-    before, quote, after = (html.unescape(part) for part in match.groups())
+    # A fact may have several annotations (one page block each): take the one with this quote.
+    quotes = [
+        tuple(html.unescape(part) for part in match.groups())
+        for match in re.finditer(r"<blockquote[^>]*>(.*?)<mark>(.*?)</mark>(.*?)</blockquote>", page, re.S)
+    ]
+    assert quotes, "no marked quote on the page"
+    before, quote, after = next((found for found in quotes if found[1] == exact), quotes[0])
     assert quote == exact
     sentence = before + quote + after
     assert sentence in article_text()
     assert len(sentence) > len(quote) or sentence.endswith(("。", "！", "？", "；"))
+
+
+@pytest.mark.parametrize(
+    ("language", "marker", "note", "value"),
+    [
+        ("en", "Editorial interpretation", "names no body", "Zhaoqing Municipal Government"),
+        ("zh", "编辑推断", "没有指明哪个机构", "肇庆市政府"),
+    ],
+)
+def test_an_inferred_statement_is_marked_on_its_subjects_page(live_server, language, marker, note, value):
+    achievement = "id/achievement/province-first-one-day-business-opening"
+    page = _get(live_server, f"{achievement}?lang={language}", Accept=BROWSER_ACCEPT).text
+    block = re.search(r'<section class="interpretation">(.*?)</section>', page, re.S)
+    assert block, "no editorial-interpretation block on the page"
+    text = html.unescape(re.sub(r"<[^>]+>", "", block.group(1)))
+    assert marker in text and note in text and value in text
+    assert f'href="/id/interpretation/attribution-{achievement.rsplit("/", 1)[1]}' in block.group(1)
+    # The article states everything about the place, so its page has no such block.
+    assert '<section class="interpretation">' not in _get(live_server, PLACE, Accept=BROWSER_ACCEPT).text
 
 
 def test_the_source_text_page_shows_the_article_with_its_quotes_linked(live_server, loaded):

@@ -42,6 +42,7 @@ from urllib.parse import quote
 import pyoxigraph as ox
 from flask import Blueprint, Response, redirect, request
 from govkg.errors import ClientError
+from govkg.graph.interpretation import interpretations_about
 from govkg.graph.source_text import article_text
 from govkg.rdf.formats import RDF_FORMATS, RdfFormat, content_type
 from govkg.rdf.serialize import project_prefixes, serialize_triples
@@ -558,6 +559,35 @@ def article_segments(builder: PageBuilder, resource: ox.NamedNode) -> list[Artic
 # --- responses --------------------------------------------------------------------------------
 
 
+# --- editorial interpretation -------------------------------------------------------------------
+
+
+@dataclass
+class InterpretationView:
+    """One inferred statement about the resource, as shown in the page's own block."""
+
+    mark: TermView
+    predicate: TermView
+    value: TermView
+    note: TermView | None
+
+
+def interpretation_views(builder: PageBuilder, resource: ox.NamedNode) -> list[InterpretationView]:
+    """What the graph infers about ``resource`` beyond the article, with the note in the page's language."""
+    views = []
+    for item in interpretations_about(builder.store, resource, builder.base_iri):
+        note = pick_literal(list(item.notes), builder.language)
+        views.append(
+            InterpretationView(
+                builder.iri_view(item.mark),
+                builder.iri_view(item.predicate),
+                builder.view(item.value, {}, MAX_NESTING, frozenset()),
+                builder.literal_view(note) if note is not None else None,
+            )
+        )
+    return views
+
+
 def _alternates(local_path: str) -> list[tuple[str, str, str]]:
     """``(href, label, media type)`` of every RDF form of the resource at ``local_path``."""
     return [(document_name(local_path, fmt.extension), fmt.label, fmt.media_type) for fmt in TRIPLE_FORMATS]
@@ -695,6 +725,7 @@ def describe_resource(local_path: str) -> Response:
         incoming_rows=incoming_rows,
         incoming_truncated=len(incoming) > MAX_INCOMING_LINKS,
         evidence=evidence_for(builder, node),
+        interpretations=interpretation_views(builder, node),
         article=article_segments(builder, node),
         alternates=_alternates(local_path),
         language_links=_language_links(local_path),
