@@ -16,7 +16,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     then ``config`` (a mapping of setting names, as in :mod:`govkg.settings`).
     Each setting is also available as ``app.config[NAME.upper()]``.
     """
+    from govkg.web.forms import GovkgRequest
+
     app = Flask(__name__)
+    app.request_class = GovkgRequest  # the same form pairs, read several times faster
     settings = load_settings(config)
     app.config.update({name.upper(): value for name, value in settings.items()})
     app.config["GOVKG_SETTINGS"] = settings

@@ -55,6 +55,7 @@ check read).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
@@ -144,6 +145,13 @@ def choose_format(form: str, accept: str | None, overrides: Iterable[str] = ()) 
     >>> choose_format("SELECT", "text/turtle") is None
     True
     """
+    return _chosen_format(form, accept, tuple(overrides))
+
+
+# Pure in its arguments, and clients send few distinct Accept headers: negotiation (~25 us of
+# parsing per request) runs once per distinct header, in a bounded cache.
+@functools.lru_cache(maxsize=256)
+def _chosen_format(form: str, accept: str | None, overrides: tuple[str, ...]) -> Format | None:
     graph_form = form in ("CONSTRUCT", "DESCRIBE")
     names = _RDF_NAMES if graph_form else _RESULTS_NAMES
     for value in overrides:
