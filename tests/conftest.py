@@ -50,6 +50,10 @@ def start_server(
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     log_path = tmp_dir / f"server-{port}.log"
+    if "--workers" not in args and "GOVKG_WORKERS" not in (env or {}):
+        # One web worker unless a test asks: tests observe the worker process (its PID, its CPU,
+        # its result cache), and the default (auto) would give the small article store two.
+        args = ("--workers", "1", *args)
     command = [sys.executable, "-m", "govkg", "serve", "--port", str(port), "--base-iri", url, *args]
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(

@@ -84,6 +84,28 @@ _REQUEST_TIMEOUT_ANSWER = (
 )
 
 
+#: Web workers that ``workers = auto`` gives a small in-memory store (see :func:`web_workers`).
+SMALL_STORE_WORKERS = 2
+
+
+def web_workers(setting: str | int, app: Flask | None) -> int:
+    """The number of web workers: the ``workers`` setting, or for ``auto`` one sized to the store.
+
+    A small in-memory store is copied cheaply into a second worker (copy-on-write, then each
+    worker's own pages as it reads them), and a second interpreter lets the request path's
+    Python use the second core: issue 14's runs measured 1.4x the queries per second at 100k
+    triples, at the same CPU per query. A big in-memory store (over
+    :data:`govkg.store.backends.LARGE_IN_MEMORY` quads) would be held twice, and a store on
+    disk or behind a SPARQL endpoint gains nothing from it here: 1.
+    """
+    if setting != "auto":
+        return int(setting)
+    if app is None:
+        return 1
+    backend = app.extensions[EXTENSION_KEY].backend
+    return SMALL_STORE_WORKERS if backend.in_memory and not backend.large else 1
+
+
 class _GunicornApplication(BaseApplication):
     """Gunicorn configured from govkg settings instead of its own command line."""
 
@@ -97,7 +119,7 @@ class _GunicornApplication(BaseApplication):
 
     def load_config(self) -> None:
         self.cfg.set("bind", f"{_bracket_ipv6(self.settings['host'])}:{self.settings['port']}")
-        self.cfg.set("workers", self.settings["workers"])
+        self.cfg.set("workers", web_workers(self.settings["workers"], self.app))
         # Threads let a worker answer other requests while some wait on their queries, which
         # run on the worker's query threads (pyoxigraph releases the GIL while it works).
         self.cfg.set("worker_class", _ThreadWorker)
