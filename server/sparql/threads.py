@@ -98,10 +98,39 @@ def set_runaway_handler(handler: Callable[[], None]) -> None:
     _runaway_handler = handler
 
 
+class _Done:
+    """A one-shot event on a bare lock, held until :meth:`set`; what ``threading.Event`` does for a
+    task, without its ``Condition`` (Python code on both sides of every query's hand-off).
+
+    >>> done = _Done(); done.wait(0), done.set(), done.set(), done.wait(0), done.wait(0)
+    (False, None, None, True, True)
+    """
+
+    __slots__ = ("_lock", "_guard", "_set")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self._guard = threading.Lock()  # the query thread and the memory watchdog may both set
+        self._set = False
+
+    def set(self) -> None:
+        with self._guard:
+            if not self._set:
+                self._set = True
+                self._lock.release()
+
+    def wait(self, timeout: float) -> bool:
+        if self._lock.acquire(timeout=timeout):
+            self._lock.release()  # it stays set for a later wait
+            return True
+        return False
+
+
 @dataclass(eq=False)
 class _Task:
     job: QueryJob
-    done: threading.Event = field(default_factory=threading.Event)
+    done: _Done = field(default_factory=_Done)
     lock: threading.Lock = field(default_factory=threading.Lock)
     outcome: tuple[bool, QueryAnswer | BaseException] | None = None
     thread_id: int | None = None  # the native ID of the thread evaluating it
