@@ -171,7 +171,7 @@ def our_serve_help() -> str:
     return completed.stdout
 
 
-def start_govkg(inputs: Inputs, workers: int = 1) -> Running:
+def start_govkg(inputs: Inputs, workers: int | str = "auto") -> Running:
     """``govkg serve --data FILE``: our endpoint, timed from launch until /readyz answers 200."""
     if inputs.data is not None and "--data" not in our_serve_help():
         raise Unavailable("`govkg serve` has no --data option yet: the bench data cannot be loaded")
@@ -621,7 +621,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--systems", default=",".join(ALL_SYSTEMS), help="comma-separated subset of systems")
     parser.add_argument("--seed", type=int, default=generate.DEFAULT_SEED)
-    parser.add_argument("--workers", type=int, default=1, help="our web workers (default %(default)s)")
+    parser.add_argument(
+        "--workers", default="auto", help="our web workers: a number, or auto (default %(default)s)"
+    )
     parser.add_argument(
         "--granian-workers", type=int, default=1, help="govkg-granian's workers (default %(default)s)"
     )
