@@ -464,7 +464,7 @@ def test_six_firsts_are_five_in_the_province_and_one_in_the_nation(store: ox.Sto
         """
         SELECT ?label WHERE {
           id:highlight\\/six-firsts <http://purl.org/dc/terms/hasPart> ?achievement .
-          ?achievement gov:scope id:concept\\/geographic-scope\\/nation ; gov:concerns/rdfs:label ?label .
+          ?achievement gov:scope id:concept\\/first-mover-scope\\/nation ; gov:concerns/rdfs:label ?label .
           FILTER (LANG(?label) = "zh")
         }
         """,
@@ -758,7 +758,7 @@ def test_every_rank_is_an_assessment_result_with_period_and_scope(store: ox.Stor
         {
             "result": BASE + "id/observation/local-featured-matters-rank-2019",
             "rank": "2",
-            "scope": BASE + "id/concept/geographic-scope/province",
+            "scope": BASE + "id/concept/first-mover-scope/province",
             "year": "2019",
         }
     ]

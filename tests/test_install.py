@@ -8,6 +8,7 @@ without the checkout (they run in an empty folder), and ``govkg dump`` must not 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -21,12 +22,33 @@ from benchmarks.processes import stop_process_group
 from tests.conftest import PROJECT_ROOT, free_port
 
 
+def clean_source_tree(target: Path) -> Path:
+    """A copy of the checkout as a fresh clone has it: the tracked files, no build/ or node_modules/.
+
+    Building in the checkout itself would leave setuptools' build/ there, and a stale build/lib
+    from an earlier build would go into the next wheel.
+    """
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = PROJECT_ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel ``pip wheel`` builds from the checkout (setuptools from PyPI, in pip's isolated build)."""
+    """The wheel ``pip wheel`` builds from the sources (setuptools from PyPI, in pip's isolated build)."""
     folder = tmp_path_factory.mktemp("wheel")
+    source = clean_source_tree(tmp_path_factory.mktemp("source"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(PROJECT_ROOT), "-w", str(folder)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(source), "-w", str(folder)],
         check=True,
         capture_output=True,
         timeout=600,

@@ -24,6 +24,7 @@ from govkg.graph.knowledge_graph import load_store
 from govkg.graph.stored_queries import QUERIES_DIR, read_stored_query
 from govkg.linking import linker as linking
 from govkg.settings import DEFAULT_BASE_IRI, load_settings
+from govkg.sparql import outbound_guard
 from govkg.sparql.local import answer_locally
 from govkg.store.loaded import open_knowledge_graph
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS, VOID, XSD
@@ -332,6 +333,9 @@ def test_the_federated_query_finds_the_item_that_carries_our_geonames_id(endpoin
     assert query.service_iri() == "https://query.wikidata.org/sparql"
     # The Wikidata-shaped fixture stands in for the Wikidata Query Service.
     text = query.bound_text(DEFAULT_BASE_IRI, endpoint=endpoints["wikidata"])
+    # This process may have the engine's outbound guard installed (any app built in it does):
+    # allow the stand-in endpoint, as a server's service_allowlist would.
+    outbound_guard.install([endpoints["wikidata"]])
     solutions = load_store().query(text, use_default_graph_as_union=True)
     rows = [
         {name: solution[name].value for name in ("place", "relation", "item", "itemDivisionCode", "ourCode")}

@@ -187,10 +187,16 @@ def test_query_pre_processing_is_linear(hostile):
     The bound is loose (32): on a busy machine, cache effects alone make a linear step vary so.
     """
     make = _HOSTILE[hostile]
+    small, large = make(32_000), make(256_000)
     for name, step in _STEPS.items():
-        small, large = make(32_000), make(256_000)
-        ratio = _least_seconds(step, large) / max(_least_seconds(step, small), 1e-4)
-        assert ratio < 32, (name, ratio)
+        # Up to three tries: a busy machine can stall one measurement, never make a quadratic
+        # step (64) or a backtracking one look linear.
+        ratios = []
+        for _ in range(3):
+            ratios.append(_least_seconds(step, large) / max(_least_seconds(step, small), 1e-4))
+            if ratios[-1] < 32:
+                break
+        assert min(ratios) < 32, (name, ratios)
 
 
 def test_the_issue_10_redos_is_answered_at_once_and_others_meanwhile(guarded_server):

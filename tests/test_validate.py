@@ -96,7 +96,7 @@ def test_a_fact_without_evidence_is_reported(runner, data_copy):
         + """
 <https://w3id.org/govkg/id/achievement/made-up> a gov:FirstMoverAchievement ;
     rdfs:label "编造的率先"@zh , "a made-up first"@en ;
-    gov:scope <https://w3id.org/govkg/id/concept/geographic-scope/nation> .
+    gov:scope <https://w3id.org/govkg/id/concept/first-mover-scope/nation> .
 """,
         encoding="utf-8",
     )

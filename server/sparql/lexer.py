@@ -36,7 +36,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-import pyoxigraph as ox
+from govkg.sparql.service_check import resolve_iri
 
 # Character classes of the SPARQL 1.1 grammar (§19.8), verbatim.
 _PN_CHARS_BASE = (
@@ -98,7 +98,6 @@ _SERVICE = re.compile("service", re.IGNORECASE)
 _TARGET = rf"(?:(?P<iri><[^>]*+>)|(?P<var>[?$]{_VARNAME})|(?P<pname>(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?))"
 _CALL_TAIL = re.compile(rf"{_SKIP}{_TARGET}{_SKIP}\{{")
 _CALL_TAIL_SILENT = re.compile(rf"{_SKIP}SILENT{_SKIP}{_TARGET}{_SKIP}\{{", re.IGNORECASE)
-_STRICT_IRIREF = re.compile(_IRIREF)
 _UCHAR_RE = re.compile(_UCHAR)
 _PN_LOCAL_ESCAPE = re.compile(r"\\(.)")
 
@@ -163,29 +162,6 @@ def decode_uchars(text: str) -> str:
 
 # Pure, and the same PREFIX declarations come with query after query (a client's prologue).
 @functools.lru_cache(maxsize=1024)
-def resolve_iri(iri: str, base_iri: str | None) -> str | None:
-    """``iri`` resolved against ``base_iri`` (RFC 3986, by the same code as the query parser).
-
-    ``None`` when the IRI is malformed, or relative with no base to resolve it.
-
-    >>> resolve_iri("../sparql", "http://a.example/x/y")
-    'http://a.example/sparql'
-    >>> resolve_iri("http://b.example/sparql", None)
-    'http://b.example/sparql'
-    >>> resolve_iri("sparql", None) is None, resolve_iri("http://a b/", None) is None
-    (True, True)
-    """
-    if not _STRICT_IRIREF.fullmatch(f"<{iri}>"):
-        return None
-    try:
-        triples = list(
-            ox.parse(f"<{iri}> <urn:x:p> <urn:x:o> .", format=ox.RdfFormat.TURTLE, base_iri=base_iri)
-        )
-    except (SyntaxError, ValueError):
-        return None
-    return triples[0].subject.value
-
-
 def _prologue(text: str, base_iri: str | None) -> tuple[int, str | None, dict[str, str]]:
     """Read ``BASE``/``PREFIX`` declarations as the parser does: the end offset, base and prefixes."""
     prefixes: dict[str, str] = {}
