@@ -497,7 +497,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "series_of": "此数字所属的数据序列",
         "chart_table": "图表中的数字",
         "neighbourhood": "关联一览",
-        "neighbourhood_hint": "中间是本资源，周围是它链接到的资源和链接到它的资源；点击节点可打开其页面。下方表格列出同样的链接。",
+        "neighbourhood_hint": "中间是本资源，周围是它链接到的资源和链接到它的资源；"
+        "点击节点可打开其页面。下方表格列出同样的链接。",
         "neighbourhood_label": "{title} 的关联图：{count} 个相关资源",
         "neighbourhood_left_out": "另有 {count} 个相关资源只在表格中列出。",
         "observation": "观测值",
