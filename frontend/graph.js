@@ -61,6 +61,7 @@ function draw(element, data) {
     elements: elements,
     // A picture inside a scrolling page: no zoom on the wheel, no panning that would trap a
     // finger on a phone; nodes stay where the layout put them.
+    maxZoom: 1.3, // a small graph is not blown up to fill its box
     userZoomingEnabled: false,
     userPanningEnabled: false,
     boxSelectionEnabled: false,
@@ -135,7 +136,7 @@ function draw(element, data) {
 /** A resource in the middle of its neighbours; any other graph by force (cose). */
 function layoutFor(data) {
   if (!data.nodes.some((node) => node.role === "self")) {
-    return { name: "cose", animate: false, padding: 24, nodeRepulsion: () => 8000, idealEdgeLength: () => 90, randomize: false };
+    return { name: "cose", animate: false, padding: 24, randomize: true, nodeRepulsion: () => 400000, idealEdgeLength: () => 110, nodeOverlap: 20, componentSpacing: 60 };
   }
   // Two rings: what the resource links to close around it, what links to it outside; each
   // ring wide enough for a label's room per node (Cytoscape's concentric layout packs the
