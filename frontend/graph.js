@@ -106,7 +106,7 @@ function draw(element, data) {
         },
       },
     ],
-    layout: layoutFor(data),
+    layout: layoutFor(data, element),
   });
   cy.on("tap", "node", (event) => {
     const href = event.target.data("href");
@@ -134,7 +134,7 @@ function draw(element, data) {
 }
 
 /** A resource in the middle of its neighbours; any other graph by force (cose). */
-function layoutFor(data) {
+function layoutFor(data, element) {
   if (!data.nodes.some((node) => node.role === "self")) {
     return { name: "cose", animate: false, padding: 24, randomize: true, nodeRepulsion: () => 400000, idealEdgeLength: () => 110, nodeOverlap: 20, componentSpacing: 60 };
   }
@@ -146,11 +146,14 @@ function layoutFor(data) {
   const room = 70;
   const innerRadius = inner.length ? Math.max(130, (inner.length * room) / (2 * Math.PI)) : 0;
   const outerRadius = outer.length ? Math.max(innerRadius + 150, (outer.length * room) / (2 * Math.PI)) : 0;
+  // Rings shaped like the box (a tall ellipse on a phone, a wide one on a desktop), so the
+  // drawing fills it and its labels are not shrunk more than they must be.
+  const stretch = Math.min(2, Math.max(0.6, element.clientHeight / Math.max(1, element.clientWidth)));
   const positions = new Map();
   const ring = (nodes, radius, offset) =>
     nodes.forEach((node, index) => {
       const angle = offset + (2 * Math.PI * index) / nodes.length - Math.PI / 2;
-      positions.set(node.id, { x: radius * Math.cos(angle), y: radius * Math.sin(angle) });
+      positions.set(node.id, { x: radius * Math.cos(angle), y: radius * stretch * Math.sin(angle) });
     });
   ring(inner, innerRadius, 0);
   ring(outer, outerRadius, outer.length ? Math.PI / outer.length : 0);
