@@ -5,7 +5,7 @@ import { build } from "esbuild";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-const bundles = { editor: "frontend/editor.js", charts: "frontend/charts.js" };
+const bundles = { editor: "frontend/editor.js", charts: "frontend/charts.js", graph: "frontend/graph.js" };
 const packages = new Set();
 for (const [name, entry] of Object.entries(bundles)) {
   const result = await build({
@@ -35,6 +35,6 @@ for (const name of [...packages].sort()) {
 }
 writeFileSync(
   "server/web/static/vendor/LICENSES.txt",
-  "The packages bundled into editor.js and charts.js, with their licences.\n\n" + notices.join("\n" + "-".repeat(72) + "\n\n")
+  "The packages bundled into editor.js, charts.js and graph.js, with their licences.\n\n" + notices.join("\n" + "-".repeat(72) + "\n\n")
 );
 console.log(`LICENSES.txt: ${packages.size} packages`);

@@ -12,8 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
@@ -258,5 +260,97 @@ def test_query_results_sort_and_switch_to_a_chart(live_server, browser):
         assert "1695" in values and values == sorted(values, key=lambda v: float(v.replace("万", "e4")))
         page.locator("[data-view='bar']").click()
         expect(page.locator(".result-chart svg")).to_be_visible()
+    finally:
+        page.context.close()
+
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+#: The Cytoscape core drawing into the first element a selector matches (govkgGraph keeps them).
+_CY = "govkgGraph.instance(document.querySelector('{}'))"
+
+
+def _sparql_count(server_url: str, query: str) -> int:
+    response = requests.post(
+        server_url + "sparql",
+        data={"query": query},
+        headers={"Accept": "application/sparql-results+json"},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return int(response.json()["results"]["bindings"][0]["n"]["value"])
+
+
+def test_a_resource_page_draws_its_neighbourhood_and_a_node_opens_its_page(live_server, browser):
+    place = f"{live_server.url}id/place/zhaoqing"
+    refused: list[str] = []
+    page = _open(browser, f"{place}?lang=en")
+    page.on(
+        "console",
+        lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None,
+    )
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    try:
+        diagram = page.locator(".graph[data-drawn='true']")
+        expect(diagram).to_be_visible()
+        nodes = page.evaluate(_CY.format(".graph") + ".nodes().length")
+        # One node per resource it links to or that links to it (the store's count, asked
+        # independently), besides the resource itself; those beyond the diagram's limit are counted.
+        neighbours = _sparql_count(
+            live_server.url,
+            f"SELECT (COUNT(DISTINCT ?n) AS ?n) WHERE {{ {{ <{place}> ?p ?n FILTER(?p != <{RDF_TYPE}>) }}"
+            f" UNION {{ ?n ?p <{place}> }} FILTER(isIRI(?n) && ?n != <{place}>) }}",
+        )
+        left_out = page.locator(".diagram-section p.muted", has_text="more linked resources")
+        shown_left_out = int(left_out.text_content().split()[0]) if left_out.count() else 0
+        assert nodes - 1 + shown_left_out == neighbours and nodes > 5
+        labels = page.evaluate(
+            "govkgGraph.instance(document.querySelector('.graph')).nodes().map(n => n.data('full'))"
+        )
+        assert "Guangdong" in labels and "Zhaoqing" in labels
+        assert refused == []  # Cytoscape's own <style> would be refused by the CSP
+        # A click on a node (where Cytoscape drew it) opens that resource's page.
+        position = page.evaluate(
+            "() => { const cy = govkgGraph.instance(document.querySelector('.graph'));"
+            " const node = cy.nodes().filter(n => n.data('full') === 'Guangdong')[0];"
+            " return node.renderedPosition(); }"
+        )
+        box = diagram.bounding_box()
+        assert box is not None
+        with page.expect_navigation():
+            page.mouse.click(box["x"] + position["x"], box["y"] + position["y"])
+        assert page.url == f"{live_server.url}id/place/guangdong?lang=en"
+    finally:
+        page.context.close()
+
+
+def test_without_javascript_the_resource_page_keeps_its_tables_and_no_empty_diagram(live_server, browser):
+    page = _open(browser, f"{live_server.url}id/place/zhaoqing?lang=zh", java_script_enabled=False)
+    try:
+        expect(page.locator(".diagram-section")).to_be_hidden()
+        expect(page.locator("a[href='/id/place/guangdong?lang=zh']").first).to_be_visible()
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_construct_answer_switches_to_a_graph_view(live_server, browser, width):
+    zhaoqing = f"<{live_server.url}id/place/zhaoqing>"
+    query = quote(f"CONSTRUCT {{ {zhaoqing} ?p ?o }} WHERE {{ {zhaoqing} ?p ?o }}")
+    page = _open(browser, f"{live_server.url}query?lang=zh&query={query}", width=width)
+    try:
+        rows = page.locator("table.results-table tbody tr")
+        expect(rows.first).to_be_visible()
+        assert page.evaluate("typeof window.govkgGraph") == "undefined"  # fetched only when asked for
+        page.locator("[data-view='graph']").click()
+        graph = page.locator(".result-graph[data-drawn='true']")
+        expect(graph).to_be_visible()
+        expect(page.locator("table.results-table")).to_be_hidden()
+        edges = page.evaluate(_CY.format(".result-graph") + ".edges().length")
+        labels = page.evaluate(_CY.format(".result-graph") + ".nodes().map(n => n.data('full'))")
+        assert edges == rows.count() and "广东" in labels and "肇庆市" in labels
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.locator("[data-view='table']").click()
+        expect(page.locator("table.results-table")).to_be_visible()
     finally:
         page.context.close()

@@ -105,6 +105,8 @@ MAX_INCOMING_LINKS = 200
 #: Blank nodes nested deeper than this are not expanded on the page.
 MAX_NESTING = 6
 MAX_IRI_PATH_LENGTH = 1024
+#: Most neighbours drawn in a resource's diagram (a legible picture; the tables list them all).
+MAX_DIAGRAM_NEIGHBOURS = 30
 
 # RFC 3987 ``ipchar`` plus "/": iunreserved, sub-delims, ":", "@", "%" (checked below) and ucschar.
 _IRI_PATH_CHARACTER = re.compile(
@@ -721,6 +723,7 @@ def describe_resource(local_path: str) -> Response:
         types=types,
         key_value=key_value,
         chart=_chart(builder, node),
+        diagram=neighbourhood(builder, node, rows, incoming[:MAX_INCOMING_LINKS]),
         rows=rows,
         incoming_rows=incoming_rows,
         incoming_truncated=len(incoming) > MAX_INCOMING_LINKS,
@@ -802,6 +805,71 @@ def _chart(builder: PageBuilder, node: ox.NamedNode) -> Chart | None:
     data = series.chart_data(current)
     data["language"] = builder.language
     return Chart(heading, builder.iri_view(dataset), series, data, current)
+
+
+def neighbourhood(
+    builder: PageBuilder, node: ox.NamedNode, rows: Sequence[PropertyRow], incoming: Sequence[ox.Triple]
+) -> dict | None:
+    """The data of a resource's neighbourhood diagram, or ``None`` if it links to nothing.
+
+    Built from what the page already shows, so the diagram and the tables agree: the
+    resources its properties name (``rows``, without its types, which the page shows as
+    badges) and the resources that link to it, a blank node replaced by the named resource it
+    belongs to, as in the incoming table (nested blank-node values are left out). Embedded in
+    the page as JSON rather than fetched from a route: the page has computed it anyway, and
+    it is then cached, conditional and language-specific with the page at no extra request.
+    """
+    nodes: dict[str, dict] = {}
+    edges: dict[tuple[str, str, str], dict] = {}
+    left_out: set[str] = set()
+
+    def add(term: ox.NamedNode, role: str) -> str | None:
+        if term == node:
+            return None  # a link to itself says nothing in a picture of its links
+        if term.value not in nodes:
+            if len(nodes) >= MAX_DIAGRAM_NEIGHBOURS:
+                left_out.add(term.value)
+                return None
+            view = builder.iri_view(term)
+            nodes[term.value] = {"id": term.value, "label": view.text, "href": view.href, "role": role}
+        elif nodes[term.value]["role"] != role:
+            nodes[term.value]["role"] = "both"
+        return term.value
+
+    for row in rows:
+        for value in row.values:
+            if value.kind == "iri" and value.iri is not None:
+                target = add(ox.NamedNode(value.iri), "out")
+                if target is not None:
+                    edges[(node.value, row.predicate.iri or "", target)] = {
+                        "source": node.value,
+                        "target": target,
+                        "label": row.predicate.text,
+                    }
+    for triple in incoming:
+        subject = triple.subject
+        if isinstance(subject, ox.BlankNode):
+            subject = _named_referrer(builder.store, subject)
+        if not isinstance(subject, ox.NamedNode):
+            continue
+        source = add(subject, "in")
+        if source is not None:
+            edges[(source, triple.predicate.value, node.value)] = {
+                "source": source,
+                "target": node.value,
+                "label": builder.iri_view(triple.predicate).text,
+            }
+    if not nodes:
+        return None
+    title = builder.label(node)
+    own = builder.iri_view(node)
+    centre = {"id": node.value, "label": title.value if title else own.text, "href": None, "role": "self"}
+    return {
+        "nodes": [centre, *nodes.values()],
+        "edges": list(edges.values()),
+        "left_out": len(left_out),
+        "language": builder.language,
+    }
 
 
 def _named_referrer(store: ox.Store, term: ox.BlankNode, depth: int = 3) -> ox.NamedNode | None:

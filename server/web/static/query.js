@@ -611,7 +611,7 @@
     const triples = contentType === "application/n-triples" ? parseNTriples(text) : null;
     if (triples) {
       statusLine.textContent = format(t.triples, { count: triples.length, seconds: elapsed });
-      showRows([t.col_subject, t.col_predicate, t.col_object], triples);
+      showRows([t.col_subject, t.col_predicate, t.col_object], triples, { graph: true });
       return;
     }
     statusLine.textContent = "";
@@ -676,7 +676,84 @@
     return views;
   }
 
-  function showRows(headings, rows) {
+  // ---- the graph view of CONSTRUCT / DESCRIBE answers --------------------------------------
+
+  const MAX_GRAPH_TRIPLES = 300;
+  let graphBundle = null;
+
+  /** vendor/graph.js (Cytoscape), fetched the first time a graph view is asked for. */
+  function loadGraphBundle() {
+    if (window.govkgGraph) return Promise.resolve();
+    if (!graphBundle) {
+      graphBundle = new Promise((resolve, reject) => {
+        const script = el("script", { src: page.graph_script });
+        script.addEventListener("load", () => resolve());
+        script.addEventListener("error", () => {
+          graphBundle = null;
+          reject(new Error("graph.js"));
+        });
+        document.head.append(script);
+      });
+    }
+    return graphBundle;
+  }
+
+  /** Nodes (subjects and objects) and edges (predicates) of triples, named as the table names them. */
+  function graphData(triples) {
+    const nodes = new Map();
+    const name = (term) => {
+      if (term.type === "uri") return knownLabels.has(term.value) ? knownLabels.get(term.value).value : compact(term.value) || term.value;
+      if (term.type === "bnode") return "_:" + term.value;
+      return term.value;
+    };
+    const node = (term, index) => {
+      // Each literal is its own node: two equal numbers are not one thing.
+      const id = term.type === "literal" || term.type === "typed-literal" ? "literal " + index : term.type + " " + term.value;
+      if (!nodes.has(id)) {
+        const literal = id.startsWith("literal ");
+        const href = term.type === "uri" && isWebIri(term.value) ? localHref(term.value) : null;
+        nodes.set(id, { id: id, label: name(term), href: href, role: literal ? "literal" : "out" });
+      }
+      return id;
+    };
+    const edges = triples.map((triple, index) => ({ source: node(triple[0], index), target: node(triple[2], index), label: name(triple[1]) }));
+    return { nodes: Array.from(nodes.values()), edges: edges, language: page.language };
+  }
+
+  /** The table / graph switch of a graph answer; `.chart` is the graph's element. */
+  function graphSwitch(triples, tableWrap) {
+    const graph = el("div", { className: "graph result-graph", role: "img", "aria-label": format(t.graph_of, { count: triples.length }) });
+    graph.hidden = true;
+    const views = el("div", { className: "view-switch", role: "group", "aria-label": t.views });
+    const tooBig = triples.length > MAX_GRAPH_TRIPLES;
+    const buttons = [["table", t.view_table], ["graph", t.view_graph]].map(([kind, text]) => {
+      const button = el("button", { type: "button", className: "button-secondary", "aria-pressed": String(kind === "table"), "data-view": kind, text: text });
+      if (kind === "graph" && tooBig) {
+        button.disabled = true;
+        button.title = format(t.graph_too_big, { limit: MAX_GRAPH_TRIPLES, count: triples.length });
+      }
+      button.addEventListener("click", async () => {
+        for (const other of buttons) other.setAttribute("aria-pressed", String(other === button));
+        tableWrap.hidden = kind !== "table";
+        graph.hidden = kind === "table";
+        if (kind === "table") return;
+        try {
+          await loadGraphBundle();
+        } catch (error) {
+          buttons[0].click(); // without the drawing library the table is the answer
+          return;
+        }
+        window.govkgGraph.draw(graph, graphData(triples));
+      });
+      return button;
+    });
+    views.append(...buttons);
+    if (tooBig) views.append(el("span", { className: "hint", text: format(t.graph_too_big, { limit: MAX_GRAPH_TRIPLES, count: triples.length }) }));
+    views.chart = graph;
+    return views;
+  }
+
+  function showRows(headings, rows, options) {
     if (!rows.length) {
       body.replaceChildren(el("p", { className: "no-results", text: t.no_results }));
       return;
@@ -687,7 +764,9 @@
       parts.push(el("p", { className: "hint", text: format(t.shown_rows, { shown: MAX_SHOWN_ROWS, count: rows.length }) }));
     }
     const chartable = window.govkgCharts && headings.length > 1 ? numericColumns(rows, headings.length) : [];
-    if (chartable.length && rows.length <= 200) {
+    if (options && options.graph) {
+      parts.push(graphSwitch(rows, tableWrap));
+    } else if (chartable.length && rows.length <= 200) {
       parts.push(chartSwitch(headings, rows, chartable, tableWrap));
     }
     parts.push(tableWrap);
