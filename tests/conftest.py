@@ -43,6 +43,20 @@ class LiveServer:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
+def child_pids(pid: int) -> set[int]:
+    """The PIDs of ``pid``'s direct children, read from /proc (a server's web workers)."""
+    children = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.add(int(entry.name))
+    return children
+
+
 def start_server(
     tmp_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
 ) -> LiveServer:

@@ -27,7 +27,7 @@ from govkg.sparql.runner import QueryJob, execute_query
 from govkg.sparql.service_check import ServiceRefused, refused_calls, service_calls
 from govkg.web.store import EXTENSION_KEY, loaded_graph
 
-from tests.conftest import LiveServer, free_port, start_server, stop_server
+from tests.conftest import LiveServer, child_pids, free_port, start_server, stop_server
 
 TIMEOUT = 10
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
@@ -298,19 +298,6 @@ def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
     stop_server(server)
 
 
-def _children(pid: int) -> set[int]:
-    children = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                children.add(int(entry.name))
-    return children
-
-
 def _cpu_seconds(pids: list[int]) -> float:
     ticks = 0
     for pid in pids:
@@ -324,13 +311,13 @@ def _cpu_seconds(pids: list[int]) -> float:
 
 def _tree_cpu_seconds(server: LiveServer) -> float:
     """CPU time of the server's web workers (the children of the gunicorn arbiter), live ones."""
-    return _cpu_seconds(sorted(_children(server.process.pid)))
+    return _cpu_seconds(sorted(child_pids(server.process.pid)))
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process CPU times from /proc")
 def test_runaway_query_is_stopped_while_others_are_served(limited_server):
     _get(limited_server, "ASK {}")
-    (worker_before,) = _children(limited_server.process.pid)
+    (worker_before,) = child_pids(limited_server.process.pid)
     outcome: dict = {}
 
     def runaway() -> None:
@@ -374,10 +361,10 @@ def test_runaway_query_is_stopped_while_others_are_served(limited_server):
         handover.append(time.monotonic() - started)
     assert max(handover) < 1.0, handover
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and worker_before in _children(limited_server.process.pid):
+    while time.monotonic() < deadline and worker_before in child_pids(limited_server.process.pid):
         time.sleep(0.05)
     assert _get(limited_server, "ASK {}").status_code == 200
-    (worker_after,) = _children(limited_server.process.pid)
+    (worker_after,) = child_pids(limited_server.process.pid)
     assert worker_after != worker_before
     time.sleep(0.2)
     idle_start = _tree_cpu_seconds(limited_server)
@@ -389,18 +376,18 @@ def test_a_runaway_retires_its_own_worker_only(tmp_path):
     """With two web workers, the one that ran the runaway is replaced; the other serves on."""
     server = start_server(tmp_path, "--workers", "2", "--query-timeout", "1")
     try:
-        before = _children(server.process.pid)
+        before = child_pids(server.process.pid)
         assert len(before) == 2
         assert _get(server, RUNAWAY).status_code == 503
         deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and (_children(server.process.pid) & before) == before:
+        while time.monotonic() < deadline and (child_pids(server.process.pid) & before) == before:
             time.sleep(0.05)
         time.sleep(1.5)  # the retired worker's exit, and any spurious churn after it
-        after = _children(server.process.pid)
+        after = child_pids(server.process.pid)
         assert len(after) == 2, (before, after)
         assert len(after & before) == 1  # one kept, one replaced
         time.sleep(1.5)
-        assert _children(server.process.pid) == after  # and nothing else changes
+        assert child_pids(server.process.pid) == after  # and nothing else changes
         assert _get(server, "ASK {}").status_code == 200
     finally:
         stop_server(server)
@@ -471,8 +458,8 @@ def test_the_server_is_one_process_per_worker(live_server):
     a copy of the store, none to leak)."""
     for _ in range(10):
         _get(live_server, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
-    (web_worker,) = _children(live_server.process.pid)
-    assert _children(web_worker) == set()
+    (web_worker,) = child_pids(live_server.process.pid)
+    assert child_pids(web_worker) == set()
 
 
 def test_a_forked_process_makes_its_own_query_threads(app):

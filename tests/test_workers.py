@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 import requests
@@ -12,22 +11,9 @@ from govkg.store import backends
 from govkg.web.app import create_app
 from govkg.web.serving import web_workers
 
-from tests.conftest import start_server, stop_server
+from tests.conftest import child_pids, start_server, stop_server
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-
-
-def _children(pid: int) -> set[int]:
-    children = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                children.add(int(entry.name))
-    return children
 
 
 def test_auto_is_the_default():
@@ -50,7 +36,7 @@ def test_auto_gives_a_small_in_memory_store_two_workers_and_a_big_one_one(monkey
 def test_a_server_started_with_auto_serves_on_two_workers(tmp_path):
     server = start_server(tmp_path, "--workers", "auto")
     try:
-        assert len(_children(server.process.pid)) == 2
+        assert len(child_pids(server.process.pid)) == 2
         for _ in range(4):
             response = requests.post(server.sparql_url, data={"query": "ASK {}"}, timeout=10)
             assert response.status_code == 200
