@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from govkg.sparql.service_check import resolve_iri
@@ -295,19 +295,6 @@ def has_dataset_clause(text: str) -> bool:
             if token.kind == "word" and "from" in candidate[token.start : token.end].lower():
                 return True
     return False
-
-
-def refused_service_calls(calls: Iterable[ServiceCall], allowlist: Iterable[str]) -> list[ServiceCall]:
-    """The calls whose target is not exactly an IRI of the allowlist.
-
-    >>> calls = analyze_query("SELECT * { SERVICE <http://a.example/sparql> {} }").service_calls
-    >>> refused_service_calls(calls, ["http://a.example/sparql"])
-    []
-    >>> [c.target for c in refused_service_calls(calls, [])]
-    ['<http://a.example/sparql>']
-    """
-    allowed = set(allowlist)
-    return [call for call in calls if call.iri is None or call.iri not in allowed]
 
 
 def describe_as_select(query: str) -> str | None:
