@@ -7,6 +7,7 @@ test checks that the README lists every one of them.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -129,6 +130,24 @@ def _parse_workers(value: str | int) -> str | int:
 REMOTE_STORE_PREFIX = "sparql:"
 
 
+def _parse_proxies(value: str | Iterable[str]) -> tuple[str, ...]:
+    """IP addresses or networks (CIDR) of reverse proxies, space or comma separated.
+
+    >>> _parse_proxies("127.0.0.1, 10.0.0.0/8 ::1")
+    ('127.0.0.1', '10.0.0.0/8', '::1')
+    >>> _parse_proxies("proxy.example")
+    Traceback (most recent call last):
+    ValueError: not an IP address or network: 'proxy.example'
+    """
+    proxies = _parse_list(value)
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ValueError(f"not an IP address or network: {proxy!r}") from None
+    return proxies
+
+
 def _parse_store(value: str) -> str:
     """A store: empty (in memory), a folder, or ``sparql:`` and an http(s) query URL.
 
@@ -234,6 +253,14 @@ SETTINGS: tuple[Setting, ...] = (
         _parse_list,
         (),
         "SPARQL endpoints a query may call with SERVICE (space or comma separated); empty: none.",
+    ),
+    Setting(
+        "trusted_proxies",
+        _parse_proxies,
+        (),
+        "IP addresses or networks of the reverse proxies in front of the server (space or comma "
+        "separated): only a connection from one of them may set SCRIPT_NAME or the X-Forwarded-* "
+        "headers. Empty: no one may; every client's are ignored.",
     ),
     Setting(
         "data",

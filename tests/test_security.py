@@ -310,6 +310,40 @@ def test_nosniff_on_every_response(live_server):
         assert response.headers.get("X-Content-Type-Options") == "nosniff", path
 
 
+def test_script_name_from_a_client_is_not_trusted(live_server):
+    """Issue 17, item 13: a SCRIPT_NAME header from a loopback client gave ``Location: //evil.example/``."""
+    for headers in ({"SCRIPT_NAME": "//evil.example"}, {"X-Forwarded-Prefix": "//evil.example"}):
+        response = requests.get(
+            live_server.url + "/evil.example/sparql",
+            headers={**headers, "Accept": "text/html"},
+            allow_redirects=False,
+            timeout=TIMEOUT,
+        )
+        assert "evil.example" not in response.headers.get("Location", ""), headers
+    response = requests.get(
+        live_server.sparql_url,
+        headers={"SCRIPT_NAME": "//evil.example", "Accept": "text/html"},
+        allow_redirects=False,
+        timeout=TIMEOUT,
+    )
+    assert (response.status_code, response.headers["Location"]) == (303, "/")
+
+
+def test_script_name_from_a_trusted_proxy_is_honoured(tmp_path):
+    """The same header from an address in ``trusted_proxies`` moves the app under that prefix."""
+    server = start_server(tmp_path, "--trusted-proxies", "127.0.0.1 ::1")
+    try:
+        response = requests.get(
+            server.url + "govkg/sparql",
+            headers={"SCRIPT_NAME": "/govkg", "Accept": "text/html"},
+            allow_redirects=False,
+            timeout=TIMEOUT,
+        )
+        assert (response.status_code, response.headers["Location"]) == (303, "/govkg/")
+    finally:
+        stop_server(server)
+
+
 @pytest.mark.parametrize("path", ["id/place/zhao%0D%0Aqing", "id/place/x%0d%0aSet-Cookie:%20a=b", "eli/%0A"])
 def test_a_control_character_in_a_resource_path_is_400(live_server, path):
     response = requests.get(live_server.url + path, timeout=TIMEOUT)

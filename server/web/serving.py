@@ -132,6 +132,9 @@ class _GunicornApplication(BaseApplication):
         # Shareable query links carry the whole query in the URL; allow gunicorn's maximum.
         # Longer queries go by POST (max_query_bytes bounds them).
         self.cfg.set("limit_request_line", 8190)
+        # SCRIPT_NAME and X-Forwarded-* change the app's URLs (a Location of //evil.example/):
+        # only from the proxies named in trusted_proxies, not from any local process as by default.
+        self.cfg.set("forwarded_allow_ips", ",".join(self.settings["trusted_proxies"]))
         # The app (and its store) is built once in the master and shared copy-on-write
         # by the forked workers: less memory, and a bad data file stops the start-up
         # with one clear message instead of failing in every worker.
