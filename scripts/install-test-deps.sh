@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install everything the test suite needs on a fresh Debian machine with Python 3.11:
 # the project with its test extras (PyPI), headless Chromium for the browser test and
-# Virtuoso open source for the triple-store integration tests (Debian packages).
+# Virtuoso open source for the triple-store integration tests, nginx for the public profile
+# (Debian packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debian_packages=(chromium chromium-driver virtuoso-opensource)
+debian_packages=(chromium chromium-driver virtuoso-opensource nginx-light)
 missing=()
 for package in "${debian_packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
