@@ -21,6 +21,7 @@ from govkg.graph.stored_queries import load_stored_queries
 from govkg.store.loaded import LoadedGraph
 from govkg.web import cube_view
 from govkg.web.i18n import lang_url, page_language
+from govkg.web.page_model import PageBuilder
 from govkg.web.responses import app_cache, conditional, html_page, install_cache, vary
 from govkg.web.store import loaded_graph
 
@@ -85,8 +86,6 @@ def home() -> Response:
 
 def home_content(loaded: LoadedGraph, language: str) -> dict:
     """What the home page shows, read from the graph."""
-    from govkg.web.resources import PageBuilder
-
     builder = PageBuilder(loaded, language)
     store = loaded.store
 

@@ -26,7 +26,9 @@ from govkg.store.metadata import (
     metadata_graph_quads,
     void_triples,
 )
+from govkg.web.i18n import page_language
 from govkg.web.negotiation import negotiate
+from govkg.web.representations import HTML, TRIPLE_FORMATS, document_name, representation_headers
 from govkg.web.responses import app_cache, html_page, install_cache
 from werkzeug.exceptions import NotAcceptable, NotFound
 
@@ -118,7 +120,6 @@ def _document_triples(loaded: LoadedGraph, kind: str) -> list[ox.Triple]:
 
 
 def _serve(kind: str, local_path: str, extension: str | None, template: str) -> Response:
-    from govkg.web.resources import HTML, TRIPLE_FORMATS, document_name, page_language, representation_headers
     from govkg.web.store import loaded_graph
 
     extensions = {fmt.extension: fmt for fmt in TRIPLE_FORMATS}

@@ -19,7 +19,7 @@ pyLODE 3.4.1 from PyPI cannot be imported as released: its ``pylode.version``
 reads a ``pyproject.toml`` that the wheel does not ship (RDFLib/pyLODE#260, fixed
 after 3.4.1). :func:`_import_ontpub` supplies that one module from the installed
 distribution's metadata. If pyLODE still fails, the page falls back to a simple
-term list rendered by :mod:`govkg.web.resources`' own templates.
+term list rendered with :mod:`govkg.web.page_model`.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ import rdflib
 from flask import render_template, request, url_for
 from govkg.store.loaded import LoadedGraph
 from govkg.web.i18n import HTML_LANGUAGE
+from govkg.web.page_model import PageBuilder
+from govkg.web.representations import TRIPLE_FORMATS, document_name
 from govkg.web.responses import CONTENT_SECURITY_POLICY, app_cache
 
 log = logging.getLogger(__name__)
@@ -422,8 +424,6 @@ def translate_headings(page: str, words: dict[str, str]) -> str:
 
 
 def _alternates() -> list[tuple[str, str, str]]:
-    from govkg.web.resources import TRIPLE_FORMATS, document_name
-
     return [(document_name("ontology", fmt.extension), fmt.label, fmt.media_type) for fmt in TRIPLE_FORMATS]
 
 
@@ -431,8 +431,6 @@ def _term_sections(
     loaded: LoadedGraph, triples: list[ox.Triple], language: str, skip: set[str] = frozenset()
 ) -> list[tuple[str, str, list]]:
     """``(anchor, label, rows)`` for each IRI subject of ``triples`` whose anchor is not in ``skip``."""
-    from govkg.web.resources import PageBuilder
-
     builder = PageBuilder(loaded, language)
     namespace = loaded.base_iri + "ontology#"
     by_subject: dict = {}

@@ -29,6 +29,7 @@ from govkg.rdf.serialize import project_prefixes
 from govkg.sparql.text import complete_prefixes
 from govkg.store.loaded import LoadedGraph
 from govkg.web.i18n import HTML_LANGUAGE, chosen_language, lang_url, messages, page_language
+from govkg.web.page_model import LABEL_PREDICATES, pick_literal
 from govkg.web.responses import app_cache, conditional, install_cache, security_headers, vary
 from govkg.web.store import loaded_graph
 
@@ -214,8 +215,6 @@ def completions() -> Response:
 def completion_items(loaded: LoadedGraph, language: str) -> dict[str, Any]:
     """The editor's completions: ``prefixes`` (name -> IRI), ``terms`` (gov: classes and
     properties) and ``resources`` (IRIs under the base with a label), labels in ``language``."""
-    from govkg.web.resources import LABEL_PREDICATES, pick_literal
-
     store = loaded.store
     ontology_namespace = f"{loaded.base_iri}ontology#"
     graphs = [loaded.graph_iri(slug) for slug in ("ontology", "facts", "links")]

@@ -1,0 +1,434 @@
+"""The page model: RDF terms and triples turned into what the HTML pages show.
+
+A :class:`PageBuilder` is made for one request (a language, the loaded graph) and turns terms
+into :class:`TermView` and a resource's triples into :class:`PropertyRow`; the resource page's
+parts built on it (its key value, its chart, its neighbourhood diagram, its incoming links) are
+here too. The resource, graph, ontology, home and metadata pages all build on this module; it
+knows nothing of routes or representations (:mod:`govkg.web.representations`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+from flask import request
+from govkg.rdf.serialize import project_prefixes
+from govkg.store.loaded import LoadedGraph
+from govkg.web import cube_view
+from govkg.web.i18n import HTML_LANGUAGE, lang_url
+from govkg.web.i18n import PAGE_LANGUAGES as I18N_LANGUAGES
+from govkg.web.term_labels import term_label
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+OA = "http://www.w3.org/ns/oa#"
+RDF_TYPE = ox.NamedNode(RDF + "type")
+
+#: Properties whose values name a resource, best first.
+LABEL_PREDICATES: tuple[ox.NamedNode, ...] = tuple(
+    ox.NamedNode(iri)
+    for iri in (
+        SKOS + "prefLabel",
+        RDFS + "label",
+        "http://schema.org/name",
+        "http://purl.org/dc/terms/title",
+        "http://xmlns.com/foaf/0.1/name",
+        "http://www.w3.org/2006/vcard/ns#fn",
+    )
+)
+
+#: Languages of the pages' own words; labels in any language are shown.
+PAGE_LANGUAGES: tuple[str, ...] = I18N_LANGUAGES
+#: Most values of one property listed on a page; the RDF forms always have them all.
+MAX_VALUES_PER_PROPERTY = 50
+#: Most incoming links listed on a page.
+MAX_INCOMING_LINKS = 200
+#: Blank nodes nested deeper than this are not expanded on the page.
+MAX_NESTING = 6
+#: Most neighbours drawn in a resource's diagram (a legible picture; the tables list them all).
+MAX_DIAGRAM_NEIGHBOURS = 30
+
+
+# --- labels and terms as the page shows them ------------------------------------------------
+
+
+@dataclass
+class TermView:
+    """One RDF term ready for the template: what to show, where it links, and its details."""
+
+    kind: str  # "iri", "bnode" or "literal"
+    text: str
+    lang: str | None = None
+    href: str | None = None
+    iri: str | None = None
+    note: str | None = None  # a CURIE, a datatype or a language tag, shown small
+    rows: list[PropertyRow] = field(default_factory=list)  # a blank node's own properties
+
+
+@dataclass
+class PropertyRow:
+    """One property of a resource and its values (at most :data:`MAX_VALUES_PER_PROPERTY`)."""
+
+    predicate: TermView
+    values: list[TermView]
+    omitted: int = 0
+
+
+def pick_literal(literals: Sequence[ox.Literal], language: str) -> ox.Literal | None:
+    """The literal best suited to a reader of ``language``.
+
+    In order: that language (or a sub-tag of it), the other page languages, a literal
+    without language, anything; ties go to the smallest value, so pages are stable.
+
+    >>> labels = [ox.Literal("Zhaoqing", language="en"), ox.Literal("肇庆", language="zh")]
+    >>> pick_literal(labels, "zh").value, pick_literal(labels, "en").value, pick_literal(labels, "fr").value
+    ('肇庆', 'Zhaoqing', 'Zhaoqing')
+    >>> pick_literal([ox.Literal("肇庆", language="zh-Hans")], "zh").value
+    '肇庆'
+    >>> pick_literal([], "en") is None
+    True
+    """
+    preference = [language, *(lang for lang in PAGE_LANGUAGES if lang != language)]
+
+    def rank(literal: ox.Literal) -> tuple[int, str]:
+        tag = (literal.language or "").lower()
+        for position, wanted in enumerate(preference):
+            if tag == wanted or tag.startswith(wanted + "-"):
+                return position, literal.value
+        return (len(preference) if not tag else len(preference) + 1), literal.value
+
+    return min(literals, key=rank, default=None)
+
+
+def curie(iri: str, prefixes: dict[str, str]) -> str | None:
+    """The compact name of ``iri`` under the longest matching prefix, if any.
+
+    >>> curie("http://www.w3.org/2000/01/rdf-schema#label", {"rdfs": "http://www.w3.org/2000/01/rdf-schema#"})
+    'rdfs:label'
+    >>> curie("http://example.org/x", {"rdfs": "http://www.w3.org/2000/01/rdf-schema#"}) is None
+    True
+    """
+    best = max(
+        ((prefix, ns) for prefix, ns in prefixes.items() if iri.startswith(ns) and len(iri) > len(ns)),
+        key=lambda item: len(item[1]),
+        default=None,
+    )
+    return None if best is None else f"{best[0]}:{iri[len(best[1]) :]}"
+
+
+def safe_href(iri: str, base_iri: str, script_root: str) -> str | None:
+    """Where a link to ``iri`` should point: this server for IRIs under the base, the IRI
+    itself for other http(s) IRIs, and nowhere for any other scheme (``javascript:``, ``data:``).
+
+    >>> safe_href("https://w3id.org/govkg/id/place/zhaoqing", "https://w3id.org/govkg/", "")
+    '/id/place/zhaoqing'
+    >>> safe_href("https://sws.geonames.org/1784853/", "https://w3id.org/govkg/", "")
+    'https://sws.geonames.org/1784853/'
+    >>> safe_href("javascript:alert(1)", "https://w3id.org/govkg/", "") is None
+    True
+    """
+    if iri.startswith(base_iri):
+        return f"{script_root}/{iri[len(base_iri) :]}"
+    if iri.lower().startswith(("http://", "https://")):
+        return iri
+    return None
+
+
+class PageBuilder:
+    """Turns triples into :class:`TermView` / :class:`PropertyRow` for one request."""
+
+    def __init__(self, loaded: LoadedGraph, language: str) -> None:
+        self.store = loaded.store
+        self.base_iri = loaded.base_iri
+        self.language = language
+        self.prefixes = project_prefixes(loaded.base_iri)
+        self.script_root = request.script_root
+        self._labels: dict[ox.NamedNode, ox.Literal | None] = {}
+
+    def label(self, node: ox.NamedNode) -> ox.Literal | None:
+        """The best label of ``node`` for this page's language, or ``None``."""
+        if node not in self._labels:
+            for predicate in LABEL_PREDICATES:
+                literals = [
+                    quad.object
+                    for quad in self.store.quads_for_pattern(node, predicate, None, None)
+                    if isinstance(quad.object, ox.Literal)
+                ]
+                if literals:
+                    self._labels[node] = pick_literal(literals, self.language)
+                    break
+            else:
+                # Standard-vocabulary terms are not in the graph: the label table names them.
+                known = term_label(node.value, self.language)
+                language = HTML_LANGUAGE[self.language] if known else None
+                self._labels[node] = ox.Literal(known, language=language) if known else None
+        return self._labels[node]
+
+    def all_labels(self, node: ox.NamedNode) -> list[ox.Literal]:
+        """Every label of ``node`` (all label properties, all languages), sorted."""
+        literals = {
+            quad.object
+            for predicate in LABEL_PREDICATES
+            for quad in self.store.quads_for_pattern(node, predicate, None, None)
+            if isinstance(quad.object, ox.Literal)
+        }
+        return sorted(literals, key=lambda lit: (lit.language or "", lit.value))
+
+    def iri_view(self, node: ox.NamedNode) -> TermView:
+        """An IRI shown by its label (else its CURIE, else itself), linked if safe."""
+        short = curie(node.value, self.prefixes)
+        label = self.label(node)
+        href = safe_href(node.value, self.base_iri, self.script_root)
+        if href is not None and node.value.startswith(self.base_iri):
+            href = lang_url(href)  # a reader's chosen language stays with them
+        if label is not None:
+            return TermView("iri", label.value, label.language, href, node.value, short or node.value)
+        return TermView("iri", short or node.value, None, href, node.value, None)
+
+    def literal_view(self, literal: ox.Literal) -> TermView:
+        """A literal with its language tag or (non-string) datatype as a note."""
+        if literal.language:
+            return TermView("literal", literal.value, literal.language, note="@" + literal.language)
+        datatype = literal.datatype.value
+        note = None
+        if datatype != "http://www.w3.org/2001/XMLSchema#string":
+            note = curie(datatype, self.prefixes) or datatype
+        return TermView("literal", literal.value, note=note)
+
+    def view(self, term: ox.NamedNode | ox.BlankNode | ox.Literal, by_subject, depth: int, seen) -> TermView:  # noqa: ANN001
+        """Any term; a blank node is expanded into its own rows from ``by_subject``."""
+        if isinstance(term, ox.NamedNode):
+            return self.iri_view(term)
+        if isinstance(term, ox.Literal):
+            return self.literal_view(term)
+        if isinstance(term, ox.BlankNode) and term not in seen and depth < MAX_NESTING:
+            rows = self.rows(by_subject.get(term, []), by_subject, depth + 1, seen | {term})
+            return TermView("bnode", "", rows=rows)
+        return TermView("bnode", "…")
+
+    def rows(
+        self, triples: Sequence[ox.Triple], by_subject, depth: int = 0, seen=frozenset()
+    ) -> list[PropertyRow]:  # noqa: ANN001
+        """One :class:`PropertyRow` per predicate; ``rdf:type`` first, then labels, then by label."""
+        by_predicate: dict[ox.NamedNode, list] = {}
+        for triple in triples:
+            by_predicate.setdefault(triple.predicate, []).append(triple.object)
+        rows = []
+        for predicate, objects in by_predicate.items():
+            objects = sorted(set(objects), key=_term_sort_key)
+            shown = objects[:MAX_VALUES_PER_PROPERTY]
+            values = [self.view(obj, by_subject, depth, seen) for obj in shown]
+            rows.append(PropertyRow(self.iri_view(predicate), values, len(objects) - len(shown)))
+        return sorted(rows, key=lambda row: (_predicate_rank(row.predicate.iri), row.predicate.text.lower()))
+
+
+def _predicate_rank(iri: str | None) -> int:
+    if iri == RDF_TYPE.value:
+        return 0
+    if iri in {predicate.value for predicate in LABEL_PREDICATES}:
+        return 1
+    return 2
+
+
+def _term_sort_key(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> tuple[int, str, str]:
+    if isinstance(term, ox.Literal):
+        return 0, term.language or "", term.value
+    if isinstance(term, ox.NamedNode):
+        return 1, "", term.value
+    return 2, "", str(term)
+
+
+def objects_of(store: ox.Store, subject, predicate: str) -> list:  # noqa: ANN001
+    return [quad.object for quad in store.quads_for_pattern(subject, ox.NamedNode(predicate), None, None)]
+
+
+def int_value(term) -> int | None:  # noqa: ANN001
+    try:
+        return int(term.value) if isinstance(term, ox.Literal) else None
+    except ValueError:
+        return None
+
+
+@dataclass
+class KeyValue:
+    """What an observation is about, shown first: its measure, value, unit and period."""
+
+    measure: TermView
+    value: str
+    number: int | float | None
+    unit: TermView | None
+    period: TermView | None
+
+
+def key_value_of(builder: PageBuilder, node: ox.NamedNode) -> tuple[KeyValue | None, str | None]:
+    """The key value of an observation (the object of its measure property), and that property."""
+    found = cube_view.measure_of(builder.store, node)
+    if found is None:
+        return None, None
+    measure, value = found
+    units = objects_of(builder.store, node, cube_view.UNIT_MEASURE.value)
+    periods = objects_of(builder.store, node, cube_view.REF_PERIOD.value)
+    if isinstance(value, ox.Literal):
+        text, number = value.value, cube_view.numeric_value(value)
+    else:
+        text, number = builder.iri_view(value).text, None
+    key = KeyValue(
+        measure=builder.iri_view(measure),
+        value=text,
+        number=number,
+        unit=builder.iri_view(units[0]) if units and isinstance(units[0], ox.NamedNode) else None,
+        period=builder.iri_view(periods[0]) if periods and isinstance(periods[0], ox.NamedNode) else None,
+    )
+    return key, measure.value
+
+
+@dataclass
+class Chart:
+    """A dataset's series, drawn on its page and on each of its observations' pages."""
+
+    heading: str  # a key of the message catalogue
+    dataset: TermView
+    series: cube_view.Series
+    data: dict
+    current: str | None
+
+
+def chart_of(builder: PageBuilder, node: ox.NamedNode) -> Chart | None:
+    """The chart of ``node``'s series: its own if it is a dataset, its dataset's if an observation."""
+    store = builder.store
+    if any(True for _ in store.quads_for_pattern(node, RDF_TYPE, cube_view.QB_DATASET_CLASS, None)):
+        dataset, heading, current = node, "series", None
+    else:
+        dataset, heading, current = cube_view.dataset_of(store, node), "series_of", node.value
+    if dataset is None:
+        return None
+
+    def label(term: ox.NamedNode) -> str:
+        return builder.iri_view(term).text
+
+    def href(iri: str) -> str | None:
+        return builder.iri_view(ox.NamedNode(iri)).href
+
+    series = cube_view.dataset_series(store, dataset, label, href)
+    if not series.numeric:
+        return None
+    data = series.chart_data(current)
+    data["language"] = builder.language
+    return Chart(heading, builder.iri_view(dataset), series, data, current)
+
+
+def neighbourhood(
+    builder: PageBuilder, node: ox.NamedNode, rows: Sequence[PropertyRow], incoming: Sequence[ox.Triple]
+) -> dict | None:
+    """The data of a resource's neighbourhood diagram, or ``None`` if it links to nothing.
+
+    Built from what the page already shows, so the diagram and the tables agree: the
+    resources its properties name (``rows``, without its types, which the page shows as
+    badges) and the resources that link to it, a blank node replaced by the named resource it
+    belongs to, as in the incoming table (nested blank-node values are left out). Embedded in
+    the page as JSON rather than fetched from a route: the page has computed it anyway, and
+    it is then cached, conditional and language-specific with the page at no extra request.
+    """
+    nodes: dict[str, dict] = {}
+    edges: dict[tuple[str, str, str], dict] = {}
+    left_out: set[str] = set()
+
+    def add(term: ox.NamedNode, role: str) -> str | None:
+        if term == node:
+            return None  # a link to itself says nothing in a picture of its links
+        if term.value not in nodes:
+            if len(nodes) >= MAX_DIAGRAM_NEIGHBOURS:
+                left_out.add(term.value)
+                return None
+            view = builder.iri_view(term)
+            nodes[term.value] = {"id": term.value, "label": view.text, "href": view.href, "role": role}
+        elif nodes[term.value]["role"] != role:
+            nodes[term.value]["role"] = "both"
+        return term.value
+
+    for row in rows:
+        for value in row.values:
+            if value.kind == "iri" and value.iri is not None:
+                target = add(ox.NamedNode(value.iri), "out")
+                if target is not None:
+                    edges[(node.value, row.predicate.iri or "", target)] = {
+                        "source": node.value,
+                        "target": target,
+                        "label": row.predicate.text,
+                    }
+    for triple in incoming:
+        subject = triple.subject
+        if isinstance(subject, ox.BlankNode):
+            subject = _named_referrer(builder.store, subject)
+        if not isinstance(subject, ox.NamedNode):
+            continue
+        source = add(subject, "in")
+        if source is not None:
+            edges[(source, triple.predicate.value, node.value)] = {
+                "source": source,
+                "target": node.value,
+                "label": builder.iri_view(triple.predicate).text,
+            }
+    if not nodes:
+        return None
+    title = builder.label(node)
+    own = builder.iri_view(node)
+    centre = {"id": node.value, "label": title.value if title else own.text, "href": None, "role": "self"}
+    return {
+        "nodes": [centre, *nodes.values()],
+        "edges": list(edges.values()),
+        "left_out": len(left_out),
+        "language": builder.language,
+    }
+
+
+def _named_referrer(store: ox.Store, term: ox.BlankNode, depth: int = 3) -> ox.NamedNode | None:
+    """The named resource a blank node belongs to (an annotation for its target), if any."""
+    for quad in store.quads_for_pattern(None, None, term, None):
+        if isinstance(quad.subject, ox.NamedNode):
+            return quad.subject
+        if isinstance(quad.subject, ox.BlankNode) and depth > 0:
+            found = _named_referrer(store, quad.subject, depth - 1)
+            if found is not None:
+                return found
+    return None
+
+
+def incoming_link_rows(builder: PageBuilder, triples: Sequence[ox.Triple]) -> list[PropertyRow]:
+    """The links to a resource, grouped by the type of the resource they come from.
+
+    A link from a blank node (an annotation's target, say) is shown as a link from the named
+    resource that blank node belongs to; the row heading is the type's label, and its note
+    names the linking properties.
+    """
+    by_type: dict[ox.NamedNode | None, tuple[set, set]] = {}
+    for triple in triples:
+        subject = triple.subject
+        if isinstance(subject, ox.BlankNode):
+            subject = _named_referrer(builder.store, subject)
+            if subject is None:
+                continue
+        types = sorted(
+            (
+                q.object
+                for q in builder.store.quads_for_pattern(subject, RDF_TYPE, None, None)
+                if isinstance(q.object, ox.NamedNode)
+            ),
+            key=lambda node: node.value,
+        )
+        subjects, predicates = by_type.setdefault(types[0] if types else None, (set(), set()))
+        subjects.add(subject)
+        predicates.add(triple.predicate)
+    rows = []
+    for cls, (subjects, predicates) in by_type.items():
+        ordered = sorted(subjects, key=_term_sort_key)
+        shown = ordered[:MAX_VALUES_PER_PROPERTY]
+        values = [builder.iri_view(subject) for subject in shown]
+        heading = builder.iri_view(cls) if cls is not None else TermView("literal", "—")
+        heading.note = " · ".join(sorted(builder.iri_view(p).text for p in predicates))
+        heading.text = f"{heading.text} ({len(ordered)})"
+        rows.append(PropertyRow(heading, values, len(ordered) - len(shown)))
+    return sorted(rows, key=lambda row: row.predicate.text.lower())
