@@ -118,6 +118,52 @@ def serve(create: bool, **options: Any) -> None:
         raise
 
 
+@main.command("serve-public")
+@_setting_options
+def serve_public(**options: Any) -> None:
+    """Serve on the open internet: nginx on --host/--port in front of --instances govkg servers.
+
+    \b
+    nginx (Debian's nginx-light) reads whole requests and buffers answers, bounds headers,
+    bodies and idle time, and limits each client; the instances share the loaded store and
+    stand in for each other. See the README's Limits section.
+    """
+    from govkg.store.persistent import StoreError
+    from govkg.web.public import NginxMissing, PublicProfile
+    from govkg.web.serving import CannotListen
+
+    settings = _settings_from_options(options)
+    try:
+        PublicProfile(settings).run()
+    except (DataFileError, StoreError, CannotListen, NginxMissing) as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command("proxy-config")
+@click.option(
+    "--upstream",
+    "upstreams",
+    multiple=True,
+    default=("127.0.0.1:5000",),
+    show_default=True,
+    help="A govkg serve instance, host:port or a unix socket path; repeat for several.",
+)
+@_setting_options
+def proxy_config(upstreams: tuple[str, ...], **options: Any) -> None:
+    """Print the nginx config (http block) of the public profile, for your own nginx.
+
+    \b
+    Include it inside nginx's http { } block; nginx listens on --host/--port. The instances
+    must trust nginx's forwarded headers: give them --trusted-proxies with nginx's address.
+    """
+    from govkg.web.public import http_config
+
+    settings = _settings_from_options(options)
+    host = settings["host"]
+    listen = f"[{host}]:{settings['port']}" if ":" in host else f"{host}:{settings['port']}"
+    click.echo(http_config(settings, upstreams, listen), nl=False)
+
+
 @main.command()
 @click.option(
     "--format",

@@ -317,6 +317,27 @@ SETTINGS: tuple[Setting, ...] = (
         "Queries one web worker evaluates at once, each on a thread of its own; more wait for one, "
         "within the time limit.",
     ),
+    Setting(
+        "instances",
+        _parse_positive_int,
+        2,
+        "`govkg serve-public`: govkg servers behind nginx, each forked from the one loaded store; "
+        "when one dies nginx sends its requests to the others while it is forked again.",
+    ),
+    Setting(
+        "client_connections",
+        _parse_positive_int,
+        32,
+        "`govkg serve-public`, `proxy-config`: requests one client address may have in progress at "
+        "once at nginx (sending, waiting or reading); more get 503 with Retry-After. /healthz is exempt.",
+    ),
+    Setting(
+        "client_rate",
+        _parse_positive_int,
+        100,
+        "`govkg serve-public`, `proxy-config`: requests per second one client address may make, "
+        "with bursts of twice that; more get 503 with Retry-After. /healthz is exempt.",
+    ),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}
