@@ -297,6 +297,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no_properties": "No triple has this resource as subject; it is only the object of other triples.",
         "quote_only": "Quoted words (their sentence could not be located in the article):",
         "article": "The article, with the words each fact is drawn from marked",
+        "article_hint": "Tap marked words to open the fact they state; words that state several facts "
+        "open a list of them (underlined twice).",
+        "article_facts_here": "{count} facts are drawn from these words",
         "key_value": "Value",
         "unit": "unit",
         "series": "The series of this dataset",
@@ -518,6 +521,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no_properties": "没有以此资源为主语的三元组；它只作为其他三元组的宾语出现。",
         "quote_only": "引用原文（未能在文章中定位其所在句子）：",
         "article": "文章全文（标出的是各事实所依据的原文）",
+        "article_hint": "点按标出的文字即可打开它所陈述的事实；"
+        "支持多条事实的文字（双下划线）会列出这些事实。",
+        "article_facts_here": "这段文字支持 {count} 条事实",
         "key_value": "数值",
         "unit": "单位",
         "series": "本数据集的数据序列",
