@@ -66,6 +66,9 @@ def open_knowledge_graph(base_iri: str, data: Iterable[str] = ()) -> LoadedGraph
     extra = knowledge_graph.data_file_parts(data, base_iri)
     parts = article + extra
     files = tuple(path for part in parts for path in part.files)
+    for part in extra:  # a big file takes a while: say what is going on (progress follows every 5 s)
+        size = sum(path.stat().st_size for path in part.files if path.is_file())
+        log.info("loading %s (%s bytes) into <%s>", part.files[0], f"{size:,}", part.iri(base_iri))
     if base_iri == DEFAULT_BASE_IRI and extra:
         # Nothing to rewrite in the data files: pyoxigraph streams them into the store itself,
         # never as Python objects (a million triples would leave the process a gigabyte bigger).
