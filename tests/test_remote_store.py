@@ -290,3 +290,22 @@ def test_update_url_pushes_the_article_graphs_at_start_up(
             stop_server(server)
     finally:
         stop_store(empty)
+
+
+def test_an_oxigraph_store_without_the_union_default_graph_is_named_at_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without ``--union-default-graph`` Oxigraph answers COUNT(*) 0: the start-up says so, with the fix."""
+    from govkg.store.remote import RemoteBackend
+
+    plain = start_oxigraph_store(tmp_path / "plain", union_default_graph=False)
+    try:
+        backend = RemoteBackend(plain.query_url, BASE)
+        backend.warn_of_empty_default_graph()
+        assert not caplog.records  # an empty store: nothing to warn of
+        assert push_article(plain, BASE).returncode == 0
+        backend.warn_of_empty_default_graph()
+        (record,) = caplog.records
+        assert record.levelname == "WARNING" and "--union-default-graph" in record.getMessage()
+    finally:
+        stop_store(plain)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,6 +14,8 @@ import pyoxigraph as ox
 from govkg.graph import knowledge_graph
 from govkg.settings import DEFAULT_BASE_IRI, REMOTE_STORE_PREFIX
 from govkg.store.backends import Backend, DiskBackend, MemoryBackend
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -63,6 +66,9 @@ def open_knowledge_graph(base_iri: str, data: Iterable[str] = ()) -> LoadedGraph
     extra = knowledge_graph.data_file_parts(data, base_iri)
     parts = article + extra
     files = tuple(path for part in parts for path in part.files)
+    for part in extra:  # a big file takes a while: say what is going on (progress follows every 5 s)
+        size = sum(path.stat().st_size for path in part.files if path.is_file())
+        log.info("loading %s (%s bytes) into <%s>", part.files[0], f"{size:,}", part.iri(base_iri))
     if base_iri == DEFAULT_BASE_IRI and extra:
         # Nothing to rewrite in the data files: pyoxigraph streams them into the store itself,
         # never as Python objects (a million triples would leave the process a gigabyte bigger).
@@ -74,6 +80,7 @@ def open_knowledge_graph(base_iri: str, data: Iterable[str] = ()) -> LoadedGraph
             bulk_load_file(store, part.files[0], part.iri(base_iri), part.graph_iri, progress=False)
     else:
         store = knowledge_graph.load_store(base_iri, parts)
+    _warn_of_rewritten_literals(extra)
     loaded = LoadedGraph(
         backend=MemoryBackend(store, base_iri),
         base_iri=base_iri,
@@ -120,6 +127,15 @@ def open_persistent_store(directory: Path | str, base_iri: str, data: Iterable[s
         last_modified=modified.replace(microsecond=0),
         store_directory=folder.path,
     )
+
+
+def _warn_of_rewritten_literals(parts: Iterable[knowledge_graph.GraphPart]) -> None:
+    """Tell the user when the store serves a literal of their files in another form than written."""
+    for part in parts:
+        for path in part.files:
+            changes = knowledge_graph.file_literal_changes(path, part.graph_iri)
+            if changes:
+                log.warning("%s", changes.message(knowledge_graph.display_path(path)))
 
 
 def _check_distinct_graphs(parts: Iterable[knowledge_graph.GraphPart], base_iri: str) -> None:

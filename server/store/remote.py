@@ -40,6 +40,7 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import json
+import logging
 import os
 import re
 import threading
@@ -73,6 +74,8 @@ SYSTEM_GRAPH_PREFIXES = (
 _N_TRIPLES = "application/n-triples"
 _JSON_RESULTS = "application/sparql-results+json"
 _NAMED_GRAPHS_TTL = 30.0
+
+log = logging.getLogger(__name__)
 
 
 class RemoteStoreError(Exception):
@@ -265,6 +268,33 @@ class RemoteBackend:
         if response.status_code != 200:
             raise RemoteStoreError(f"{self.query_url}: ASK {{}} answered {response.status_code}")
         self.virtuoso = "virtuoso" in response.headers.get("Server", "").lower()
+
+    def warn_of_empty_default_graph(self) -> None:
+        """Warn when the store's default graph is empty while its named graphs hold data.
+
+        Queries without ``GRAPH`` (``COUNT(*)`` too) would then answer nothing: Oxigraph server
+        keeps its default graph apart unless run with ``--union-default-graph``.
+        """
+        auth = _auth(self.query_url, self.credentials)
+        answers = []
+        for query in ("ASK { ?s ?p ?o }", "ASK { GRAPH ?g { ?s ?p ?o } }"):
+            try:
+                response = requests.post(
+                    self.query_url,
+                    data={"query": query},
+                    headers={"Accept": _JSON_RESULTS},
+                    timeout=30,
+                    auth=auth,
+                )
+                answers.append(response.json().get("boolean") if response.status_code == 200 else None)
+            except (requests.RequestException, ValueError):
+                return  # the store will say more on the first real query
+        if answers == [False, True]:
+            log.warning(
+                "%s: the default graph is empty but the named graphs hold data, so queries without "
+                "GRAPH (COUNT(*) too) answer 0; run Oxigraph server with --union-default-graph",
+                self.query_url,
+            )
 
     # -- HTTP --
 
@@ -535,6 +565,7 @@ def open_remote_store(settings: Mapping[str, Any]):  # noqa: ANN201
     if settings.get("update_url"):
         for _ in push_article_graphs(settings["update_url"], base_iri, only_if_changed_at=url):
             pass
+    backend.warn_of_empty_default_graph()
     now = datetime.now(tz=UTC).replace(microsecond=0)
     version = hashlib.sha256(f"{url}\n{article_version(base_iri)}\n{now.isoformat()}".encode()).hexdigest()[
         :16

@@ -62,6 +62,7 @@ from flask import Flask
 from govkg.malloc import limit_arenas, release_free_memory
 from govkg.sparql.threads import set_runaway_handler
 from govkg.web.app import create_app
+from govkg.web.public import UPSTREAM_KEEPALIVE_SECONDS
 from govkg.web.store import EXTENSION_KEY
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
@@ -109,16 +110,23 @@ def web_workers(setting: str | int, app: Flask | None) -> int:
 class _GunicornApplication(BaseApplication):
     """Gunicorn configured from govkg settings instead of its own command line."""
 
-    def __init__(self, settings: dict[str, Any], app: Flask) -> None:
+    def __init__(self, settings: dict[str, Any], app: Flask, unix_socket: str | None = None) -> None:
         self.settings = settings
         self.app: Flask | None = app
+        self.unix_socket = unix_socket  # behind the public profile's nginx (govkg.web.public)
         super().__init__()
 
     def run(self) -> None:
         _Arbiter(self).run()
 
     def load_config(self) -> None:
-        self.cfg.set("bind", f"{_bracket_ipv6(self.settings['host'])}:{self.settings['port']}")
+        if self.unix_socket is not None:
+            self.cfg.set("bind", f"unix:{self.unix_socket}")
+            # nginx keeps idle connections for UPSTREAM_KEEPALIVE_SECONDS: the instance keeps them
+            # longer, so nginx never sends a request on a connection the instance is closing.
+            self.cfg.set("keepalive", UPSTREAM_KEEPALIVE_SECONDS + 15)
+        else:
+            self.cfg.set("bind", f"{_bracket_ipv6(self.settings['host'])}:{self.settings['port']}")
         self.cfg.set("workers", web_workers(self.settings["workers"], self.app))
         # Threads let a worker answer other requests while some wait on their queries, which
         # run on the worker's query threads (pyoxigraph releases the GIL while it works).
@@ -473,7 +481,8 @@ class _AccessLogger(Logger):
         status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
         sent = getattr(resp, "sent", None)
         fields = (
-            environ.get("REMOTE_ADDR", "-"),
+            # On a unix socket (an instance behind serve-public's nginx) the client is nginx's word.
+            environ.get("REMOTE_ADDR") or environ.get("HTTP_X_FORWARDED_FOR") or "-",
             self._get_user(environ) or "-",
             self.now(),
             f"{environ['REQUEST_METHOD']} {environ['RAW_URI']} {environ['SERVER_PROTOCOL']}",
@@ -526,3 +535,9 @@ def run_server(settings: dict[str, Any]) -> None:
     application = _GunicornApplication(settings, create_app(settings))  # the only reference to the app
     print(f"govkg: serving on http://{_bracket_ipv6(settings['host'])}:{settings['port']}/", flush=True)
     application.run()
+
+
+def serve_instance(settings: dict[str, Any], app: Flask, unix_socket: str) -> None:
+    """One instance of the public profile (:mod:`govkg.web.public`): ``app``, already loaded,
+    served on ``unix_socket`` until SIGTERM."""
+    _GunicornApplication(settings, app, unix_socket).run()
