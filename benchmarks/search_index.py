@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from govkg.settings import DEFAULT_BASE_IRI
-from govkg.store.loaded import open_knowledge_graph
+from govkg.store.opening import open_knowledge_graph
 from govkg.store.search_index import build_search_index
 
 QUERIES = ("零跑动", "肇商通", "enterprise opening", "法治")

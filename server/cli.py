@@ -179,7 +179,7 @@ def proxy_config(upstreams: tuple[str, ...], **options: Any) -> None:
 def dump(format_name: str, output: Path | None, base_iri: str | None) -> None:
     """Write the whole graph (ontology, facts, links, dataset metadata)."""
     from govkg.rdf.serialize import serialize_quads
-    from govkg.store.loaded import open_knowledge_graph
+    from govkg.store.opening import open_knowledge_graph
 
     settings = _settings_from_options({"base_iri": base_iri})
     _warn_of_moved_namespace(settings["base_iri"])
@@ -241,12 +241,14 @@ def load(
     if (store_dir is None) == (into is None):
         raise click.UsageError("give exactly one of --store DIR and --into URL")
     if into is not None:
+        from govkg.store.opening import open_knowledge_graph
         from govkg.store.remote import RemoteStoreError, push_article_graphs
 
         if files:
             raise click.UsageError("--into pushes the article graphs; load big files with --store")
         try:
-            for line in push_article_graphs(into, settings["base_iri"], graph_store=graph_store):
+            article = open_knowledge_graph(settings["base_iri"])
+            for line in push_article_graphs(into, article, graph_store=graph_store):
                 click.echo(line, err=True)
         except RemoteStoreError as error:
             raise click.ClickException(str(error)) from None
@@ -293,7 +295,7 @@ def query(query_file: Any, format_name: str, output: Path | None, base_iri: str 
     """Run the SPARQL query in QUERY_FILE (or - for stdin) on the embedded graph."""
     from govkg.errors import ClientError
     from govkg.sparql.local import answer_locally
-    from govkg.store.loaded import open_knowledge_graph
+    from govkg.store.opening import open_knowledge_graph
 
     settings = _settings_from_options({"base_iri": base_iri})
     raw = query_file.read()
@@ -469,7 +471,7 @@ def write_expected_command(names: tuple[str, ...]) -> None:
     from govkg.graph.stored_queries import write_expected
     from govkg.package_data import QUERIES_DIR
     from govkg.settings import DEFAULT_BASE_IRI
-    from govkg.store.loaded import open_knowledge_graph
+    from govkg.store.opening import open_knowledge_graph
 
     try:
         store = open_knowledge_graph(DEFAULT_BASE_IRI).store

@@ -12,7 +12,7 @@ import pytest
 import rdflib
 from govkg.cli import main
 from govkg.rdf.formats import RDF_FORMATS
-from govkg.store.loaded import open_knowledge_graph
+from govkg.store.opening import open_knowledge_graph
 from rdflib.compare import isomorphic
 
 RESULTS_JSON = "application/sparql-results+json"

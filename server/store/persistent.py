@@ -59,7 +59,6 @@ from typing import IO, Any
 import pyoxigraph as ox
 from govkg.graph.knowledge_graph import (
     DataFileError,
-    GraphPart,
     data_file_parts,
     display_path,
     graph_parts,
@@ -68,6 +67,7 @@ from govkg.graph.knowledge_graph import (
 from govkg.rdf.formats import rdf_format_for_path
 from govkg.rdf.xml_guard import XmlRefused, check_rdf_xml
 from govkg.settings import DEFAULT_BASE_IRI
+from govkg.store.versions import article_version
 
 log = logging.getLogger(__name__)
 
@@ -410,14 +410,6 @@ def bulk_load_file(
         raise DataFileError(path, f"not a valid gzip file: {error}") from None
     seconds = time.monotonic() - started
     return LoadedFile(graph_iri, path, triples, seconds)
-
-
-def article_version(base_iri: str, parts: Sequence[GraphPart] | None = None) -> str:
-    """A hash of the article's files (ontology, facts, links) and the base IRI."""
-    from govkg.store.loaded import dataset_version
-
-    parts = graph_parts() if parts is None else parts
-    return dataset_version(tuple(path for part in parts for path in part.files), base_iri)
 
 
 def _file_key(path: Path) -> dict[str, Any]:

@@ -38,7 +38,6 @@ idempotent: pushing twice leaves the same graphs.
 from __future__ import annotations
 
 import concurrent.futures
-import hashlib
 import json
 import logging
 import os
@@ -46,14 +45,14 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import pyoxigraph as ox
 import requests
 from govkg.errors import ClientError, QueryTimedOut, StoreFailed
-from govkg.settings import REMOTE_STORE_PREFIX
 from govkg.sparql.lexer import describe_as_select, has_dataset_clause
+from govkg.store.loaded import LoadedGraph
+from govkg.store.metadata import DCAT, MetadataIris
 from SPARQLWrapper import DIGEST, JSON, POST, TURTLE, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
@@ -553,32 +552,11 @@ def query_dataset(query: str, base_iri: str | None) -> dict[str, tuple[str, ...]
 # --- opening and loading ----------------------------------------------------------------------
 
 
-def open_remote_store(settings: Mapping[str, Any]):  # noqa: ANN201
-    """The :class:`~govkg.store.loaded.LoadedGraph` of a ``sparql:`` store."""
-    from govkg.store.loaded import LoadedGraph, temporary_folder
-    from govkg.store.persistent import article_version
-
-    url = settings["store"][len(REMOTE_STORE_PREFIX) :]
-    base_iri = settings["base_iri"]
-    backend = RemoteBackend(url, base_iri, settings["query_timeout"])
-    backend.probe()
-    if settings.get("update_url"):
-        for _ in push_article_graphs(settings["update_url"], base_iri, only_if_changed_at=url):
-            pass
-    backend.warn_of_empty_default_graph()
-    now = datetime.now(tz=UTC).replace(microsecond=0)
-    version = hashlib.sha256(f"{url}\n{article_version(base_iri)}\n{now.isoformat()}".encode()).hexdigest()[
-        :16
-    ]
-    # Dumps and counts built from the store are kept in a folder of this server's, removed at exit.
-    cache = temporary_folder("govkg-remote-")[0]
-    return LoadedGraph(
-        backend=backend, base_iri=base_iri, dataset_version=version, last_modified=now, store_directory=cache
-    )
-
-
 def push_article_graphs(
-    update_url: str, base_iri: str, graph_store: str | None = None, only_if_changed_at: str | None = None
+    update_url: str,
+    loaded: LoadedGraph,
+    graph_store: str | None = None,
+    only_if_changed_at: str | None = None,
 ) -> Iterator[str]:
     """Replace the article's graphs (ontology, facts, links, metadata) in an external store.
 
@@ -586,12 +564,8 @@ def push_article_graphs(
     ``only_if_changed_at`` (the store's query URL), nothing is sent if the store's metadata
     graph already carries this version of the data (its ``dcat:version``).
     """
-    from govkg.store.loaded import open_knowledge_graph
-    from govkg.store.metadata import DCAT, MetadataIris
-
-    loaded = open_knowledge_graph(base_iri)
     if only_if_changed_at is not None:
-        dataset = MetadataIris(base_iri).dataset
+        dataset = MetadataIris(loaded.base_iri).dataset
         graph = loaded.graph_iri("metadata")
         query = (
             f"ASK {{ GRAPH {graph} {{ <{dataset}> <{DCAT}version> {ox.Literal(loaded.dataset_version)} }} }}"

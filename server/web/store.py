@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from flask import Flask, current_app
-from govkg.store.loaded import LoadedGraph, open_configured_store, temporary_folder
+from govkg.store.loaded import LoadedGraph
+from govkg.store.opening import open_configured_store, temporary_folder
 from govkg.store.search_index import SearchIndex, open_search_index
 
 EXTENSION_KEY = "govkg"
