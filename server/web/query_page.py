@@ -32,8 +32,12 @@ from govkg.web.i18n import HTML_LANGUAGE, chosen_language, lang_url, messages, p
 from govkg.web.page_model import LABEL_PREDICATES, pick_literal
 from govkg.web.responses import app_cache, conditional, install_cache, security_headers, vary
 from govkg.web.store import loaded_graph
+from govkg.web.term_labels import known_terms, term_label
 
 blueprint = Blueprint("query_page", __name__)
+
+ELI_TITLE = "http://data.europa.eu/eli/ontology#title"
+RDF_TYPE_NODE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 
 
 #: The editor's text when no query is given, by page language.
@@ -213,26 +217,77 @@ def completions() -> Response:
 
 
 def completion_items(loaded: LoadedGraph, language: str) -> dict[str, Any]:
-    """The editor's completions: ``prefixes`` (name -> IRI), ``terms`` (gov: classes and
-    properties) and ``resources`` (IRIs under the base with a label), labels in ``language``."""
+    """The editor's completions, labels in ``language`` first.
+
+    * ``prefixes``: every prefix the server knows (name -> IRI);
+    * ``terms``: prefixed names in every one of those namespaces — the ``gov:`` ontology's
+      terms, the standard-vocabulary terms :mod:`govkg.web.term_labels` names, and every
+      predicate and class the article's graphs use — each with its label;
+    * ``resources``: IRIs under the base, one entry per label in each language (so a
+      regulation completes from its Chinese title as well as its English name).
+    """
     store = loaded.store
-    ontology_namespace = f"{loaded.base_iri}ontology#"
+    prefixes = project_prefixes(loaded.base_iri)
     graphs = [loaded.graph_iri(slug) for slug in ("ontology", "facts", "links")]
+    label_predicates = {*LABEL_PREDICATES, ox.NamedNode(ELI_TITLE)}
     labels: dict[str, list[ox.Literal]] = {}
+    used: set[str] = set()
     for graph in graphs:
-        for predicate in LABEL_PREDICATES[:2]:  # skos:prefLabel, rdfs:label
-            for quad in store.quads_for_pattern(None, predicate, None, graph):
-                if isinstance(quad.subject, ox.NamedNode) and isinstance(quad.object, ox.Literal):
-                    labels.setdefault(quad.subject.value, []).append(quad.object)
-    terms, resources = [], []
+        for quad in store.quads_for_pattern(None, None, None, graph):
+            used.add(quad.predicate.value)
+            if quad.predicate == RDF_TYPE_NODE and isinstance(quad.object, ox.NamedNode):
+                used.add(quad.object.value)
+            if (
+                quad.predicate in label_predicates
+                and isinstance(quad.subject, ox.NamedNode)
+                and isinstance(quad.object, ox.Literal)
+            ):
+                labels.setdefault(quad.subject.value, []).append(quad.object)
+    ontology_namespace = prefixes["gov"]
+    used.update(iri for iri in labels if iri.startswith(ontology_namespace) and iri != ontology_namespace)
+    terms = []
+    for iri in sorted(used | known_terms()):
+        name = _prefixed_name(iri, prefixes)
+        if name is None:
+            continue
+        best = pick_literal(labels.get(iri, []), language)
+        label = best.value if best is not None else term_label(iri, language) or ""
+        terms.append({"name": name, "label": label})
+    resources = []
     for iri, literals in sorted(labels.items()):
+        if not iri.startswith(loaded.base_iri) or iri.startswith(ontology_namespace):
+            continue
         best = pick_literal(literals, language)
-        label = best.value if best is not None else ""
-        if iri.startswith(ontology_namespace) and len(iri) > len(ontology_namespace):
-            terms.append({"name": "gov:" + iri[len(ontology_namespace) :], "label": label})
-        elif iri.startswith(loaded.base_iri):
-            resources.append({"iri": iri, "label": label})
-    return {"prefixes": project_prefixes(loaded.base_iri), "terms": terms, "resources": resources}
+        ordered = [best] + sorted(
+            {lit for lit in literals if lit != best}, key=lambda lit: (lit.language or "", lit.value)
+        )
+        seen = set()
+        for literal in ordered:
+            if literal is None or literal.value in seen:
+                continue
+            seen.add(literal.value)
+            resources.append({"iri": iri, "label": literal.value, "lang": literal.language or None})
+    return {"prefixes": prefixes, "terms": terms, "resources": resources}
+
+
+def _prefixed_name(iri: str, prefixes: dict[str, str]) -> str | None:
+    """``iri`` as ``prefix:local`` with the longest matching namespace, if the local part is a plain name.
+
+    >>> _prefixed_name("http://www.w3.org/2004/02/skos/core#prefLabel", {"skos": "http://www.w3.org/2004/02/skos/core#"})
+    'skos:prefLabel'
+    >>> _prefixed_name("http://example.org/x", {"skos": "http://www.w3.org/2004/02/skos/core#"}) is None
+    True
+    """
+    best = max((ns for ns in prefixes.values() if iri.startswith(ns)), key=len, default=None)
+    if best is None:
+        return None
+    local = iri[len(best) :]
+    if not _LOCAL_NAME.fullmatch(local):
+        return None
+    return next(name for name, ns in prefixes.items() if ns == best) + ":" + local
+
+
+_LOCAL_NAME = re.compile(r"[A-Za-z_][\w.-]*(?<!\.)")
 
 
 def _redirect_to_endpoint(query_text: str | None, format_name: str, prefixes: dict[str, str]) -> Response:

@@ -48,9 +48,9 @@ Caching
 
 Safety: see :mod:`govkg.sparql.executor` (the checks every query passes), :mod:`govkg.sparql.threads`
 (the time limit that stops the work, the memory bound), :mod:`govkg.sparql.runner` (the row limit),
-:mod:`govkg.sparql.service_check` (the SERVICE allowlist, read by a SPARQL grammar) and
-:mod:`govkg.sparql.outbound_guard` (the engine connects only to allowed endpoints, whatever the
-check read).
+:mod:`govkg.sparql.service_check` (the SERVICE allowlist, by whole IRI, on the text the engine
+is given) and :mod:`govkg.sparql.outbound_guard` (the engine connects only to the hosts and ports
+of allowed endpoints, whatever the check read).
 """
 
 from __future__ import annotations

@@ -128,6 +128,7 @@
   const stopButton = document.getElementById("stop-query");
   const results = document.getElementById("results");
   const statusLine = document.getElementById("result-status");
+  const announcer = document.getElementById("result-announce");
   const errorBox = document.getElementById("result-error");
   const truncatedBox = document.getElementById("result-truncated");
   const tools = document.getElementById("result-tools");
@@ -304,7 +305,9 @@
       return cell;
     });
     fill();
-    return el("table", { className: "results-table" }, [el("thead", {}, [el("tr", {}, headCells)]), tbody]);
+    // The table's accessible name: what it holds, read before its rows (shown to screen readers only).
+    const caption = el("caption", { className: "visually-hidden", text: format(t.results_table, { count: rows.length }) });
+    return el("table", { className: "results-table" }, [caption, el("thead", {}, [el("tr", {}, headCells)]), tbody]);
   }
 
   // ---- N-Triples (graph answers) ------------------------------------------------------------
@@ -467,6 +470,19 @@
     results.setAttribute("aria-busy", active ? "true" : "false");
   }
 
+  /**
+   * Say the outcome of a run once (the live region), and bring the results into view when they
+   * start below or above the screen: on a phone they are far below the editor and the questions.
+   */
+  function reveal(outcome) {
+    announcer.textContent = outcome;
+    const top = results.getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight * 0.75) {
+      const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+      results.scrollIntoView({ block: "start", behavior: still ? "auto" : "smooth" });
+    }
+  }
+
   function showError(heading, detail) {
     errorBox.replaceChildren(el("strong", { text: heading }));
     if (detail && detail.trim()) {
@@ -540,6 +556,7 @@
     knownLabels = new Map();
     editor.clearErrors();
     statusLine.textContent = t.running;
+    announcer.textContent = "";
     prefixesAdded.hidden = !completed.added.length;
     prefixesAdded.textContent = format(t.prefixes_added, {
       prefixes: completed.added.map((prefix) => prefix + ":").join(" "),
@@ -575,6 +592,7 @@
         truncatedBox.hidden = false;
       }
       renderAnswer(contentType, text, elapsed);
+      reveal(statusLine.textContent || body.textContent);
       showLabels(controller.signal);
     } catch (error) {
       if (running !== mine) return;
