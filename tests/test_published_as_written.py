@@ -122,3 +122,13 @@ def test_serve_data_warns_when_the_store_rewrites_literals(tmp_path) -> None:
         stop_server(server)
     assert "warning: " in log and "mine.nt: the store rewrites 2 literal(s)" in log
     assert '"7"^^<http://www.w3.org/2001/XMLSchema#nonNegativeInteger> is served as "7"^^' in log
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "open list"), ("zh", "列举未尽（等）")])
+def test_an_open_list_is_shown_on_the_resource_page(live_server, language: str, words: str) -> None:
+    """A list that ends in 等 is marked open on the page of the resource that holds it."""
+    url = f"{live_server.url}id/platform/zhaoshangtong?lang={language}"
+    response = requests.get(url, headers={"Accept": "text/html"}, timeout=30)
+    assert response.status_code == 200
+    assert words in response.text
+    assert "gov:openList" in response.text
