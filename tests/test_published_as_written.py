@@ -151,3 +151,17 @@ def test_the_whole_served_dataset_conforms_to_the_shapes(live_server) -> None:
         served, shacl_graph=shapes, inference="none", allow_warnings=True, advanced=True
     )
     assert shacl_problems(results) == []
+
+
+def test_load_into_a_store_warns_when_the_store_rewrites_literals(
+    runner, tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from govkg.cli import main
+
+    data = tmp_path / "mine.ttl"
+    written = '<urn:a> <urn:p> 100.0 , "01"^^<http://www.w3.org/2001/XMLSchema#integer> .\n'
+    data.write_text(written, encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        result = runner.invoke(main, ["load", str(data), "--store", str(tmp_path / "store")])
+    assert result.exit_code == 0, result.output
+    assert "mine.ttl: the store rewrites 2 literal(s)" in caplog.text
