@@ -120,9 +120,9 @@ def test_the_header_box_searches_from_every_page_without_javascript(live_server,
         assert "lang=zh" in page.url  # the chosen language goes with the search
         first = page.locator(".search-results li").first
         assert first.is_visible()
-        page.get_by_role("link", name="已办理事项中1695项实现“零跑动”", exact=True).click()
-        assert page.url.startswith(f"{live_server.url}id/observation/matters-zero-trips")
         assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.get_by_role("link", name="已办理事项中1695项实现“零跑动”", exact=True).click()
+        page.wait_for_url(f"{live_server.url}id/observation/matters-zero-trips**")
     finally:
         context.close()
 
