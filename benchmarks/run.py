@@ -1,13 +1,17 @@
-"""Run govkg's SPARQL endpoint side by side with peer triple stores and print the ratios.
+"""Run govkg's SPARQL endpoint side by side with peer triple stores, under a protocol that cannot flatter.
 
-For one dataset size this script generates (or reuses) the data, starts every system on
-127.0.0.1 on free ports, loads the same files into each, checks that each gives the same
-result counts as ours, warms them up, and then runs the query mix at each client count,
-alternating systems, plus a "repeated query" scenario. It prints a Markdown table and
-writes the raw figures to ``benchmarks/results/``. Every server it starts is stopped by
-PID at the end, also on error.
+It refuses to start on a busy machine (1-minute load average above 0.5, or another process above
+20 % of a core over a 2 s sample; ``--allow-load`` runs anyway and marks everything it writes
+INVALID). For each dataset size it generates (or reuses) the data, starts every system on
+127.0.0.1 on free ports, loads the same files into each, checks that each gives the same result
+counts as ours, warms them up, then runs the query mix in rounds (3 by default), the peers' order
+rotated from round to round, every request new to any result cache; each round records the load
+average at its start and end and any other busy process. It prints the table of issue 21 (medians
+over the rounds) and the ratios ours ÷ peer as median and min–max, with the command and the
+conditions, and writes them with the raw figures to ``benchmarks/results/``. Every server it
+starts is stopped by PID at the end, also on error. See ``benchmarks/protocol.py``.
 
-    python benchmarks/run.py --size 100k --clients 1,4,16 --duration 20
+    python benchmarks/run.py                     # 100k and 1M, 4 clients, ours/naive/Oxigraph/Virtuoso
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from benchmarks import generate, loadgen, queries  # noqa: E402
+from benchmarks import generate, loadgen, protocol, queries  # noqa: E402
 from benchmarks.loadgen import Endpoint, MemorySampler  # noqa: E402
 from benchmarks.processes import spawn_logged, stop_process_group  # noqa: E402
 from benchmarks.virtuoso_ini import virtuoso_ini  # noqa: E402
@@ -606,80 +610,64 @@ def parse_clients(text: str) -> list[int]:
     return values
 
 
-def _exit_on_sigterm(signum: int, _frame: object) -> None:
-    # SIGTERM (from `timeout` or a CI runner) unwinds like Ctrl-C, so every server is stopped.
-    raise KeyboardInterrupt(f"signal {signum}")
+PROTOCOL_SYSTEMS = ("govkg", "naive-flask", "oxigraph-mem", "virtuoso")
 
 
-def main(argv: list[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", default="100k", help="dataset size in triples: 10k, 100k, 1M, 10M")
-    parser.add_argument("--clients", type=parse_clients, default=[1, 4, 16], help="e.g. 1,4,16")
-    parser.add_argument(
-        "--duration", type=float, default=15, help="seconds per scenario (default %(default)s)"
-    )
-    parser.add_argument("--systems", default=",".join(ALL_SYSTEMS), help="comma-separated subset of systems")
-    parser.add_argument("--seed", type=int, default=generate.DEFAULT_SEED)
-    parser.add_argument(
-        "--workers", default="auto", help="our web workers: a number, or auto (default %(default)s)"
-    )
-    parser.add_argument(
-        "--granian-workers", type=int, default=1, help="govkg-granian's workers (default %(default)s)"
-    )
-    parser.add_argument(
-        "--repeated-clients", type=int, default=4, help="clients of the repeated-query scenario"
-    )
-    parser.add_argument("--rounds", type=int, default=1, help="times to repeat the alternating runs")
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=Path(tempfile.gettempdir()) / "govkg-bench",
-        help="where the generated data is written and reused (default: <tmp>/govkg-bench)",
-    )
-    parser.add_argument("--no-article", action="store_true", help="do not load the article graph into peers")
-    args = parser.parse_args(argv)
-    if not 1 <= args.duration <= 600:
-        parser.error("--duration must be between 1 and 600 seconds")
-    if not 1 <= args.rounds <= 10:
-        parser.error("--rounds must be between 1 and 10")
-    selected = [name.strip() for name in args.systems.split(",") if name.strip()]
-    unknown = set(selected) - set(ALL_SYSTEMS)
-    if unknown:
-        parser.error(f"unknown system(s): {', '.join(sorted(unknown))}; choose from {', '.join(ALL_SYSTEMS)}")
+def parse_sizes(text: str) -> list[str]:
+    """``"100k,1M"`` → ``["100k", "1M"]``, each checked by :func:`generate.parse_size`.
 
-    triples = generate.parse_size(args.size)
-    started_at = time.strftime("%Y-%m-%d %H:%M")
-    data_path = args.data_dir / f"bench-{args.size}-seed{args.seed}.nt"
+    >>> parse_sizes("100k, 1M")
+    ['100k', '1M']
+    """
+    labels = [part.strip() for part in text.split(",") if part.strip()]
+    try:
+        for label in labels:
+            generate.parse_size(label)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if not labels:
+        raise argparse.ArgumentTypeError("no size given")
+    return labels
+
+
+def measure_size(
+    size_label: str, args: argparse.Namespace, selected: list[str], article: Path | None, workdir: Path
+) -> dict:
+    """One scale: start the systems, check their answers, warm up, run the rounds; stop them all.
+
+    Each round runs every client count with the peers in the round's rotated order, records the
+    load average at its start and end, each peer's figures (PSS read after its scenario) and any
+    process outside this run that was busy beside a scenario.
+    """
+    triples = generate.parse_size(size_label)
+    data_path = args.data_dir / f"bench-{size_label}-seed{args.seed}.nt"
     print(f"dataset: {data_path.name} ({triples:,} triples)", flush=True)
     generated = time.perf_counter()
     manifest = generate.ensure_dataset(data_path, triples, args.seed)
     print(
         f"  ready in {time.perf_counter() - generated:.1f} s, {manifest.complete_cities} cities", flush=True
     )
-
     mix = queries.build_mix(manifest.seed, manifest.complete_cities)
-    cqs = queries.competency_questions(PROJECT_ROOT / "queries")
     mix_sets = list(mix.values())
-    workdir = Path(tempfile.mkdtemp(prefix="govkg-bench-run-"))
-    article = None if args.no_article else dump_article(workdir)
-    inputs = Inputs(data_path, article, workdir, triples)
-
+    size_dir = workdir / size_label
+    size_dir.mkdir()
+    inputs = Inputs(data_path, article, size_dir, triples)
     report: dict = {
-        "size_label": args.size,
+        "size_label": size_label,
         "triples": manifest.triples,
         "seed": manifest.seed,
-        "started": started_at,
-        "command": "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "started": time.strftime("%Y-%m-%d %H:%M"),
+        "command": args.command,
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}",
-        "load_average_at_start": round(os.getloadavg()[0], 2),
+        "load_average_at_start": protocol.load_average()[0],
         "clients": args.clients,
         "duration": args.duration,
         "repeated_clients": args.repeated_clients,
         "query_names": list(mix),
         "systems": [],
         "scenarios": [],
+        "rounds": [],
         "count_mismatches": [],
         "count_reference": OURS,
     }
@@ -705,10 +693,10 @@ def main(argv: list[str] | None = None) -> int:
             samplers[name].__enter__()
 
         names = [system.name for system in running]
+        by_name = {system.name: system for system in running}
         reference = OURS if OURS in names else (names[0] if names else OURS)
         report["count_reference"] = reference
-        checks = [sets[0] for sets in mix_sets]
-        counts = check_counts(running, checks)
+        counts = check_counts(running, [sets[0] for sets in mix_sets])
         report["counts"] = counts
         report["count_mismatches"] = mismatches(counts, reference)
         for item in report["count_mismatches"]:
@@ -719,21 +707,47 @@ def main(argv: list[str] | None = None) -> int:
             print(f"warmed up {system.name} ({errors} errors)", flush=True)
 
         for round_number in range(args.rounds):
+            order = protocol.rotated(names, round_number)
+            record: dict = {"round": round_number, "order": order, "load_start": protocol.load_average()}
+            record["busy"] = []
             for clients in args.clients:
-                order = running if (round_number + clients) % 2 == 0 else list(reversed(running))
-                for system in order:
+                for name in order:
+                    system = by_name[name]
+                    ticks_before, scenario_started = protocol.cpu_ticks(), time.monotonic()
                     result = loadgen.run_scenario(
                         system.endpoint, mix_sets, clients, args.duration, server_pid=system.process.pid
                     )
+                    # Checked per scenario, so a short burst beside one peer is not averaged away.
+                    busy = protocol.busy_between(
+                        ticks_before,
+                        protocol.cpu_ticks(),
+                        time.monotonic() - scenario_started,
+                        args.max_process_cpu / 100,
+                        exclude=loadgen.process_tree(os.getpid()),
+                    )
+                    record["busy"] += [
+                        f"beside {name} {clients}c: {process}"
+                        for process in protocol.with_command_lines(busy)
+                    ]
                     summary = result.summary()
                     summary["round"] = round_number
+                    summary["pss_mib"] = round(loadgen.tree_memory(system.process.pid).pss_mib, 1)
                     report["scenarios"].append(summary)
                     print(
-                        f"mix {system.name:16} {clients:3}c  {result.throughput:9.1f} q/s  "
+                        f"round {round_number + 1} mix {name:16} {clients:3}c  {result.throughput:9.1f} q/s  "
                         f"p50 {fmt(summary['p50_ms'], 2)} ms  p99 {fmt(summary['p99_ms'], 2)} ms  "
-                        f"CPU {fmt(summary['cpu_ms_per_query'], 2)} ms/q  errors {result.errors}",
+                        f"CPU {fmt(summary['cpu_ms_per_query'], 2)} ms/q  PSS {summary['pss_mib']} MiB  "
+                        f"errors {result.errors}",
                         flush=True,
                     )
+            record["load_end"] = protocol.load_average()
+            report["rounds"].append(record)
+            print(
+                f"round {round_number + 1}: load {record['load_start']} → {record['load_end']}; "
+                f"other busy processes: {'; '.join(record['busy']) or 'none'}",
+                flush=True,
+            )
+
         repeated = [[mix[queries.REPEATED_QUERY][0]]]
         for system in running:
             result = loadgen.run_scenario(
@@ -769,29 +783,202 @@ def main(argv: list[str] | None = None) -> int:
                     },
                 }
             )
-        # Several rounds: the table shows the round with the median throughput.
-        report["scenarios"] = _merge_rounds(report["scenarios"])
     finally:
         for sampler in samplers.values():
             sampler.__exit__(None, None, None)
         for system in running:
             system.stop()
+    return report
 
+
+def protocol_sizes(report: dict) -> list[dict]:
+    """A scale's rounds as :func:`protocol.render_protocol` reads them: one entry per client count."""
+    systems = [entry["name"] for entry in report["systems"] if entry["status"] == "ok"]
+    entries = []
+    for clients in report["clients"]:
+        rounds = []
+        for record in report["rounds"]:
+            results = {
+                entry["system"]: entry
+                for entry in report["scenarios"]
+                if entry["scenario"] == "mix"
+                and entry["clients"] == clients
+                and entry["round"] == record["round"]
+            }
+            rounds.append({**record, "results": results})
+        label = report["size_label"] if len(report["clients"]) == 1 else f"{report['size_label']}, {clients}c"
+        entries.append(
+            {
+                "label": label,
+                "systems": systems,
+                "rounds": rounds,
+                "count_mismatches": report["count_mismatches"],
+            }
+        )
+    return entries
+
+
+def invalid_reasons(reports: list[dict], max_share: float) -> list[str]:
+    """What in the measured rounds breaks the protocol: busy neighbours, cached or failed answers."""
+    reasons = []
+    for report in reports:
+        for record in report["rounds"]:
+            if record["busy"]:
+                reasons.append(
+                    f"{report['size_label']} round {record['round'] + 1}: other processes above "
+                    f"{max_share:.0%} of a core ({'; '.join(record['busy'])})"
+                )
+        for entry in report["scenarios"]:
+            if entry["scenario"] != "mix":
+                continue
+            where = f"{report['size_label']} round {entry['round'] + 1}: {entry['system']}"
+            if entry["cache_hits"]:
+                reasons.append(f"{where} answered {entry['cache_hits']} mix queries from a cache")
+            if entry["errors"]:
+                reasons.append(f"{where} failed {entry['errors']} mix queries")
+    return reasons
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    # SIGTERM (from `timeout` or a CI runner) unwinds like Ctrl-C, so every server is stopped.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--size", type=parse_sizes, default="100k,1M", help="dataset sizes in triples (default %(default)s)"
+    )
+    parser.add_argument("--clients", type=parse_clients, default=[4], help="e.g. 1,4,16 (default 4)")
+    parser.add_argument(
+        "--duration", type=float, default=15, help="seconds per scenario (default %(default)s)"
+    )
+    parser.add_argument(
+        "--systems",
+        default=",".join(PROTOCOL_SYSTEMS),
+        help=f"comma-separated, of {', '.join(ALL_SYSTEMS)} (default %(default)s)",
+    )
+    parser.add_argument("--seed", type=int, default=generate.DEFAULT_SEED)
+    parser.add_argument(
+        "--workers", default="auto", help="our web workers: a number, or auto (default %(default)s)"
+    )
+    parser.add_argument(
+        "--granian-workers", type=int, default=1, help="govkg-granian's workers (default %(default)s)"
+    )
+    parser.add_argument(
+        "--repeated-clients", type=int, default=4, help="clients of the repeated-query scenario"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=protocol.MIN_ROUNDS,
+        help="rounds, the peers' order rotated between them (default %(default)s; fewer: INVALID)",
+    )
+    parser.add_argument(
+        "--max-load",
+        type=float,
+        default=protocol.MAX_LOAD,
+        help="refuse to start above this 1-minute load average (default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-process-cpu",
+        type=float,
+        default=protocol.MAX_PROCESS_SHARE * 100,
+        help="refuse to start while another process uses more than this %% of a core (default %(default)s)",
+    )
+    parser.add_argument(
+        "--allow-load",
+        action="store_true",
+        help="run on a busy machine anyway; everything written says INVALID",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "govkg-bench",
+        help="where the generated data is written and reused (default: <tmp>/govkg-bench)",
+    )
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=RESULTS_DIR,
+        help="where the JSON and Markdown go (benchmarks/results/)",
+    )
+    parser.add_argument("--no-article", action="store_true", help="do not load the article graph into peers")
+    parser.add_argument(
+        "--no-competency", action="store_true", help="skip the competency questions on the article graph"
+    )
+    args = parser.parse_args(argv)
+    if not 1 <= args.duration <= 600:
+        parser.error("--duration must be between 1 and 600 seconds")
+    if not 1 <= args.rounds <= 10:
+        parser.error("--rounds must be between 1 and 10")
+    selected = [name.strip() for name in args.systems.split(",") if name.strip()]
+    unknown = set(selected) - set(ALL_SYSTEMS)
+    if unknown:
+        parser.error(f"unknown system(s): {', '.join(sorted(unknown))}; choose from {', '.join(ALL_SYSTEMS)}")
+    args.command = "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
+
+    load_before = protocol.load_average()
+    noise = protocol.noisy_conditions(
+        args.max_load, args.max_process_cpu / 100, exclude=loadgen.process_tree(os.getpid())
+    )
+    if noise and not args.allow_load:
+        print(
+            f"run.py: refusing to measure: {'; '.join(noise)} (--allow-load runs anyway, INVALID)",
+            file=sys.stderr,
+        )
+        return 2
+    reasons = ["--allow-load given", *noise] if args.allow_load else []
+    if args.rounds < protocol.MIN_ROUNDS:
+        reasons.append(f"{args.rounds} round(s), fewer than {protocol.MIN_ROUNDS}")
+
+    started_at = time.strftime("%Y-%m-%d %H:%M %Z")
+    workdir = Path(tempfile.mkdtemp(prefix="govkg-bench-run-"))
     try:
-        if cqs:
-            report["competency_questions"] = competency_pass(cqs, article, args)
-    except (OSError, RuntimeError, subprocess.SubprocessError) as error:
-        print(f"competency questions not measured: {error}", file=sys.stderr)
+        article = None if args.no_article else dump_article(workdir)
+        reports = [measure_size(label, args, selected, article, workdir) for label in args.size]
+        competency = None
+        if not args.no_competency:
+            cqs = queries.competency_questions(PROJECT_ROOT / "queries")
+            try:
+                competency = competency_pass(cqs, article, args) if cqs else None
+            except (OSError, RuntimeError, subprocess.SubprocessError) as error:
+                print(f"competency questions not measured: {error}", file=sys.stderr)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    table = render_report(report)
+
+    reasons += invalid_reasons(reports, args.max_process_cpu / 100)
+    run = {
+        "valid": not reasons,
+        "invalid_reasons": reasons,
+        "command": args.command,
+        "started": started_at,
+        "load_before": load_before,
+        "conditions": protocol.conditions(PROJECT_ROOT, selected),
+        "sizes": [entry for report in reports for entry in protocol_sizes(report)],
+        "details": reports,
+    }
+    table = protocol.render_protocol(run)
+    details = []
+    for report in reports:
+        report["scenarios"] = _merge_rounds(report["scenarios"])  # the detail tables: the median round
+        details.append(render_report(report))
+    if competency:
+        run["competency_questions"] = competency
+        details.append(render_competency(competency))
+    markdown = table + "\n#### Details (the median round of each scenario)\n\n" + "\n".join(details)
+    if not run["valid"]:
+        markdown = protocol.mark_invalid(markdown)
     print()
     print(table)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stem = f"run-{args.size}-{time.strftime('%Y%m%d-%H%M%S')}"
-    (RESULTS_DIR / f"{stem}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    (RESULTS_DIR / f"{stem}.md").write_text(table + "\n")
-    print(f"raw figures: benchmarks/results/{stem}.json", flush=True)
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"protocol-{'-'.join(args.size)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    (args.output_dir / f"{stem}.json").write_text(json.dumps(run, indent=2, ensure_ascii=False) + "\n")
+    (args.output_dir / f"{stem}.md").write_text(markdown)
+    print(
+        f"written: {args.output_dir / stem}.json and .md" + ("" if run["valid"] else " (INVALID)"), flush=True
+    )
     return 0
 
 

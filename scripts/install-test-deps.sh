@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Install everything the test suite needs on a fresh Debian machine with Python 3.11:
-# the project with its test extras (PyPI), headless Chromium for the browser test and
-# Virtuoso open source for the triple-store integration tests (Debian packages).
+# Install everything the test suite needs on a fresh Debian 12 machine (Python 3.11): Debian
+# packages (headless Chromium for the browser tests, Virtuoso open source for the triple-store
+# tests, nginx for the public profile's tests,
+# python3-venv, Node.js and npm for the front-end test packages), then a venv in .venv
+# holding the project with its test extras (PyPI), then the npm packages.
+# Run as root or as a user with sudo; afterwards `. .venv/bin/activate && python -m pytest`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debian_packages=(chromium chromium-driver virtuoso-opensource)
+debian_packages=(chromium chromium-driver virtuoso-opensource nginx-light python3-venv)
+command -v npm >/dev/null 2>&1 || debian_packages+=(nodejs npm)
 missing=()
 for package in "${debian_packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -16,9 +20,12 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq "${missing[@]}"
 fi
 
-python -m pip install -q --disable-pip-version-check -e '.[test]'
+# Debian's Python is externally managed (PEP 668): the project goes into a venv of its own.
+# A .venv left without pip (python3-venv was missing when it was made) is made again.
+.venv/bin/python -m pip --version >/dev/null 2>&1 || python3 -m venv --clear .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 
-# Front-end packages for the query page, if the project declares any (installed offline-ready).
+# Front-end packages for the tests (axe-core), pinned in package-lock.json.
 if [ -f package-lock.json ]; then
   npm ci --no-audit --no-fund --silent
 fi

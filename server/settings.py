@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 ENV_PREFIX = "GOVKG_"
 
@@ -65,11 +66,25 @@ def _parse_base_iri(value: str) -> str:
 
     >>> _parse_base_iri("http://127.0.0.1:5000")
     'http://127.0.0.1:5000/'
+    >>> _parse_base_iri("http://x y/")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: base IRI must be an http(s) IRI with a host and no space, ... got 'http://x y/'
     """
     value = value.strip()
-    if not value.startswith(("http://", "https://")):
-        raise ValueError(f"base IRI must be an http(s) IRI, got {value!r}")
+    if (
+        not value.startswith(("http://", "https://"))
+        or not urlsplit(value).netloc
+        or any(char in _NOT_IN_IRIS or ord(char) < 0x21 for char in value)
+    ):
+        raise ValueError(
+            "base IRI must be an http(s) IRI with a host and no space, quote or <>{}|\\^` in it, "
+            f"got {value!r}"
+        )
     return value if value.endswith("/") else value + "/"
+
+
+#: Characters RFC 3987 keeps out of an IRI (with the controls and the space, checked apart).
+_NOT_IN_IRIS = frozenset('<>"{}|\\^`')
 
 
 def _number(value: str | float, kind: type[int] | type[float]) -> Any:  # noqa: ANN401
@@ -301,6 +316,27 @@ SETTINGS: tuple[Setting, ...] = (
         8,
         "Queries one web worker evaluates at once, each on a thread of its own; more wait for one, "
         "within the time limit.",
+    ),
+    Setting(
+        "instances",
+        _parse_positive_int,
+        2,
+        "`govkg serve-public`: govkg servers behind nginx, each forked from the one loaded store; "
+        "when one dies nginx sends its requests to the others while it is forked again.",
+    ),
+    Setting(
+        "client_connections",
+        _parse_positive_int,
+        32,
+        "`govkg serve-public`, `proxy-config`: requests one client address may have in progress at "
+        "once at nginx (sending, waiting or reading); more get 503 with Retry-After. /healthz is exempt.",
+    ),
+    Setting(
+        "client_rate",
+        _parse_positive_int,
+        100,
+        "`govkg serve-public`, `proxy-config`: requests per second one client address may make, "
+        "with bursts of twice that; more get 503 with Retry-After. /healthz is exempt.",
     ),
 )
 

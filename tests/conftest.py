@@ -17,7 +17,9 @@ import requests
 from benchmarks.processes import stop_process_group
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DIR = PROJECT_ROOT.parent / "shared"
+#: The W3C SPARQL test suites and the DCAT-AP shapes the tests read, vendored (see their README.md).
+W3C_SUITE_DIR = PROJECT_ROOT / "tests" / "w3c" / "sparql"
+DCAT_AP_DIR = PROJECT_ROOT / "tests" / "dcat-ap"
 
 
 def free_port() -> int:
@@ -58,9 +60,14 @@ def child_pids(pid: int) -> set[int]:
 
 
 def start_server(
-    tmp_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+    tmp_dir: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    command_name: str = "serve",
 ) -> LiveServer:
-    """Start ``govkg serve`` on a free port with extra CLI ``args``; wait until /readyz answers."""
+    """Start ``govkg serve`` (or ``command_name``) on a free port with extra CLI ``args``; wait until
+    /readyz answers."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     log_path = tmp_dir / f"server-{port}.log"
@@ -68,7 +75,7 @@ def start_server(
         # One web worker unless a test asks: tests observe the worker process (its PID, its CPU,
         # its result cache), and the default (auto) would give the small article store two.
         args = ("--workers", "1", *args)
-    command = [sys.executable, "-m", "govkg", "serve", "--port", str(port), "--base-iri", url, *args]
+    command = [sys.executable, "-m", "govkg", command_name, "--port", str(port), "--base-iri", url, *args]
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             command,

@@ -1,10 +1,13 @@
-"""Smoke tests of the benchmark kit (not timed): deterministic data, valid queries, the memory reader."""
+"""Smoke tests of the benchmark kit (not timed): deterministic data, valid queries, the memory reader,
+and one tiny run of ``benchmarks/run.py`` on a busy machine (``--allow-load``: marked INVALID)."""
 
 from __future__ import annotations
 
 import doctest
 import io
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,7 +18,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:  # `pytest` run from elsewhere than the project root
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from benchmarks import generate, loadgen, queries, run  # noqa: E402
+from benchmarks import generate, loadgen, protocol, queries, run  # noqa: E402
 
 SMALL = 2_000
 
@@ -129,7 +132,42 @@ def test_result_counting() -> None:
     assert loadgen.result_count(loadgen.Response(500, b"", "", 0.0), "select") is None
 
 
-@pytest.mark.parametrize("module", [generate, queries, loadgen, run])
+@pytest.mark.parametrize("module", [generate, queries, loadgen, protocol, run])
 def test_doctests(module: object) -> None:
     failures, _tried = doctest.testmod(module)
     assert failures == 0
+
+
+def test_a_tiny_run_with_allow_load_is_marked_invalid_everywhere(tmp_path: Path) -> None:
+    command = [
+        sys.executable, "benchmarks/run.py", "--allow-load", "--size", "2000",
+        "--systems", "govkg,oxigraph-mem", "--clients", "2", "--duration", "1", "--rounds", "2",
+        "--no-article", "--no-competency",
+        "--data-dir", str(tmp_path / "data"), "--output-dir", str(tmp_path / "out"),
+    ]  # fmt: skip
+    completed = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    [json_path] = (tmp_path / "out").glob("protocol-2000-*.json")
+    run_record = json.loads(json_path.read_text())
+    assert run_record["valid"] is False
+    assert run_record["invalid_reasons"][0] == "--allow-load given"
+    assert "2 round(s), fewer than 3" in run_record["invalid_reasons"]
+    [size] = run_record["sizes"]
+    assert [round_["order"] for round_ in size["rounds"]] == [
+        ["govkg", "oxigraph-mem"],
+        ["oxigraph-mem", "govkg"],
+    ]
+    for round_ in size["rounds"]:
+        assert len(round_["load_start"]) == len(round_["load_end"]) == 3
+        for system in ("govkg", "oxigraph-mem"):
+            figures = round_["results"][system]
+            assert figures["errors"] == 0 and figures["cache_hits"] == 0
+            assert figures["throughput_qps"] > 0 and figures["pss_mib"] > 0
+            assert figures["cpu_ms_per_query"] > 0 and figures["p99_ms"] >= figures["p50_ms"] > 0
+    assert not run_record["details"][0]["count_mismatches"]  # the same answers from both
+    markdown = json_path.with_suffix(".md").read_text()
+    lines = markdown.splitlines()
+    headers = [lines[index - 1] for index, line in enumerate(lines) if line.startswith("|---")]
+    assert len(headers) >= 5  # the protocol's three, the details' own
+    assert all(header.startswith("| **INVALID**") for header in headers)
+    assert "| 2000 q/s |" in markdown and "÷ Oxigraph server (memory)" in markdown

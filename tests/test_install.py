@@ -57,14 +57,44 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
+def dependency_folders() -> list[str]:
+    """The site-packages folders this interpreter imports the dependencies from.
+
+    The test may run from a system Python, from a venv with the system's packages, or from a plain
+    venv where ``pip install -e '.[test]'`` put them: a ``--system-site-packages`` venv made from
+    inside a venv sees the base Python's folder only, so the folders are named explicitly.
+
+    >>> all(Path(folder).name in ("site-packages", "dist-packages") for folder in dependency_folders())
+    True
+    """
+    return [
+        entry
+        for entry in sys.path
+        if Path(entry).name in ("site-packages", "dist-packages") and Path(entry).is_dir()
+    ]
+
+
 @pytest.fixture(scope="module")
 def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The ``bin`` folder of a new venv with the wheel installed (the dependencies are the system's)."""
+    """The ``bin`` folder of a new venv with the wheel installed and this interpreter's dependencies.
+
+    The dependencies come in through a ``.pth`` file that lists the folders as plain paths: the
+    ``.pth`` files inside them are not run, so an editable install of govkg there stays invisible
+    and ``import govkg`` finds the wheel.
+    """
     venv = tmp_path_factory.mktemp("venv")
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    site_packages = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    (Path(site_packages) / "zz-test-dependencies.pth").write_text(
+        "".join(folder + "\n" for folder in dependency_folders()), encoding="utf-8"
     )
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", str(wheel)]
+    pip = [str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)]
     subprocess.run(pip, check=True, capture_output=True, timeout=300)
     return venv / "bin"
 
@@ -101,6 +131,10 @@ def test_the_wheel_holds_govkg_with_its_data_and_no_server(wheel: Path) -> None:
         "govkg/web/static/govkg.css",
     ):
         assert shipped in names
+    # The licence travels with the code (pyproject's license-files): a wheel without it cannot be
+    # redistributed under MIT's terms.
+    (licence,) = [name for name in names if name.endswith(".dist-info/licenses/LICENSE")]
+    assert "MIT License" in zipfile.ZipFile(wheel).read(licence).decode("utf-8")
 
 
 def test_installed_commands_work_from_any_folder(installed: Path, tmp_path: Path) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pyshacl
 import pytest
 import rdflib
@@ -13,7 +11,8 @@ from govkg.store.dumps import DUMP_FILES
 from rdflib import RDF, XSD, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 
-SHARED_DCAT_AP = Path(__file__).resolve().parent.parent.parent / "shared" / "dcat-ap"
+from tests.conftest import DCAT_AP_DIR
+
 SH = Namespace("http://www.w3.org/ns/shacl#")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
 DCT = Namespace("http://purl.org/dc/terms/")
@@ -42,12 +41,9 @@ def dcat_ap_shapes() -> rdflib.Graph:
     open); engines refuse such a shapes graph, so those dangling references are dropped.
     Every constraint that is defined is kept.
     """
-    if not SHARED_DCAT_AP.is_dir():
-        # As for the W3C suites: ../shared travels with CI's checkout, not with a user's clone.
-        pytest.skip(f"the DCAT-AP shapes are absent: ../shared/{SHARED_DCAT_AP.name} is not part of a clone")
     shapes = rdflib.Graph()
     for name in ("dcat-ap-3.0.1-SHACL.ttl", "dcat-ap-3.0.1-ranges.ttl"):
-        shapes.parse(SHARED_DCAT_AP / name, format="turtle")
+        shapes.parse(DCAT_AP_DIR / name, format="turtle")
     for node_shape, property_shape in list(shapes.subject_objects(SH.property)):
         if shapes.value(property_shape, SH.path) is None:
             shapes.remove((node_shape, SH.property, property_shape))

@@ -78,6 +78,29 @@ def test_a_string_where_a_number_belongs_is_reported(runner, data_copy):
     assert "gov:processingTime" in result.output
 
 
+def test_a_literal_the_store_would_rewrite_is_reported(runner, data_copy):
+    """What is validated is what is served: a derived integer type comes out as xsd:integer."""
+    _replace_once(
+        data_copy / "02-six-firsts.ttl",
+        "oa:start 378 ; oa:end 406",
+        'oa:start "378"^^xsd:nonNegativeInteger ; oa:end 406',
+    )
+    result = _validate(runner, data_copy)
+    assert result.exit_code == 1
+    assert "not served as written: " in result.output and "02-six-firsts.ttl: 1 literal(s)" in result.output
+    assert '"378"^^<http://www.w3.org/2001/XMLSchema#integer>' in result.output
+
+
+def test_a_decimal_not_in_canonical_form_is_reported(runner, data_copy):
+    path = data_copy / "04-decision-making.ttl"
+    text = path.read_text(encoding="utf-8")
+    assert 'gov:rate "100"^^xsd:decimal ;' in text
+    path.write_text(text.replace('gov:rate "100"^^xsd:decimal ;', "gov:rate 100.0 ;", 1), encoding="utf-8")
+    result = _validate(runner, data_copy)
+    assert result.exit_code == 1
+    assert '"100.0"^^<http://www.w3.org/2001/XMLSchema#decimal> is served as "100"' in result.output
+
+
 def test_a_quote_not_in_the_article_is_reported(runner, data_copy):
     _replace_once(
         data_copy / "02-six-firsts.ttl",

@@ -28,21 +28,13 @@ from tests.conftest import PROJECT_ROOT, start_server, stop_server
 from tests.w3c import manifest as w3c
 from tests.w3c.known_failures import THROUGH_HTTP
 
-pytestmark = pytest.mark.skipif(
-    not w3c.suite_available(),
-    reason="the W3C SPARQL test suites are absent: ../shared/w3c/sparql is not part of a clone",
-)
-
-if w3c.suite_available():
-    EVALUATION = w3c.approved_evaluation_tests("sparql11")
-    SYNTAX = w3c.approved_syntax_tests("sparql11")
-    DATASET = [
-        test
-        for test in w3c.approved_evaluation_tests("sparql10")
-        if test.id.startswith(("sparql10/dataset/", "sparql10/graph/"))
-    ]
-else:
-    EVALUATION = SYNTAX = DATASET = []
+EVALUATION = w3c.approved_evaluation_tests("sparql11")
+SYNTAX = w3c.approved_syntax_tests("sparql11")
+DATASET = [
+    test
+    for test in w3c.approved_evaluation_tests("sparql10")
+    if test.id.startswith(("sparql10/dataset/", "sparql10/graph/"))
+]
 
 JSON = "application/sparql-results+json"
 

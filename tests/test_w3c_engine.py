@@ -7,7 +7,6 @@ comparison itself (blank nodes, order, numbers) is checked first, without the su
 from __future__ import annotations
 
 import pyoxigraph as ox
-import pytest
 
 from tests.w3c import manifest as w3c
 from tests.w3c.known_failures import PYOXIGRAPH
@@ -17,10 +16,6 @@ from tests.w3c.known_failures import PYOXIGRAPH
 MEASURED_EVALUATION_PASSES = 167
 MEASURED_SYNTAX_PASSES = 95
 
-needs_suite = pytest.mark.skipif(
-    not w3c.suite_available(),
-    reason="the W3C SPARQL test suites are absent: ../shared/w3c/sparql is not part of a clone",
-)
 
 XSD_DECIMAL = ox.NamedNode(w3c.XSD + "decimal")
 XSD_DOUBLE = ox.NamedNode(w3c.XSD + "double")
@@ -103,7 +98,6 @@ def test_dataset_clauses_and_order_are_read_from_the_query_text():
     assert not w3c.has_top_level_order_by("SELECT * { ?s ?p '}ORDER BY' }")
 
 
-@needs_suite
 def test_pyoxigraph_passes_the_measured_evaluation_tests():
     outcomes = w3c.run_tests(w3c.approved_evaluation_tests("sparql11"), w3c.OxigraphExecutor())
     failed = {outcome.test.id: outcome.message for outcome in w3c.failures(outcomes)}
@@ -114,14 +108,12 @@ def test_pyoxigraph_passes_the_measured_evaluation_tests():
     assert w3c.count_passed(outcomes) >= MEASURED_EVALUATION_PASSES
 
 
-@needs_suite
 def test_pyoxigraph_passes_the_measured_syntax_tests():
     outcomes = w3c.run_tests(w3c.approved_syntax_tests("sparql11"), w3c.OxigraphExecutor())
     failed = [f"{outcome.test.id}: {outcome.message}" for outcome in w3c.failures(outcomes)]
     assert w3c.count_passed(outcomes) >= MEASURED_SYNTAX_PASSES, "\n".join(failed)
 
 
-@needs_suite
 def test_the_suite_is_read_completely():
     """The harness finds every approved test, so a pass count cannot rise by losing tests."""
     evaluation = w3c.approved_evaluation_tests("sparql11")

@@ -1,7 +1,7 @@
 """The W3C SPARQL 1.1 Protocol and Service Description tests, sent over HTTP to /sparql.
 
-Read from ``../shared/w3c/sparql/sparql11/protocol/manifest.ttl`` (skipped when ``../shared``
-is absent). Every query test and every ``bad_*`` test applies to a read-only endpoint and
+Read from ``tests/w3c/sparql/sparql11/protocol/manifest.ttl`` (vendored, see
+tests/w3c/README.md). Every query test and every ``bad_*`` test applies to a read-only endpoint and
 runs as written: each request of the test, in order, with its method, path (``/sparql/``
 mapped to our ``/sparql``), headers and body in its declared encoding; the status must
 be in the expected class and the body in the expected form (boolean, tabular, RDF) and
@@ -31,16 +31,11 @@ from govkg.rdf.formats import RDF_FORMATS, RESULTS_FORMATS
 from rdflib import RDF, Graph, Namespace, URIRef
 from rdflib.collection import Collection
 
-from tests.conftest import PROJECT_ROOT, SHARED_DIR, LiveServer, start_server, stop_server
+from tests.conftest import PROJECT_ROOT, W3C_SUITE_DIR, LiveServer, start_server, stop_server
 
-SUITE = SHARED_DIR / "w3c" / "sparql" / "sparql11"
+SUITE = W3C_SUITE_DIR / "sparql11"
 PROTOCOL_MANIFEST = SUITE / "protocol" / "manifest.ttl"
 SD_MANIFEST = SUITE / "service-description" / "manifest.ttl"
-
-pytestmark = pytest.mark.skipif(
-    not PROTOCOL_MANIFEST.is_file(),
-    reason="the W3C test suites (../shared/w3c) are absent from this checkout",
-)
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 HT = Namespace("http://www.w3.org/2011/http#")

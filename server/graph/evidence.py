@@ -270,7 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         print(error, file=sys.stderr)
         return 1
-    print(f'oa:start "{start}"^^xsd:nonNegativeInteger ; oa:end "{end}"^^xsd:nonNegativeInteger')
+    # Plain xsd:integer: the store keeps it as written (it would rewrite xsd:nonNegativeInteger).
+    print(f"oa:start {start} ; oa:end {end}")
     return 0
 
 

@@ -23,6 +23,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -210,3 +211,115 @@ def load_store(
             quads.extend(read_quads(path, graph_iri, base_iri, part.graph_iri))
     store.extend(quads)
     return store
+
+
+#: Literals the store keeps exactly as written: it canonicalizes only typed literals of the
+#: datatypes it knows (derived integer types become xsd:integer, "100.0" becomes "100",
+#: "01" becomes "1", oxigraph/oxigraph#526), never a plain string.
+_KEPT_AS_WRITTEN = frozenset(
+    {"http://www.w3.org/2001/XMLSchema#string", "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"}
+)
+_PROBE_PREDICATE = ox.NamedNode("urn:govkg:literal")
+_PROBE_BATCH = 50_000
+
+
+@dataclass(frozen=True)
+class LiteralChanges:
+    """The triples whose literal the store keeps in another form than the one written.
+
+    ``example`` is one such literal as written and as stored.
+    """
+
+    count: int = 0
+    example: tuple[ox.Literal, ox.Literal] | None = None
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def message(self, where: str) -> str:
+        """One line for the user: how many, and one example."""
+        if self.example is None:
+            return f"{where}: every literal is stored as written"
+        written, stored = self.example
+        return (
+            f"warning: {where}: the store rewrites {self.count:,} literal(s) to its canonical form, "
+            f"e.g. {written} is served as {stored} (pyoxigraph canonicalizes typed literals; "
+            "write them in the served form to publish what you wrote)"
+        )
+
+
+def literal_changes(triples: Iterable[ox.Triple | ox.Quad]) -> LiteralChanges:
+    """Count the triples whose literal object the store would not keep as written.
+
+    The store is asked itself (a scratch store per batch of distinct literals), so the
+    answer follows whatever pyoxigraph canonicalizes, not a list of ours.
+
+    >>> xsd = "http://www.w3.org/2001/XMLSchema#"
+    >>> s, p = ox.NamedNode("urn:s"), ox.NamedNode("urn:p")
+    >>> written = [ox.Literal("7", datatype=ox.NamedNode(xsd + "nonNegativeInteger")), ox.Literal("7")]
+    >>> changes = literal_changes(ox.Triple(s, p, o) for o in written)
+    >>> changes.count, str(changes.example[1])
+    (1, '"7"^^<http://www.w3.org/2001/XMLSchema#integer>')
+    """
+    count = 0
+    example: tuple[ox.Literal, ox.Literal] | None = None
+    batch: dict[ox.Literal, int] = {}
+
+    def probe() -> None:
+        nonlocal count, example
+        literals = list(batch)
+        scratch = ox.Store()
+        scratch.extend(
+            ox.Quad(ox.NamedNode(f"urn:govkg:probe:{index}"), _PROBE_PREDICATE, literal)
+            for index, literal in enumerate(literals)
+        )
+        for quad in scratch:
+            written = literals[int(quad.subject.value.rsplit(":", 1)[1])]
+            if quad.object != written:
+                count += batch[written]
+                if example is None or str(written) < str(example[0]):
+                    example = (written, quad.object)
+        batch.clear()
+
+    for triple in triples:
+        literal = triple.object
+        if isinstance(literal, ox.Literal) and literal.datatype.value not in _KEPT_AS_WRITTEN:
+            batch[literal] = batch.get(literal, 0) + 1
+            if len(batch) >= _PROBE_BATCH:
+                probe()
+    if batch:
+        probe()
+    return LiteralChanges(count, example)
+
+
+def file_literal_changes(path: Path, document_iri: str | None = None) -> LiteralChanges:
+    """:func:`literal_changes` of one RDF file: a second, streaming parse (DataFileError if it fails).
+
+    In N-Triples and N-Quads every typed literal is written with ``^^`` on its own line,
+    so only those lines are parsed again; other formats are parsed whole.
+    """
+    try:
+        fmt = rdf_format_for_path(path.name)
+    except KeyError:
+        raise DataFileError(path, "not a known RDF format (by its extension)") from None
+    if fmt.oxigraph not in (ox.RdfFormat.N_TRIPLES, ox.RdfFormat.N_QUADS):
+        return literal_changes(read_quads(path, "urn:govkg:probe", DEFAULT_BASE_IRI, document_iri))
+    try:
+        with _open_maybe_gzip(path) as stream:
+            typed = b"".join(_typed_lines(stream))
+    except OSError as error:
+        raise DataFileError(path, error.strerror or str(error)) from None
+    except (EOFError, zlib.error) as error:
+        raise DataFileError(path, f"not a valid gzip file: {error}") from None
+    return literal_changes(ox.parse(typed, fmt.oxigraph, rename_blank_nodes=True))
+
+
+def _typed_lines(stream: BinaryIO, chunk_size: int = 1 << 22) -> Iterator[bytes]:
+    """The lines of a line-based RDF file that hold ``^^``, read in chunks."""
+    rest = b""
+    while chunk := stream.read(chunk_size):
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        yield from (line + b"\n" for line in lines if b"^^" in line)
+    if b"^^" in rest:
+        yield rest + b"\n"

@@ -109,16 +109,24 @@ def web_workers(setting: str | int, app: Flask | None) -> int:
 class _GunicornApplication(BaseApplication):
     """Gunicorn configured from govkg settings instead of its own command line."""
 
-    def __init__(self, settings: dict[str, Any], app: Flask) -> None:
+    def __init__(
+        self, settings: dict[str, Any], app: Flask, unix_socket: str | None = None, keepalive: int = 0
+    ) -> None:
         self.settings = settings
         self.app: Flask | None = app
+        self.unix_socket = unix_socket  # behind the public profile's nginx (govkg.web.public)
+        self.keepalive = keepalive
         super().__init__()
 
     def run(self) -> None:
         _Arbiter(self).run()
 
     def load_config(self) -> None:
-        self.cfg.set("bind", f"{_bracket_ipv6(self.settings['host'])}:{self.settings['port']}")
+        if self.unix_socket is not None:
+            self.cfg.set("bind", f"unix:{self.unix_socket}")
+            self.cfg.set("keepalive", self.keepalive)
+        else:
+            self.cfg.set("bind", f"{_bracket_ipv6(self.settings['host'])}:{self.settings['port']}")
         self.cfg.set("workers", web_workers(self.settings["workers"], self.app))
         # Threads let a worker answer other requests while some wait on their queries, which
         # run on the worker's query threads (pyoxigraph releases the GIL while it works).
@@ -473,7 +481,8 @@ class _AccessLogger(Logger):
         status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
         sent = getattr(resp, "sent", None)
         fields = (
-            environ.get("REMOTE_ADDR", "-"),
+            # On a unix socket (an instance behind serve-public's nginx) the client is nginx's word.
+            environ.get("REMOTE_ADDR") or environ.get("HTTP_X_FORWARDED_FOR") or "-",
             self._get_user(environ) or "-",
             self.now(),
             f"{environ['REQUEST_METHOD']} {environ['RAW_URI']} {environ['SERVER_PROTOCOL']}",
@@ -526,3 +535,9 @@ def run_server(settings: dict[str, Any]) -> None:
     application = _GunicornApplication(settings, create_app(settings))  # the only reference to the app
     print(f"govkg: serving on http://{_bracket_ipv6(settings['host'])}:{settings['port']}/", flush=True)
     application.run()
+
+
+def serve_instance(settings: dict[str, Any], app: Flask, unix_socket: str, keepalive: int) -> None:
+    """One instance of the public profile (:mod:`govkg.web.public`): ``app``, already loaded,
+    served on ``unix_socket`` until SIGTERM, keeping idle connections ``keepalive`` seconds."""
+    _GunicornApplication(settings, app, unix_socket, keepalive).run()

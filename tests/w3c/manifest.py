@@ -1,7 +1,7 @@
 """The W3C SPARQL test suites: read the manifests, load expected results, compare, run engines.
 
-The suites live in ``../shared/w3c/sparql`` (beside the project; absent from a user's
-clone, see :func:`suite_available`). Every file of the suite is named by a stable,
+The suites live in ``tests/w3c/sparql`` (the files the tests read, vendored: see
+README.md beside this file). Every file of the suite is named by a stable,
 machine-independent IRI, ``http://w3c-test.invalid/<path under sparql/>``: the
 manifests are read with that as their base, so the graph names of ``qt:graphData``,
 the IRIs of ``FROM <data.ttl>`` and the ``<data.ttl>`` written in expected results
@@ -48,7 +48,7 @@ from urllib.parse import urljoin
 import pyoxigraph as ox
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SUITE_DIR = PROJECT_ROOT.parent / "shared" / "w3c" / "sparql"
+SUITE_DIR = Path(__file__).resolve().parent / "sparql"
 SUITE_IRI = "http://w3c-test.invalid/"
 
 MF = "http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#"
@@ -73,11 +73,6 @@ QUERY_MANIFESTS = {
 
 # The IRI of a default graph nothing is ever loaded into: the empty default graph.
 EMPTY_GRAPH_IRI = SUITE_IRI + "empty-default-graph"
-
-
-def suite_available(root: Path = SUITE_DIR) -> bool:
-    """Whether the W3C suites are present (they are not in a user's fresh clone)."""
-    return (root / "sparql11" / "manifest-sparql11-query.ttl").is_file()
 
 
 def suite_iri(path: Path, root: Path = SUITE_DIR) -> str:

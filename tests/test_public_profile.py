@@ -1,0 +1,408 @@
+"""The public profile (`govkg serve-public`): the connection-level attacks of issue 17 (items 5-8)
+through the real nginx in front of two real instances, and an instance killed under load.
+
+Each flood is sized to exhaust the design before it (8 request threads per worker, 1,000
+connections per worker) and proven harmless by /healthz answering within 2 s through the proxy
+while the flood holds, which a flood that reached a worker would prevent. The floods hold until
+they are released by the test, so the checks do not depend on how fast the machine is.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+from govkg.settings import load_settings
+from govkg.web.public import find_nginx, http_config
+
+from tests.conftest import LiveServer, child_pids, start_server, stop_server
+
+HEALTH_WITHIN = 2.0
+BIG_QUERY = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"
+
+
+@pytest.fixture(scope="module")
+def public(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    server = start_server(
+        tmp_path_factory.mktemp("public"),
+        "--request-timeout",
+        "3",
+        "--client-timeout",
+        "5",
+        "--client-connections",
+        "64",
+        command_name="serve-public",
+    )
+    yield server
+    stop_server(server)
+
+
+def assert_healthy(server: LiveServer) -> None:
+    """/healthz answers 200 within 2 s, on a fresh connection."""
+    started = time.monotonic()
+    response = requests.get(server.url + "healthz", timeout=HEALTH_WITHIN)
+    assert response.status_code == 200
+    assert time.monotonic() - started < HEALTH_WITHIN
+
+
+def ask(server: LiveServer, timeout: float = HEALTH_WITHIN) -> requests.Response:
+    return requests.get(server.sparql_url, params={"query": "ASK { ?s ?p ?o }"}, timeout=timeout)
+
+
+def connect(server: LiveServer, receive_buffer: int | None = None) -> socket.socket:
+    address = urllib.parse.urlsplit(server.url)
+    sock = socket.socket()
+    if receive_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.connect((address.hostname, address.port))
+    return sock
+
+
+@contextmanager
+def held(sockets: list[socket.socket]) -> Iterator[list[socket.socket]]:
+    try:
+        yield sockets
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def head(server: LiveServer, method: str, path: str, *fields: str) -> bytes:
+    host = urllib.parse.urlsplit(server.url).netloc
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", *fields, "", ""]
+    return "\r\n".join(lines).encode()
+
+
+def form_post(server: LiveServer, *fields: str) -> bytes:
+    return head(server, "POST", "/sparql", "Content-Type: application/x-www-form-urlencoded", *fields)
+
+
+def read_status(sock: socket.socket, seconds: float = 5.0) -> int:
+    sock.settimeout(seconds)
+    data = b""
+    while b"\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.1 ") else 0
+
+
+def instance_pids(server: LiveServer) -> list[int]:
+    """The instances' gunicorn masters: the supervisor's children that are not nginx."""
+    pids = []
+    for pid in child_pids(server.process.pid):
+        if "nginx" not in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
+            pids.append(pid)
+    return sorted(pids)
+
+
+def resident_kib(pids: set[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def instance_tree(server: LiveServer) -> set[int]:
+    tree = set()
+    for pid in instance_pids(server):
+        tree |= {pid} | child_pids(pid)
+    return tree
+
+
+# --- the config -------------------------------------------------------------------------------
+
+
+def test_printed_proxy_config_is_accepted_by_nginx(tmp_path: Path) -> None:
+    """`govkg proxy-config` prints an http block that nginx itself accepts (nginx -t)."""
+    printed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "govkg",
+            "proxy-config",
+            "--port",
+            "8089",
+            "--upstream",
+            "127.0.0.1:5001",
+            "--upstream",
+            "127.0.0.1:5002",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "proxy_next_upstream error non_idempotent;" in printed
+    assert "client_max_body_size 212992;" in printed
+    temp = "".join(
+        f"{kind}_temp_path {tmp_path / kind};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    config = tmp_path / "nginx.conf"
+    config.write_text(
+        f"pid {tmp_path / 'nginx.pid'};\nerror_log stderr;\nevents {{}}\nhttp {{\n{temp}{printed}}}\n",
+        encoding="utf-8",
+    )
+    checked = subprocess.run(
+        [find_nginx(), "-t", "-p", str(tmp_path), "-e", "stderr", "-c", str(config)],
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_timed_out_requests_are_never_retried_elsewhere() -> None:
+    """nginx retries a request only when an instance failed (error), never on a time-out or a 503."""
+    config = http_config(load_settings({}), ["/run/a.sock", "/run/b.sock"], "127.0.0.1:80")
+    retry = next(line for line in config.splitlines() if line.strip().startswith("proxy_next_upstream "))
+    assert retry.split()[1:] == ["error", "non_idempotent;"]
+
+
+# --- item 5: slow readers ---------------------------------------------------------------------
+
+
+def test_slow_readers_hold_nginx_not_the_instances(public: LiveServer) -> None:
+    """40 clients ask for a large answer and read none of it (8 threads per worker were held
+    before): nginx buffers the answers, the instances are free, /healthz and queries answer."""
+    request = head(
+        public,
+        "GET",
+        "/sparql?" + urllib.parse.urlencode({"query": BIG_QUERY}),
+        "Accept: application/sparql-results+xml",
+    )
+    with held([connect(public, receive_buffer=4096) for _ in range(40)]) as readers:
+        for sock in readers:
+            sock.sendall(request)
+        time.sleep(0.5)
+        for _ in range(3):
+            assert_healthy(public)
+            assert ask(public).json()["boolean"] is True
+
+
+# --- item 6: desync of the request reader -----------------------------------------------------
+
+
+def test_sixteen_digit_content_length_is_refused_at_once(public: LiveServer) -> None:
+    with held([connect(public)]) as (sock,):
+        sock.sendall(
+            head(
+                public,
+                "POST",
+                "/sparql",
+                "Content-Type: application/x-www-form-urlencoded",
+                "Content-Length: 1000000000000000",
+            )
+            + b"query=ASK"
+        )
+        assert read_status(sock) == 413
+    assert_healthy(public)
+
+
+def test_last_chunk_inside_chunk_data_is_data(public: LiveServer) -> None:
+    """`0\\r\\n\\r\\n` inside a chunk's data does not end the body: the instance gets the whole body,
+    framed by nginx with a Content-Length, only once the real last chunk has come."""
+    body = urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"}).encode() + b"&x=0\r\n\r\n" + b"y" * 10
+    with held([connect(public)]) as (sock,):
+        sock.sendall(
+            head(
+                public,
+                "POST",
+                "/sparql",
+                "Content-Type: application/x-www-form-urlencoded",
+                "Transfer-Encoding: chunked",
+                "Accept: application/sparql-results+json",
+            )
+            + f"{len(body):x}\r\n".encode()
+            + body[:-5]
+        )
+        time.sleep(0.3)
+        assert_healthy(public)
+        sock.sendall(body[-5:] + b"\r\n0\r\n\r\n")
+        assert read_status(sock) == 200
+
+
+def test_stalled_and_slow_chunked_senders_do_not_delay_others(public: LiveServer) -> None:
+    """20 stalled desync-shaped requests and 20 chunked slow senders: a normal ASK and /healthz
+    still answer within 2 s, while they hold."""
+    stop = threading.Event()
+    with ExitStack() as stack:
+        stalled = stack.enter_context(held([connect(public) for _ in range(20)]))
+        for sock in stalled:
+            sock.sendall(
+                head(
+                    public,
+                    "POST",
+                    "/sparql",
+                    "Content-Type: application/x-www-form-urlencoded",
+                    "Transfer-Encoding: chunked",
+                )
+                + b"100\r\nquery=ASK%7B%7D&x=0\r\n\r\n"
+            )
+        slow = stack.enter_context(held([connect(public) for _ in range(20)]))
+        for sock in slow:
+            sock.sendall(
+                head(
+                    public,
+                    "POST",
+                    "/sparql",
+                    "Content-Type: application/x-www-form-urlencoded",
+                    "Transfer-Encoding: chunked",
+                )
+            )
+
+        def trickle() -> None:
+            while not stop.is_set():
+                for sock in slow:
+                    try:
+                        sock.sendall(b"1\r\nx\r\n")
+                    except OSError:
+                        pass
+                stop.wait(0.5)
+
+        trickler = threading.Thread(target=trickle, daemon=True)
+        trickler.start()
+        try:
+            for _ in range(3):
+                assert_healthy(public)
+                assert ask(public).json()["boolean"] is True
+                time.sleep(0.3)
+        finally:
+            stop.set()
+            trickler.join()
+
+
+# --- item 7: idle floods ----------------------------------------------------------------------
+
+
+def test_idle_flood_does_not_stop_accepting(public: LiveServer) -> None:
+    """2,100 silent connections (the old design stopped accepting at 1,000 per worker)."""
+    with held([]) as idle:
+        for _ in range(2100):
+            idle.append(connect(public))
+        assert_healthy(public)
+        assert ask(public).json()["boolean"] is True
+
+
+# --- item 8: buffered bodies ------------------------------------------------------------------
+
+
+def test_oversized_bodies_are_refused_before_they_are_read(public: LiveServer) -> None:
+    """300 clients each announce a 1 MB body, send 64 KB and stall; 20 more send one chunked:
+    each is refused with 413 by nginx, and the instances do not grow."""
+    before = resident_kib(instance_tree(public))
+    with held([connect(public) for _ in range(300)]) as clients:
+        for sock in clients:
+            sock.sendall(
+                head(
+                    public,
+                    "POST",
+                    "/sparql",
+                    "Content-Type: application/x-www-form-urlencoded",
+                    "Content-Length: 1048576",
+                )
+                + b"query="
+                + b"x" * 65536
+            )
+        assert all(read_status(sock) == 413 for sock in clients[:20])
+        assert_healthy(public)
+    with held([connect(public) for _ in range(20)]) as chunked:
+        for sock in chunked:
+            sock.sendall(
+                head(
+                    public,
+                    "POST",
+                    "/sparql",
+                    "Content-Type: application/x-www-form-urlencoded",
+                    "Transfer-Encoding: chunked",
+                )
+            )
+            try:
+                for _ in range(16):
+                    sock.sendall(b"10000\r\n" + b"x" * 65536 + b"\r\n")
+            except OSError:
+                pass  # refused and closed by nginx before all of it was sent
+        assert all(read_status(sock) == 413 for sock in chunked)
+    assert resident_kib(instance_tree(public)) - before < 64 * 1024
+    assert_healthy(public)
+
+
+def test_bodies_within_the_limit_wait_at_nginx(public: LiveServer) -> None:
+    """64 clients each send half of a body within the limit and stall: none reaches an instance
+    (their requests are not in its access log), and every request beyond a client's
+    connection limit is answered 503 with Retry-After at once."""
+    with held([connect(public) for _ in range(64)]) as stalled:
+        for number, sock in enumerate(stalled):
+            sock.sendall(
+                head(
+                    public,
+                    "POST",
+                    f"/sparql?stalled={number}",
+                    "Content-Type: application/x-www-form-urlencoded",
+                    "Content-Length: 100000",
+                )
+                + b"query="
+                + b"x" * 50000
+            )
+        time.sleep(0.3)
+        refused = ask(public)
+        assert refused.status_code == 503
+        assert refused.headers["Retry-After"] == "1"
+        assert_healthy(public)
+    assert '"POST /sparql?stalled=' not in public.log()  # no instance's access log has one
+
+
+# --- an instance dies -------------------------------------------------------------------------
+
+
+def test_killing_an_instance_under_load_fails_no_request(public: LiveServer) -> None:
+    """4 clients query (20 a second each); one instance is killed (SIGKILL, master and workers):
+    every request is answered 200 (nginx resends what failed there), and the instance is forked
+    again."""
+    before = instance_pids(public)
+    assert len(before) == 2
+    stop = threading.Event()
+
+    def client() -> list[int]:
+        statuses = []
+        with requests.Session() as session:
+            while not stop.is_set():
+                response = session.get(
+                    public.sparql_url, params={"query": "SELECT * { ?s ?p ?o } LIMIT 50"}, timeout=10
+                )
+                statuses.append(response.status_code)
+                stop.wait(0.05)  # 4 clients stay under the per-client rate limit (100/s)
+        return statuses
+
+    with ThreadPoolExecutor(4) as pool:
+        running = [pool.submit(client) for _ in range(4)]
+        time.sleep(1.0)
+        victim = before[0]
+        for pid in [victim, *child_pids(victim)]:
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(1.5)
+        stop.set()
+        statuses = [status for future in running for status in future.result()]
+    assert len(statuses) > 40 and set(statuses) == {200}, {s: statuses.count(s) for s in set(statuses)}
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len(instance_pids(public)) < 2:
+        time.sleep(0.1)
+    after = instance_pids(public)
+    assert len(after) == 2 and victim not in after

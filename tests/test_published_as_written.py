@@ -1,0 +1,134 @@
+"""Published = written: what the server gives (/sparql, dumps, resource pages) is the source, term for term.
+
+pyoxigraph canonicalizes typed literals as it stores them (oxigraph/oxigraph#526: a derived
+integer type such as xsd:nonNegativeInteger comes out as xsd:integer, "100.0"^^xsd:decimal as
+"100"). The data is written in the form the store keeps, so every graph the server publishes
+is isomorphic to its source files; these tests read the server over HTTP and compare.
+"""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+import pytest
+import rdflib
+import requests
+from govkg.graph.knowledge_graph import ONTOLOGY_PATH, fact_files, link_files, literal_changes
+from govkg.settings import DEFAULT_BASE_IRI
+from rdflib.compare import graph_diff, to_isomorphic
+
+from tests.conftest import start_server, stop_server
+
+SOURCES = {"facts": fact_files, "links": link_files, "ontology": lambda: (ONTOLOGY_PATH,)}
+
+
+def source_graph(part: str) -> rdflib.Graph:
+    graph = rdflib.Graph()
+    for path in SOURCES[part]():
+        graph.parse(path, format="turtle")
+    return graph
+
+
+def canonical(nt: str, served_base: str) -> rdflib.Graph:
+    """N-Triples from the server, its IRIs moved back from the server's base to the canonical one."""
+    graph = rdflib.Graph()
+    graph.parse(data=nt.replace(f"<{served_base}", f"<{DEFAULT_BASE_IRI}"), format="nt")
+    return graph
+
+
+def differences(written: rdflib.Graph, served: rdflib.Graph) -> list[str]:
+    _both, only_written, only_served = graph_diff(to_isomorphic(written), to_isomorphic(served))
+    return sorted(f"written only: {t}" for t in only_written) + sorted(
+        f"served only: {t}" for t in only_served
+    )
+
+
+@pytest.mark.parametrize("part", sorted(SOURCES))
+def test_sparql_gives_each_graph_as_written(live_server, part: str) -> None:
+    query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{live_server.url}graph/{part}> {{ ?s ?p ?o }} }}"
+    response = requests.post(
+        live_server.sparql_url, data={"query": query}, headers={"Accept": "application/n-triples"}, timeout=60
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["X-Govkg-Truncated"] == "false"
+    written = source_graph(part)
+    served = canonical(response.text, live_server.url)
+    assert len(served) == len(written) > 0
+    assert differences(written, served) == []
+
+
+def test_the_dump_holds_the_facts_and_links_as_written(live_server) -> None:
+    response = requests.get(live_server.url + "dumps/govkg.nq", timeout=60)
+    assert response.status_code == 200
+    quads = list(ox.parse(response.content, ox.RdfFormat.N_QUADS))
+    for part in ("facts", "links"):
+        graph = ox.NamedNode(f"{live_server.url}graph/{part}")
+        triples = [quad.triple for quad in quads if quad.graph_name == graph]
+        served = canonical(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode(), live_server.url)
+        assert differences(source_graph(part), served) == [], part
+
+
+def test_a_resource_page_gives_the_positions_as_written(live_server) -> None:
+    """A resource's RDF (its Concise Bounded Description) carries the selectors' integers unchanged."""
+    iri = "id/annotation/matters-run-at-most-once"
+    response = requests.get(
+        f"{live_server.url}{iri}", headers={"Accept": "application/n-triples"}, timeout=30
+    )
+    assert response.status_code == 200
+    served = canonical(response.text, live_server.url)
+    written = source_graph("facts")
+    start = rdflib.URIRef("http://www.w3.org/ns/oa#start")
+    positions = [o for _, o in served.subject_objects(start)]
+    assert positions and all(o.datatype == rdflib.XSD.integer for o in positions)
+    assert set(positions) <= set(written.objects(None, start))
+    named = [triple for triple in served if not any(isinstance(term, rdflib.BNode) for term in triple)]
+    assert named and all(triple in written for triple in named)
+
+
+def test_every_source_literal_is_one_the_store_keeps() -> None:
+    """The data itself makes the difference impossible: no literal the store would rewrite."""
+    for part, files in SOURCES.items():
+        for path in files():
+            triples = ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)
+            changes = literal_changes(triples)
+            assert not changes, changes.message(f"{part}: {path.name}")
+
+
+def test_the_check_finds_a_rewritten_literal() -> None:
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    s, p = ox.NamedNode("urn:s"), ox.NamedNode("urn:p")
+    written = [
+        ox.Literal("858", datatype=ox.NamedNode(xsd + "nonNegativeInteger")),
+        ox.Literal("100.0", datatype=ox.NamedNode(xsd + "decimal")),
+        ox.Literal("858", datatype=ox.NamedNode(xsd + "integer")),
+        ox.Literal("858"),
+    ]
+    changes = literal_changes(ox.Triple(s, p, o) for o in written)
+    assert changes.count == 2
+    assert "served as" in changes.message("here")
+
+
+def test_serve_data_warns_when_the_store_rewrites_literals(tmp_path) -> None:
+    data = tmp_path / "mine.nt"
+    data.write_text(
+        '<urn:a> <urn:p> "7"^^<http://www.w3.org/2001/XMLSchema#nonNegativeInteger> .\n'
+        '<urn:a> <urn:q> "8"^^<http://www.w3.org/2001/XMLSchema#nonNegativeInteger> .\n'
+        '<urn:a> <urn:r> "9"^^<http://www.w3.org/2001/XMLSchema#integer> .\n',
+        encoding="utf-8",
+    )
+    server = start_server(tmp_path, "--data", str(data))
+    try:
+        log = server.log()
+    finally:
+        stop_server(server)
+    assert "warning: " in log and "mine.nt: the store rewrites 2 literal(s)" in log
+    assert '"7"^^<http://www.w3.org/2001/XMLSchema#nonNegativeInteger> is served as "7"^^' in log
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "open list"), ("zh", "列举未尽（等）")])
+def test_an_open_list_is_shown_on_the_resource_page(live_server, language: str, words: str) -> None:
+    """A list that ends in 等 is marked open on the page of the resource that holds it."""
+    url = f"{live_server.url}id/platform/zhaoshangtong?lang={language}"
+    response = requests.get(url, headers={"Accept": "text/html"}, timeout=30)
+    assert response.status_code == 200
+    assert words in response.text
+    assert "gov:openList" in response.text
