@@ -34,8 +34,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         outbound_guard.install(settings["service_allowlist"])
     except outbound_guard.GuardUnavailable as reason:
         if settings["service_allowlist"]:
-            raise RuntimeError(
-                f"service_allowlist needs the outbound guard, unavailable here: {reason}"
+            raise outbound_guard.GuardUnavailable(
+                f"service_allowlist needs the outbound guard, unavailable here ({reason}); "
+                "leave service_allowlist empty to serve without SERVICE calls"
             ) from None
         app.logger.warning("Outbound guard unavailable (%s); every SERVICE call is refused.", reason)
     store.init_app(app)

@@ -129,9 +129,19 @@ def safe_href(iri: str, base_iri: str, script_root: str) -> str | None:
     'https://sws.geonames.org/1784853/'
     >>> safe_href("javascript:alert(1)", "https://w3id.org/govkg/", "") is None
     True
+
+    A path that would start with two slashes (``//evil.example/``: another host, to a browser)
+    stays an absolute link to this server's IRI:
+
+    >>> safe_href("https://w3id.org/govkg//evil.example/phish", "https://w3id.org/govkg/", "")
+    'https://w3id.org/govkg//evil.example/phish'
     """
     if iri.startswith(base_iri):
-        return f"{script_root}/{iri[len(base_iri) :]}"
+        local = iri[len(base_iri) :]
+        # Browsers read "/\\" as "//" and drop tabs and line breaks before reading either.
+        if not local.lstrip("\t\n\r").startswith(("/", "\\")):
+            return f"{script_root}/{local}"
+        return iri
     if iri.lower().startswith(("http://", "https://")):
         return iri
     return None

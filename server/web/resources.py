@@ -72,6 +72,7 @@ from govkg.web.representations import (
 )
 from govkg.web.responses import app_cache, html_page, install_cache, security_headers, vary
 from govkg.web.store import loaded_graph
+from govkg.web.table_export import table_exports
 from werkzeug.exceptions import NotFound
 
 blueprint = Blueprint("resources", __name__)
@@ -186,6 +187,7 @@ def describe_resource(local_path: str) -> Response:
         types=types,
         key_value=key_value,
         chart=chart_of(builder, node),
+        exports=table_exports(store, node, language),
         diagram=diagram,
         diagram_list=neighbourhood_list(diagram),
         rows=rows,
