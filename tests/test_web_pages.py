@@ -58,6 +58,7 @@ NAMES = {
     "Quads",
     "TriG",
     "CSV",
+    "Excel",
     "TSV",
     "VoID",
     "DCAT",

@@ -71,6 +71,7 @@ from govkg.web.representations import (
 )
 from govkg.web.responses import app_cache, html_page, install_cache, security_headers, vary
 from govkg.web.store import loaded_graph
+from govkg.web.table_export import table_exports
 from werkzeug.exceptions import NotFound
 
 blueprint = Blueprint("resources", __name__)
@@ -184,6 +185,7 @@ def describe_resource(local_path: str) -> Response:
         types=types,
         key_value=key_value,
         chart=chart_of(builder, node),
+        exports=table_exports(store, node, language),
         diagram=neighbourhood(builder, node, rows, incoming[:MAX_INCOMING_LINKS]),
         rows=rows,
         incoming_rows=incoming_rows,
