@@ -64,6 +64,7 @@ from govkg.graph.knowledge_graph import (
     graph_parts,
     read_quads,
 )
+from govkg.graph.knowledge_graph import file_literal_changes as literal_changes_of_file
 from govkg.rdf.formats import rdf_format_for_path
 from govkg.rdf.xml_guard import XmlRefused, check_rdf_xml
 from govkg.settings import DEFAULT_BASE_IRI
@@ -473,6 +474,8 @@ def load_files(
         try:
             for part in parts:
                 loaded = bulk_load_file(store, part.files[0], part.iri(base_iri), part.graph_iri, progress)
+                if changes := literal_changes_of_file(part.files[0], part.graph_iri):
+                    log.warning("%s", changes.message(display_path(part.files[0])))
                 state.graphs[loaded.graph_iri] = {**_file_key(loaded.path), "triples": loaded.triples}
                 if report is not None:
                     report(loaded)

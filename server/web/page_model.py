@@ -395,6 +395,38 @@ def neighbourhood(
     }
 
 
+@dataclass
+class LinkGroup:
+    """The diagram's edges of one property and direction, as the narrow screen lists them."""
+
+    label: str
+    outgoing: bool
+    nodes: list[dict]
+
+
+def neighbourhood_list(diagram: dict | None) -> list[LinkGroup]:
+    """The neighbourhood diagram as a list (what a phone shows instead of the drawing): its
+    edges grouped by property, the resource's own links first.
+
+    >>> data = {"nodes": [{"id": "a", "label": "A"}, {"id": "b", "label": "B", "href": "/b"}],
+    ...         "edges": [{"source": "a", "target": "b", "label": "in region"}]}
+    >>> [(g.label, g.outgoing, [n["label"] for n in g.nodes]) for g in neighbourhood_list(data)]
+    [('in region', True, ['B'])]
+    """
+    if not diagram:
+        return []
+    nodes = {node["id"]: node for node in diagram["nodes"]}
+    centre = diagram["nodes"][0]["id"]
+    groups: dict[tuple[bool, str], LinkGroup] = {}
+    for edge in diagram["edges"]:
+        outgoing = edge["source"] == centre
+        other = nodes[edge["target"] if outgoing else edge["source"]]
+        group = groups.setdefault((not outgoing, edge["label"]), LinkGroup(edge["label"], outgoing, []))
+        if other not in group.nodes:
+            group.nodes.append(other)
+    return [groups[key] for key in sorted(groups, key=lambda key: (key[0], key[1].lower()))]
+
+
 def _named_referrer(store: ox.Store, term: ox.BlankNode, depth: int = 3) -> ox.NamedNode | None:
     """The named resource a blank node belongs to (an annotation for its target), if any."""
     for quad in store.quads_for_pattern(None, None, term, None):

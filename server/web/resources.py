@@ -56,6 +56,7 @@ from govkg.web.page_model import (
     incoming_link_rows,
     key_value_of,
     neighbourhood,
+    neighbourhood_list,
 )
 from govkg.web.representations import (
     EXTENSIONS,
@@ -176,6 +177,7 @@ def describe_resource(local_path: str) -> Response:
     if key_predicate is not None:
         rows = [row for row in rows if row.predicate.iri != key_predicate]
     title = builder.label(node)
+    diagram = neighbourhood(builder, node, rows, incoming[:MAX_INCOMING_LINKS])
     response = html_page(
         "resource.html",
         iri=node.value,
@@ -186,7 +188,8 @@ def describe_resource(local_path: str) -> Response:
         key_value=key_value,
         chart=chart_of(builder, node),
         exports=table_exports(store, node, language),
-        diagram=neighbourhood(builder, node, rows, incoming[:MAX_INCOMING_LINKS]),
+        diagram=diagram,
+        diagram_list=neighbourhood_list(diagram),
         rows=rows,
         incoming_rows=incoming_rows,
         incoming_truncated=len(incoming) > MAX_INCOMING_LINKS,
