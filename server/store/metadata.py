@@ -33,8 +33,10 @@ as the DCAT-AP SHACL guidance asks of data that does not ship the vocabularies.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +45,8 @@ import pyoxigraph as ox
 from govkg.rdf.formats import RDF_FORMATS
 from govkg.store.dumps import GZIP_MEDIA_TYPE, BuiltDump, dataset_graphs, dump_url, known_dumps
 from govkg.store.loaded import LoadedGraph
+
+log = logging.getLogger(__name__)
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -64,11 +68,18 @@ GEONAMES_ZHAOQING = "https://sws.geonames.org/1784853/"
 DCAT_AP_IRI = "https://semiceu.github.io/DCAT-AP/releases/3.0.1/"
 SPARQL_PROTOCOL_IRI = "https://www.w3.org/TR/sparql11-protocol/"
 
-#: Data themes of the EU vocabulary, with their English labels.
+#: Data themes of the EU vocabulary, with their English labels (the EU's) ...
 THEMES: dict[str, str] = {
     EU_AUTHORITY + "data-theme/GOVE": "Government and public sector",
     EU_AUTHORITY + "data-theme/JUST": "Justice, legal system and public safety",
 }
+#: ... and Chinese ones (ours: every labelled resource the server publishes has a label in zh and
+#: en, ontology/shapes.ttl; the EU publishes none in Chinese).
+THEMES_ZH: dict[str, str] = {
+    EU_AUTHORITY + "data-theme/GOVE": "政府和公共部门",
+    EU_AUTHORITY + "data-theme/JUST": "司法、法律体系和公共安全",
+}
+THEME_SCHEME_LABELS = {"zh": "数据主题", "en": "Data theme"}
 LANGUAGES: tuple[str, ...] = (EU_AUTHORITY + "language/ZHO", EU_AUTHORITY + "language/ENG")
 PUBLIC_ACCESS = EU_AUTHORITY + "access-right/PUBLIC"
 
@@ -218,15 +229,19 @@ def large_statistics(loaded: LoadedGraph) -> DatasetStatistics:
         base = ox.Literal(loaded.base_iri)
 
         def rows(name: str) -> list:
-            # Through the backend: in a query process for an embedded store (a long aggregate
-            # in a web worker's thread would hold the GIL, and gunicorn would take the worker
-            # for hung), or on the external store.
-            from govkg.sparql.runner import QueryJob
-
             text = _STATISTICS_QUERIES[name].format(filter=query_filter, base=base)
-            job = QueryJob(text, "SELECT", "json", max_rows=10_000_000)
-            answer = loaded.backend.run_query(job, STATISTICS_TIMEOUT)
-            solutions = ox.parse_query_results(answer.body, ox.QueryResultsFormat.JSON)
+            if loaded.backend.kind in EMBEDDED_KINDS:
+                # On the engine itself, not as a query of the endpoint's: the per-query time and
+                # memory bounds are for clients (a 5M-triple count passed them, and a client got
+                # 503 "memory limit" for it). Run where the store is opened, before any worker
+                # serves (see precompute_statistics).
+                solutions = loaded.store.query(text)
+            else:  # the external store counts
+                from govkg.sparql.runner import QueryJob
+
+                job = QueryJob(text, "SELECT", "json", max_rows=10_000_000)
+                answer = loaded.backend.run_query(job, STATISTICS_TIMEOUT)
+                solutions = ox.parse_query_results(answer.body, ox.QueryResultsFormat.JSON)
             names = [variable.value for variable in solutions.variables]
             return [tuple(solution[name] for name in names) for solution in solutions]
 
@@ -246,6 +261,31 @@ def large_statistics(loaded: LoadedGraph) -> DatasetStatistics:
             temporary.write_text(json.dumps(stats.__dict__, ensure_ascii=False), encoding="utf-8")
             os.replace(temporary, cache_file)
         return stats
+
+
+#: Backends whose store is in this process (in memory or a folder): their counts are made here.
+EMBEDDED_KINDS = ("memory", "disk")
+
+
+def precompute_statistics(loaded: LoadedGraph) -> None:
+    """Count a large embedded store now, once per data version, unless its counts are kept already.
+
+    Called where the server opens the store, before it forks its workers: the counts are then a
+    file every worker reads (:func:`large_statistics`), never a query run in a worker beside the
+    clients' (where the memory it takes would count against theirs). A disk store's handle,
+    opened for it, is let go again before the workers are forked.
+    """
+    if not loaded.backend.large or loaded.backend.kind not in EMBEDDED_KINDS:
+        return
+    if cached_statistics(loaded) is not None:
+        return
+    started = time.monotonic()
+    log.info("Counting the dataset for its VoID description (once per data version) ...")
+    large_statistics(loaded)
+    log.info("Counted the dataset in %.1f s.", time.monotonic() - started)
+    release = getattr(getattr(loaded.backend, "handle", None), "release", None)
+    if release is not None:
+        release()
 
 
 def cached_statistics(loaded: LoadedGraph) -> DatasetStatistics | None:
@@ -597,11 +637,16 @@ def dcat_triples(loaded: LoadedGraph, dumps: Iterable[BuiltDump]) -> list[ox.Tri
     for language in LANGUAGES:
         t.add(language, RDF + "type", DCT + "LinguisticSystem")
     t.add(EU_AUTHORITY + "data-theme", RDF + "type", SKOS + "ConceptScheme")
-    t.texts(EU_AUTHORITY + "data-theme", DCT + "title", {"en": "Data theme"})
+    t.texts(EU_AUTHORITY + "data-theme", DCT + "title", {"en": THEME_SCHEME_LABELS["en"]})
+    for predicate in (RDFS + "label", SKOS + "prefLabel"):
+        t.texts(EU_AUTHORITY + "data-theme", predicate, THEME_SCHEME_LABELS)
     for theme, label in THEMES.items():
+        labels = {"zh": THEMES_ZH[theme], "en": label}
         t.add(theme, RDF + "type", SKOS + "Concept")
         t.add(theme, SKOS + "inScheme", EU_AUTHORITY + "data-theme")
-        t.add(theme, SKOS + "prefLabel", ox.Literal(label, language="en"))
+        t.add(EU_AUTHORITY + "data-theme", SKOS + "hasTopConcept", theme)  # as in the EU's scheme
+        for predicate in (RDFS + "label", SKOS + "prefLabel"):
+            t.texts(theme, predicate, labels)
     media_types = {IANA_MEDIA_TYPES + built.file.fmt.media_type for built in dumps}
     for media_type in sorted(media_types | {IANA_MEDIA_TYPES + GZIP_MEDIA_TYPE}):
         t.add(media_type, RDF + "type", DCT + "MediaType")

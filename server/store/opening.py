@@ -22,7 +22,7 @@ from govkg.malloc import release_free_memory
 from govkg.settings import DEFAULT_BASE_IRI, REMOTE_STORE_PREFIX
 from govkg.store.backends import DiskBackend, MemoryBackend
 from govkg.store.loaded import LoadedGraph
-from govkg.store.metadata import dataset_metadata_quads
+from govkg.store.metadata import dataset_metadata_quads, precompute_statistics
 from govkg.store.persistent import (
     PersistentStore,
     StoreDirectory,
@@ -175,6 +175,7 @@ def open_configured_store(settings: Mapping[str, Any]) -> LoadedGraph:
     loaded = opener(settings)
     loaded.backend.query_workers = settings["query_workers"]
     loaded.backend.query_memory_limit = settings["query_memory_limit"]
+    precompute_statistics(loaded)  # a large store's VoID counts: here, not in a worker beside clients
     return loaded
 
 

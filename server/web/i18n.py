@@ -145,6 +145,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         # --- every page: header, menu, footer -------------------------------------------------
         "site_name": "Zhaoqing rule-of-law knowledge graph",
+        "meta_description": "Every fact of a Xijiang Daily report on Zhaoqing's rule-of-law government as "
+        "linked data, each with the words of the report that state it: pages, a SPARQL endpoint, charts "
+        "and downloads.",
+        "meta_resource": "{title}, in the Zhaoqing rule-of-law knowledge graph: its facts, the words of the "
+        "Xijiang Daily report that state them, and its links.",
+        "meta_query": "Ask the Zhaoqing rule-of-law knowledge graph in SPARQL: an editor that completes "
+        "names, stored questions to start from, and answers as tables and charts.",
+        "meta_ontology": "The gov: ontology of the Zhaoqing rule-of-law knowledge graph: its classes and "
+        "properties, in HTML, Turtle, JSON-LD, RDF/XML and N-Triples.",
         "skip_to_content": "Skip to the content",
         "menu": "Site menu",
         "nav_home": "Home",
@@ -220,6 +229,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "run": "Run",
         "stop": "Stop",
         "shortcut": "Ctrl+Enter runs the query; Ctrl+Space suggests prefixes, terms and resources",
+        "editor_keys": "In the editor, Tab indents: press Esc, then Tab, to move on to the next control.",
         "open_as": "Results as",
         "graph_formats": "CONSTRUCT / DESCRIBE",
         "prefixes_summary": "Known prefixes ({count}) — no PREFIX line needed",
@@ -264,6 +274,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "truncated": "Only part of the result is shown: it was cut at the server's limit of {limit} rows.",
         "share": "Link to this query",
         "copy_link": "Copy",
+        "csv_excel": "CSV for Excel",
+        "export_properties": "This table as a file",
+        "export_dataset": "The dataset's observations as a table",
+        "export_in_editor": "the query in the editor",
         "copied": "Copied",
         "download": "Download",
         "link_too_long": "This query is too long to be carried by a link; the links below may not work.",
@@ -309,6 +323,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "neighbourhood": "Its links at a glance",
         "neighbourhood_hint": "This resource in the middle, what it links to and what links to it; "
         "select a node to open its page. The tables below list the same links.",
+        "neighbourhood_out": "It links to",
+        "neighbourhood_in": "Linked from",
         "neighbourhood_label": "Diagram of the links of {title}: {count} linked resources",
         "neighbourhood_left_out": "{count} more linked resources are listed in the tables only.",
         "observation": "Observation",
@@ -328,6 +344,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "not_found_help": "Find resources from the home page or the query page, browse the ontology, "
         "or download the whole dataset.",
         "error_title": "Something went wrong",
+        "error_heading": "Error {status}: {reason}",
+        "error_client": "The request cannot be answered",
+        "error_400": "The request is not valid",
+        "error_403": "Refused",
+        "error_404": "Not found",
+        "error_405": "Method not allowed",
+        "error_406": "Not available in the asked-for format",
+        "error_413": "Too large",
+        "error_415": "Unsupported media type",
+        "error_429": "Too many requests",
+        "error_502": "The data store did not answer",
+        "error_503": "Busy, or the query took too long",
+        "error_help_client": "Check the address or the query, then try again.",
+        "error_help_404": "This address names nothing on this site. Find resources from the home page or "
+        "the query page.",
+        "error_help_server": "The fault is on this server's side, not in your request. Try again in a "
+        "moment.",
+        "error_help_503": "The server is busy or the query ran out of time. Try again in a moment; a query "
+        "that takes too long can be narrowed with LIMIT, a FILTER or fewer OPTIONAL parts.",
+        "error_detail_label": "The server's message:",
         "error_status": "HTTP status {status}",
         "error_home": "Back to the home page",
         # --- dumps ----------------------------------------------------------------------------
@@ -380,6 +416,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "zh": {
         "site_name": "肇庆法治政府知识图谱",
+        "meta_description": "以关联数据发布《西江日报》肇庆法治政府建设报道中的每一条事实，"
+        "每条都附有报道原文：网页、SPARQL 查询端点、图表和下载。",
+        "meta_resource": "{title}：肇庆法治政府知识图谱中的相关事实、"
+        "《西江日报》报道中陈述这些事实的原文，以及关联资源。",
+        "meta_query": "用 SPARQL 查询肇庆法治政府知识图谱：可补全名称的编辑器、"
+        "可直接运行的问题，结果以表格和图表显示。",
+        "meta_ontology": "肇庆法治政府知识图谱的 gov: 本体：类和属性，"
+        "提供 HTML、Turtle、JSON-LD、RDF/XML 和 N-Triples 格式。",
         "skip_to_content": "跳到正文",
         "menu": "网站导航",
         "nav_home": "首页",
@@ -448,6 +492,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "run": "运行",
         "stop": "停止",
         "shortcut": "按 Ctrl+Enter 运行查询；按 Ctrl+空格 提示前缀、术语和资源",
+        "editor_keys": "在编辑器中按 Tab 键会缩进：先按 Esc 再按 Tab，即可移到下一个控件。",
         "open_as": "结果格式",
         "graph_formats": "CONSTRUCT / DESCRIBE",
         "prefixes_summary": "已知前缀（{count} 个）——无需写 PREFIX",
@@ -491,6 +536,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "truncated": "只显示部分结果：结果已按服务器上限 {limit} 行截断。",
         "share": "本查询的链接",
         "copy_link": "复制",
+        "csv_excel": "CSV（Excel 用）",
+        "export_properties": "下载此表",
+        "export_dataset": "下载该数据集的全部观测值",
+        "export_in_editor": "在编辑器中查看查询",
         "copied": "已复制",
         "download": "下载",
         "link_too_long": "查询过长，无法完整放入链接；下面的链接可能无法使用。",
@@ -534,6 +583,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "neighbourhood": "关联一览",
         "neighbourhood_hint": "中间是本资源，周围是它链接到的资源和链接到它的资源；"
         "点击节点可打开其页面。下方表格列出同样的链接。",
+        "neighbourhood_out": "它链接到",
+        "neighbourhood_in": "链接到它的",
         "neighbourhood_label": "{title} 的关联图：{count} 个相关资源",
         "neighbourhood_left_out": "另有 {count} 个相关资源只在表格中列出。",
         "observation": "观测值",
@@ -550,6 +601,24 @@ MESSAGES: dict[str, dict[str, str]] = {
         "more_count": "……另有 {count} 个",
         "not_found_help": "可从首页或查询页查找资源、浏览本体，或下载整个数据集。",
         "error_title": "出错了",
+        "error_heading": "错误 {status}：{reason}",
+        "error_client": "无法响应该请求",
+        "error_400": "请求无效",
+        "error_403": "已拒绝",
+        "error_404": "未找到",
+        "error_405": "不允许该请求方法",
+        "error_406": "没有所要求的格式",
+        "error_413": "内容过大",
+        "error_415": "不支持的媒体类型",
+        "error_429": "请求过多",
+        "error_502": "数据存储没有响应",
+        "error_503": "服务器繁忙，或查询超时",
+        "error_help_client": "请检查网址或查询语句后重试。",
+        "error_help_404": "本网站没有这个地址所指的内容。可从首页或查询页查找资源。",
+        "error_help_server": "问题出在服务器一方，而不是您的请求。请稍后重试。",
+        "error_help_503": "服务器繁忙或查询超时。请稍后重试；"
+        "耗时过长的查询可以用 LIMIT、FILTER 或更少的 OPTIONAL 缩小范围。",
+        "error_detail_label": "服务器的原始信息：",
         "error_status": "HTTP 状态码 {status}",
         "error_home": "返回首页",
         "dumps_title": "数据下载",

@@ -19,6 +19,7 @@ from govkg.store.loaded import LoadedGraph
 from govkg.web import cube_view
 from govkg.web.i18n import HTML_LANGUAGE, lang_url
 from govkg.web.i18n import PAGE_LANGUAGES as I18N_LANGUAGES
+from govkg.web.quantities import Quantity, observation_quantity
 from govkg.web.term_labels import term_label
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -129,9 +130,19 @@ def safe_href(iri: str, base_iri: str, script_root: str) -> str | None:
     'https://sws.geonames.org/1784853/'
     >>> safe_href("javascript:alert(1)", "https://w3id.org/govkg/", "") is None
     True
+
+    A path that would start with two slashes (``//evil.example/``: another host, to a browser)
+    stays an absolute link to this server's IRI:
+
+    >>> safe_href("https://w3id.org/govkg//evil.example/phish", "https://w3id.org/govkg/", "")
+    'https://w3id.org/govkg//evil.example/phish'
     """
     if iri.startswith(base_iri):
-        return f"{script_root}/{iri[len(base_iri) :]}"
+        local = iri[len(base_iri) :]
+        # Browsers read "/\\" as "//" and drop tabs and line breaks before reading either.
+        if not local.lstrip("\t\n\r").startswith(("/", "\\")):
+            return f"{script_root}/{local}"
+        return iri
     if iri.lower().startswith(("http://", "https://")):
         return iri
     return None
@@ -261,6 +272,7 @@ class KeyValue:
     number: int | float | None
     unit: TermView | None
     period: TermView | None
+    shown: Quantity | None  # the number as the reader writes it, with its unit ("7 days", "1st")
 
 
 def key_value_of(builder: PageBuilder, node: ox.NamedNode) -> tuple[KeyValue | None, str | None]:
@@ -281,6 +293,17 @@ def key_value_of(builder: PageBuilder, node: ox.NamedNode) -> tuple[KeyValue | N
         number=number,
         unit=builder.iri_view(units[0]) if units and isinstance(units[0], ox.NamedNode) else None,
         period=builder.iri_view(periods[0]) if periods and isinstance(periods[0], ox.NamedNode) else None,
+        shown=None
+        if number is None
+        else observation_quantity(
+            builder.store,
+            node,
+            measure,
+            number,
+            lambda term: builder.iri_view(term).text,
+            builder.base_iri,
+            builder.language,
+        ),
     )
     return key, measure.value
 
@@ -383,6 +406,38 @@ def neighbourhood(
         "left_out": len(left_out),
         "language": builder.language,
     }
+
+
+@dataclass
+class LinkGroup:
+    """The diagram's edges of one property and direction, as the narrow screen lists them."""
+
+    label: str
+    outgoing: bool
+    nodes: list[dict]
+
+
+def neighbourhood_list(diagram: dict | None) -> list[LinkGroup]:
+    """The neighbourhood diagram as a list (what a phone shows instead of the drawing): its
+    edges grouped by property, the resource's own links first.
+
+    >>> data = {"nodes": [{"id": "a", "label": "A"}, {"id": "b", "label": "B", "href": "/b"}],
+    ...         "edges": [{"source": "a", "target": "b", "label": "in region"}]}
+    >>> [(g.label, g.outgoing, [n["label"] for n in g.nodes]) for g in neighbourhood_list(data)]
+    [('in region', True, ['B'])]
+    """
+    if not diagram:
+        return []
+    nodes = {node["id"]: node for node in diagram["nodes"]}
+    centre = diagram["nodes"][0]["id"]
+    groups: dict[tuple[bool, str], LinkGroup] = {}
+    for edge in diagram["edges"]:
+        outgoing = edge["source"] == centre
+        other = nodes[edge["target"] if outgoing else edge["source"]]
+        group = groups.setdefault((not outgoing, edge["label"]), LinkGroup(edge["label"], outgoing, []))
+        if other not in group.nodes:
+            group.nodes.append(other)
+    return [groups[key] for key in sorted(groups, key=lambda key: (key[0], key[1].lower()))]
 
 
 def _named_referrer(store: ox.Store, term: ox.BlankNode, depth: int = 3) -> ox.NamedNode | None:

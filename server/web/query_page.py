@@ -15,8 +15,11 @@ declaring it (:func:`govkg.sparql.text.complete_prefixes`, mirrored in the scrip
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import zlib
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,6 +31,8 @@ from govkg.rdf.formats import RDF_FORMATS, RESULTS_FORMATS, content_type
 from govkg.rdf.serialize import project_prefixes
 from govkg.sparql.text import complete_prefixes
 from govkg.store.loaded import LoadedGraph
+from govkg.store.service_description import service_description_quads
+from govkg.web.assets import asset_url
 from govkg.web.i18n import HTML_LANGUAGE, chosen_language, lang_url, messages, page_language
 from govkg.web.page_model import LABEL_PREDICATES, pick_literal
 from govkg.web.responses import app_cache, conditional, install_cache, security_headers, vary
@@ -154,14 +159,13 @@ def query_page() -> Response:
     """
     loaded = loaded_graph()
     prefixes = project_prefixes(loaded.base_iri)
-    query_text = request.args.get("query")
-    format_name = request.args.get("format")
-    if format_name is not None:
-        return _redirect_to_endpoint(query_text, format_name, prefixes)
-
     language = page_language()
     settings = current_app.config["GOVKG_SETTINGS"]
     examples = [example_view(query, loaded.base_iri, language) for query in load_stored_queries()]
+    query_text = shared_query(request.args, examples, settings["max_query_bytes"])
+    format_name = request.args.get("format")
+    if format_name is not None:
+        return _redirect_to_endpoint(query_text, format_name, prefixes)
     shown_text = STARTER_QUERY[language] if query_text is None else query_text
     current = next((example for example in examples if example["text"] == shown_text), None)
     page_data = {
@@ -171,7 +175,9 @@ def query_page() -> Response:
         "page_path": url_for("query_page.query_page"),
         "completions_path": url_for("query_page.completions"),
         # Loaded only when a graph answer is switched to its graph view (442 KB, mostly unused).
-        "graph_script": url_for("static", filename="vendor/graph.js"),
+        "graph_script": asset_url("vendor/graph.js"),
+        # Loaded when a result is first drawn as a chart.
+        "charts_script": asset_url("vendor/charts.js"),
         "base_iri": loaded.base_iri,
         "prefixes": prefixes,
         "query_timeout": settings["query_timeout"],
@@ -189,6 +195,7 @@ def query_page() -> Response:
         ],
         "messages": messages(language),
         "run_on_load": query_text is not None,
+        "view": shared_view(request.args),
     }
     html = render_template(
         "query_page.html",
@@ -202,6 +209,77 @@ def query_page() -> Response:
     return html_response(html)
 
 
+#: The form's choice of CSV for Excel: ``/sparql``'s CSV with ``bom=1``.
+EXCEL_CSV = "csv-excel"
+#: The views a share link can ask for, after the answer: the table, a chart, a graph drawing.
+SHARED_VIEWS = ("table", "bar", "line", "graph")
+_COLUMN_NAME = re.compile(r"[A-Za-z0-9_\u00b7\u0300-\u036f\u203f-\u2040\u00c0-\uffff-]{1,100}")
+
+
+def pack_query(text: str) -> str:
+    """A query as a share link's ``z`` parameter: raw DEFLATE, then base64url without padding
+    (what the page's script makes with ``CompressionStream("deflate-raw")``).
+
+    >>> pack_query("SELECT * WHERE { ?s ?p ?o }")
+    'C3b1cXUOUdBSCPdwDXJVqFawL1awL1Cwz1eoBQA'
+    """
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    packed = compressor.compress(text.encode()) + compressor.flush()
+    return base64.urlsafe_b64encode(packed).rstrip(b"=").decode("ascii")
+
+
+def unpack_query(packed: str, max_bytes: int) -> str:
+    """The query of a share link's ``z`` parameter; a :class:`ClientError` (400) if the link is
+    damaged or the query longer than ``max_bytes`` (so a small link cannot inflate to gigabytes).
+
+    >>> unpack_query(pack_query("SELECT ?零 {}"), 1000)
+    'SELECT ?零 {}'
+    >>> unpack_query("not a query", 1000)
+    Traceback (most recent call last):
+    ...
+    govkg.errors.ClientError: This link's query is damaged: copy the whole link again.
+    """
+    try:
+        data = base64.urlsafe_b64decode(packed + "=" * (-len(packed) % 4))
+        inflater = zlib.decompressobj(wbits=-15)
+        text = inflater.decompress(data, max_bytes + 1)
+        if len(text) > max_bytes:
+            raise ClientError(f"The query of this link is longer than {max_bytes} bytes.", 413)
+        if not inflater.eof:
+            raise ValueError("truncated")
+        return text.decode("utf-8")
+    except (ValueError, zlib.error):  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise ClientError("This link's query is damaged: copy the whole link again.") from None
+
+
+def shared_query(args: Mapping[str, str], examples: list[dict[str, Any]], max_bytes: int) -> str | None:
+    """The query a link asks for: ``example=NAME`` (a stored question), ``z=`` (a packed
+    query, :func:`unpack_query`) or ``query=`` (its text); ``None`` if none."""
+    if "example" in args:
+        found = next((example for example in examples if example["name"] == args["example"]), None)
+        if found is None:
+            raise ClientError(
+                f"There is no stored question named {args['example']!r}; /queries/ lists them.", 404
+            )
+        return found["text"]
+    if "z" in args:
+        return unpack_query(args["z"], max_bytes)
+    return args.get("query")
+
+
+def shared_view(args: Mapping[str, str]) -> dict[str, str | None]:
+    """The view a share link asks for: ``view`` (table, bar, line, graph) and, for a chart, the
+    ``value`` and ``category`` columns (variable names without ``?``)."""
+    kind = args.get("view", "table")
+    if kind not in SHARED_VIEWS:
+        raise ClientError(f"view must be one of {', '.join(SHARED_VIEWS)}.")
+    columns = {name: args.get(name) for name in ("value", "category")}
+    for name, column in columns.items():
+        if column is not None and not _COLUMN_NAME.fullmatch(column):
+            raise ClientError(f"{name} must name a column of the answer (a variable, without ?).")
+    return {"kind": kind, **columns}
+
+
 @blueprint.get("/query/completions.json")
 def completions() -> Response:
     """What the editor suggests: the known prefixes, the ``gov:`` terms and the labelled
@@ -209,20 +287,25 @@ def completions() -> Response:
     loaded = loaded_graph()
     language = page_language()
     data = app_cache("query_page").get(
-        loaded.dataset_version, ("completions", language), lambda: completion_items(loaded, language)
+        loaded.dataset_version,
+        ("completions", language),
+        lambda: completion_items(
+            loaded, language, service_description_quads(loaded, current_app.config["GOVKG_SETTINGS"])
+        ),
     )
     response = Response(json.dumps(data, ensure_ascii=False), headers={"Content-Type": "application/json"})
     vary(response, "Accept-Language")
     return conditional(security_headers(response), loaded, f"completions-{language}")
 
 
-def completion_items(loaded: LoadedGraph, language: str) -> dict[str, Any]:
+def completion_items(loaded: LoadedGraph, language: str, described: Iterable[ox.Quad] = ()) -> dict[str, Any]:
     """The editor's completions, labels in ``language`` first.
 
     * ``prefixes``: every prefix the server knows (name -> IRI);
     * ``terms``: prefixed names in every one of those namespaces — the ``gov:`` ontology's
       terms, the standard-vocabulary terms :mod:`govkg.web.term_labels` names, and every
-      predicate and class the article's graphs use — each with its label;
+      predicate and class the article's graphs and ``described`` (the service description:
+      ``sd:``) use — each with its label;
     * ``resources``: IRIs under the base, one entry per label in each language (so a
       regulation completes from its Chinese title as well as its English name).
     """
@@ -243,6 +326,10 @@ def completion_items(loaded: LoadedGraph, language: str) -> dict[str, Any]:
                 and isinstance(quad.object, ox.Literal)
             ):
                 labels.setdefault(quad.subject.value, []).append(quad.object)
+    for quad in described:
+        used.add(quad.predicate.value)
+        if quad.predicate == RDF_TYPE_NODE and isinstance(quad.object, ox.NamedNode):
+            used.add(quad.object.value)
     ontology_namespace = prefixes["gov"]
     used.update(iri for iri in labels if iri.startswith(ontology_namespace) and iri != ontology_namespace)
     terms = []
@@ -293,8 +380,10 @@ _LOCAL_NAME = re.compile(r"[A-Za-z_][\w.-]*(?<!\.)")
 def _redirect_to_endpoint(query_text: str | None, format_name: str, prefixes: dict[str, str]) -> Response:
     if not query_text or not query_text.strip():
         raise ClientError("Write a query first: the query parameter is empty.")
-    known_formats = {fmt.name for fmt in (*RESULTS_FORMATS, *RDF_FORMATS)}
+    known_formats = {fmt.name for fmt in (*RESULTS_FORMATS, *RDF_FORMATS)} | {EXCEL_CSV}
     if format_name not in known_formats:
         raise ClientError(f"format must be one of {', '.join(sorted(known_formats))}.")
     completed, _ = complete_prefixes(query_text, prefixes)
+    if format_name == EXCEL_CSV:  # the standard CSV, with the byte-order mark Excel needs
+        return redirect(sparql_url(query=completed, format="csv", bom="1"), code=303)
     return redirect(sparql_url(query=completed, format=format_name), code=303)

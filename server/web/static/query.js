@@ -1,7 +1,8 @@
 /* govkg query page: runs the editor's SPARQL in place and shows the answer as a table or a chart.
  *
  * The editor is CodeMirror (vendor/editor.js, window.govkgEditor) and charts are ECharts
- * (vendor/charts.js, window.govkgCharts); without them the page keeps its textarea and table.
+ * (vendor/charts.js, window.govkgCharts, fetched the first time a chart is asked for);
+ * without them the page keeps its textarea and table.
  *
  * Progressive enhancement of a plain form (which works without this script). All data
  * the page needs comes from the JSON in #govkg-page-data. Every piece of text from a
@@ -104,8 +105,15 @@
 
   /** A number as the page's reader writes it: 220,000 in English, 22万 in Chinese. */
   function formatNumber(value) {
-    if (window.govkgCharts) return window.govkgCharts.formatNumber(value, page.language);
-    return String(value);
+    const number = Number(value);
+    if (!Number.isFinite(number)) return String(value);
+    if (page.language === "zh") {
+      for (const [unit, size] of [["亿", 1e8], ["万", 1e4]]) {
+        if (Math.abs(number) >= size) return String(Number((number / size).toFixed(2))) + unit;
+      }
+      return String(number);
+    }
+    return number.toLocaleString("en-US", { maximumFractionDigits: 10 });
   }
 
   /** A link to a resource under the base keeps the reader's chosen language. */
@@ -149,10 +157,13 @@
         prefixes: page.prefixes,
         completions: page.completions_path + (page.chosen_language ? "?lang=" + page.chosen_language : ""),
         label: t.query_label,
+        keyboardHint: t.editor_keys,
         onRun: () => run({ updateUrl: true }),
         onChange: () => showQuestion(currentExample(textarea.value)),
       })
     : null;
+  // Tab indents in CodeMirror: say how to leave it (the plain textarea keeps Tab for focus).
+  document.getElementById("editor-keys").hidden = !codeEditor;
   const editor = {
     get value() {
       return codeEditor ? codeEditor.getValue() : textarea.value;
@@ -424,12 +435,98 @@
     questionDescription.textContent = example.description;
   }
 
-  function showLinks(userText, completedText, isGraph) {
+  // ---- short share links that keep the view ---------------------------------------------------
+  //
+  // A stored question is shared by its name (?example=NAME); any other query as its raw DEFLATE
+  // bytes in base64url (?z=…, which the server inflates: the server keeps no state), when that
+  // is shorter than the text. The view (a chart, which columns, a graph drawing) goes along.
+
+  let sharedText = null;
+  let pendingView = page.view && page.view.kind !== "table" ? page.view : null;
+
+  async function packQuery(text) {
+    if (!window.CompressionStream) return null;
+    const stream = new Blob([new TextEncoder().encode(text)]).stream().pipeThrough(new CompressionStream("deflate-raw"));
+    const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+    let binary = "";
+    for (const byte of bytes) binary += String.fromCharCode(byte);
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  /** The answer's current view, read from its switch: {kind, value, category}. */
+  function currentView() {
+    const view = { kind: "table", value: null, category: null };
+    const pressed = body.querySelector(".view-switch button[aria-pressed='true']");
+    if (pressed) view.kind = pressed.dataset.view;
+    if (view.kind === "bar" || view.kind === "line") {
+      for (const select of body.querySelectorAll(".view-switch select[data-choice]")) {
+        view[select.dataset.choice] = select.selectedOptions[0].textContent.replace(/^\?/, "");
+      }
+    }
+    return view;
+  }
+
+  async function shareUrl(text, view) {
+    const url = new URL(page.page_path, window.location.href);
+    const example = currentExample(text);
+    if (example) url.searchParams.set("example", example.name);
+    else {
+      const packed = await packQuery(text).catch(() => null);
+      if (packed && packed.length < encodeURIComponent(text).length) url.searchParams.set("z", packed);
+      else url.searchParams.set("query", text);
+    }
+    if (view.kind !== "table") {
+      url.searchParams.set("view", view.kind);
+      if (view.value) url.searchParams.set("value", view.value);
+      if (view.category) url.searchParams.set("category", view.category);
+    }
+    if (page.chosen_language) url.searchParams.set("lang", page.chosen_language);
+    return url;
+  }
+
+  function updateShare() {
+    const text = sharedText;
+    if (text === null) return;
+    shareUrl(text, currentView()).then((url) => {
+      if (text === sharedText) shareInput.value = url.href;
+    });
+  }
+
+  /** Show the view a share link asked for, once, when its answer is first drawn. */
+  function applyPendingView() {
+    const view = pendingView;
+    pendingView = null;
+    if (!view) return;
+    for (const select of body.querySelectorAll(".view-switch select[data-choice]")) {
+      const wanted = view[select.dataset.choice];
+      const option = wanted && Array.from(select.options).find((item) => item.textContent.replace(/^\?/, "") === wanted);
+      if (option) {
+        select.value = option.value;
+        select.dispatchEvent(new Event("change"));
+      }
+    }
+    const button = body.querySelector(`.view-switch button[data-view="${view.kind}"]`);
+    if (button && !button.disabled) button.click();
+  }
+
+  // The view switch is redrawn with every answer: follow it from here.
+  body.addEventListener("click", (event) => {
+    if (event.target.closest(".view-switch button[data-view]")) updateShare();
+  });
+  body.addEventListener("change", (event) => {
+    if (event.target.closest(".view-switch select")) updateShare();
+  });
+
+  /** The share link, and the downloads of the answer's forms (none when the query failed). */
+  function showLinks(userText, completedText, isGraph, failed) {
     const share = pageUrl(userText);
     shareInput.value = share.href;
+    sharedText = userText;
+    updateShare();
     downloadLinks.replaceChildren();
+    downloadLinks.parentElement.hidden = failed;
     let tooLong = share.pathname.length + share.search.length > MAX_LINK_LENGTH;
-    const formats = isGraph ? page.formats.rdf : page.formats.results;
+    const formats = failed ? [] : isGraph ? page.formats.rdf : page.formats.results;
     formats.forEach((fmt, index) => {
       const url = new URL(page.endpoint, window.location.href);
       url.searchParams.set("query", completedText);
@@ -439,6 +536,12 @@
       downloadLinks.append(
         el("a", { href: url.href, download: "results." + fmt.extension, type: fmt.media_type, text: fmt.label })
       );
+      if (fmt.name === "csv") {
+        // The same CSV with a byte-order mark, so that Excel reads its Chinese as UTF-8.
+        const excel = new URL(url.href);
+        excel.searchParams.set("bom", "1");
+        downloadLinks.append(" · ", el("a", { href: excel.href, download: "results-excel.csv", type: fmt.media_type, text: t.csv_excel }));
+      }
     });
     linkTooLong.hidden = !tooLong;
     for (const link of document.querySelectorAll("[data-lang-link]")) {
@@ -575,7 +678,7 @@
       if (running !== mine) return;
       const contentType = (response.headers.get("Content-Type") || "").split(";")[0].trim();
       const isGraph = contentType !== "application/sparql-results+json";
-      showLinks(userText, completed.text, isGraph);
+      showLinks(userText, completed.text, isGraph, !response.ok);
       if (!response.ok) {
         statusLine.textContent = "";
         if (response.status === 503 && response.headers.has("Retry-After")) showError(t.busy, errorDetail(text));
@@ -592,6 +695,7 @@
         truncatedBox.hidden = false;
       }
       renderAnswer(contentType, text, elapsed);
+      applyPendingView();
       reveal(statusLine.textContent || body.textContent);
       showLabels(controller.signal);
     } catch (error) {
@@ -673,12 +777,18 @@
           });
         const data = { title: headings[valueIndex], measure: headings[valueIndex], language: page.language, points: points };
         chart.setAttribute("aria-label", format(t.chart_of, { value: headings[valueIndex], category: headings[categoryIndex] || "#" }));
-        window.govkgCharts.draw(chart, data, { kind: kind });
+        loadBundle("charts_script", "govkgCharts").then(
+          () => window.govkgCharts.draw(chart, data, { kind: kind }),
+          () => {
+            chart.hidden = true;
+            tableWrap.hidden = false;
+          }
+        );
       });
       return button;
     });
-    const selector = (label, indexes, current, choose) => {
-      const select = el("select", { "aria-label": label }, indexes.map((index) => el("option", { value: String(index), text: headings[index] })));
+    const selector = (label, indexes, current, choose, choice) => {
+      const select = el("select", { "aria-label": label, "data-choice": choice }, indexes.map((index) => el("option", { value: String(index), text: headings[index] })));
       select.value = String(current);
       select.addEventListener("change", () => {
         choose(Number(select.value));
@@ -688,8 +798,8 @@
       return el("label", { className: "chart-choice" }, [label + " ", select]);
     };
     views.append(...buttons);
-    if (chartable.length > 1) views.append(selector(t.chart_value, chartable, valueIndex, (index) => (valueIndex = index)));
-    if (others.length > 1) views.append(selector(t.chart_category, others, categoryIndex, (index) => (categoryIndex = index)));
+    if (chartable.length > 1) views.append(selector(t.chart_value, chartable, valueIndex, (index) => (valueIndex = index), "value"));
+    if (others.length > 1) views.append(selector(t.chart_category, others, categoryIndex, (index) => (categoryIndex = index), "category"));
     views.chart = chart;
     return views;
   }
@@ -697,23 +807,28 @@
   // ---- the graph view of CONSTRUCT / DESCRIBE answers --------------------------------------
 
   const MAX_GRAPH_TRIPLES = 300;
-  let graphBundle = null;
+  const bundles = {};
 
-  /** vendor/graph.js (Cytoscape), fetched the first time a graph view is asked for. */
-  function loadGraphBundle() {
-    if (window.govkgGraph) return Promise.resolve();
-    if (!graphBundle) {
-      graphBundle = new Promise((resolve, reject) => {
-        const script = el("script", { src: page.graph_script });
+  /** A bundle the page does not load up front (page[key] is its URL; it sets window[name]),
+   * fetched the first time it is needed: vendor/charts.js (ECharts), vendor/graph.js (Cytoscape). */
+  function loadBundle(key, name) {
+    if (window[name]) return Promise.resolve();
+    if (!bundles[key]) {
+      bundles[key] = new Promise((resolve, reject) => {
+        const script = el("script", { src: page[key] });
         script.addEventListener("load", () => resolve());
         script.addEventListener("error", () => {
-          graphBundle = null;
-          reject(new Error("graph.js"));
+          bundles[key] = null;
+          reject(new Error(key));
         });
         document.head.append(script);
       });
     }
-    return graphBundle;
+    return bundles[key];
+  }
+
+  function loadGraphBundle() {
+    return loadBundle("graph_script", "govkgGraph");
   }
 
   /** Nodes (subjects and objects) and edges (predicates) of triples, named as the table names them. */
@@ -781,7 +896,7 @@
     if (rows.length > MAX_SHOWN_ROWS) {
       parts.push(el("p", { className: "hint", text: format(t.shown_rows, { shown: MAX_SHOWN_ROWS, count: rows.length }) }));
     }
-    const chartable = window.govkgCharts && headings.length > 1 ? numericColumns(rows, headings.length) : [];
+    const chartable = headings.length > 1 ? numericColumns(rows, headings.length) : [];
     if (options && options.graph) {
       parts.push(graphSwitch(rows, tableWrap));
     } else if (chartable.length && rows.length <= 200) {
