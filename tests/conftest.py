@@ -59,6 +59,15 @@ def child_pids(pid: int) -> set[int]:
     return children
 
 
+def web_worker_pids(pid: int) -> set[int]:
+    """The web workers of the server whose master is ``pid``: its children but the query forker."""
+    return {
+        child
+        for child in child_pids(pid)
+        if Path(f"/proc/{child}/comm").read_text().strip() != "govkg-forker"
+    }
+
+
 def start_server(
     tmp_dir: Path,
     *args: str,
