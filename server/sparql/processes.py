@@ -13,6 +13,11 @@ bounds:
   ``query_memory_limit``), so an allocation past the bound fails and the process ends (Rust
   aborts on a failed allocation; Python raises ``MemoryError``, answered 503 too).
 
+A query still running after :data:`DEMOTE_AFTER` seconds yields the CPU (its thread runs at nice
+:data:`DEMOTED_NICENESS`), so the short queries beside it, in the other query processes, keep
+their pace; afterwards the thread is set back to 0, or (where raising a priority needs a
+privilege the server lacks) the process ends and a fresh one takes its place.
+
 Only that process ends: the queries running in the other query processes, and the requests of
 the web worker that was waiting for it, carry on. The worker answers its client 503 (with
 ``Retry-After``) and asks for a fresh process.
@@ -55,8 +60,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
+import govkg.errors as errors
 import pyoxigraph as ox
-from govkg import errors
 from govkg.rdf.serialize import project_prefixes
 from govkg.sparql.runner import QueryAnswer, QueryJob, execute_query
 
@@ -67,6 +72,11 @@ HARD_BOUND_GRACE = 1.0
 #: The stack of the thread that evaluates queries in a query process (pyoxigraph recurses once
 #: per level of query nesting; see :data:`govkg.sparql.threads.QUERY_STACK_BYTES`).
 QUERY_STACK_BYTES = 512 * 1024 * 1024
+#: A query still running after this many seconds yields the CPU: its thread runs at
+#: :data:`DEMOTED_NICENESS` (Linux gives a nice-10 thread about a tenth of a CPU that a nice-0
+#: one also wants) for the rest of its time. Its time limit is unchanged.
+DEMOTE_AFTER = 0.5
+DEMOTED_NICENESS = 10
 #: Seconds a web worker waits for the forker to hand it a new query process.
 START_TIMEOUT = 10.0
 #: The names of the forker and of the query processes in /proc/PID/comm (at most 15 bytes).
@@ -74,7 +84,7 @@ FORKER_NAME = b"govkg-forker"
 QUERY_PROCESS_NAME = b"govkg-query"
 _PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 _ANSWER = struct.Struct("=cQ?")  # kind (A: answer, E: error), count, truncated; then the body
-_PID = struct.Struct("=I")
+_PID = struct.Struct("=II")  # the query process's PID and its query thread's native ID
 _FAILED = errors.InternalError("Query evaluation failed; the incident was logged.")
 _NO_PROCESS = "No query process could be started; the incident was logged."
 
@@ -187,10 +197,12 @@ def _serve_queries(
 
     def serve() -> None:
         store = store_of()
+        # A process the kernel ends at its memory bound aborts: no core file of a store-sized process.
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if memory_limit is not None:
             limit = _address_space_bytes() + memory_limit
             resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
-        connection.send_bytes(_PID.pack(os.getpid()))
+        connection.send_bytes(_PID.pack(os.getpid(), threading.get_native_id()))
         while True:
             try:
                 job: QueryJob = pickle.loads(connection.recv_bytes())
@@ -257,7 +269,9 @@ def _rebuild_error(detail: bytes) -> errors.ClientError:
 class _QueryProcess:
     connection: Connection
     pid: int
+    thread_id: int  # the thread that evaluates its queries
     hard_deadline: float = 0.0  # while a query runs: when the kernel ends it at the latest
+    demoted: bool = False
 
 
 @dataclass(eq=False)
@@ -305,7 +319,12 @@ class QueryProcesses:
             process = self._take(deadline, timeout)
             process.connection.send_bytes(payload)
         process.hard_deadline = time.monotonic() + self._hard_bound
-        if not process.connection.poll(max(deadline - time.monotonic(), 0)):
+        answered = process.connection.poll(min(DEMOTE_AFTER, max(deadline - time.monotonic(), 0)))
+        if not answered and deadline > time.monotonic():
+            # A long query yields the CPU to the short ones beside it, in the other processes.
+            process.demoted = _set_niceness(process.thread_id, DEMOTED_NICENESS)
+            answered = process.connection.poll(max(deadline - time.monotonic(), 0))
+        if not answered:
             self._drain(process)
             log.warning("query answered 503 after %g s: %.200r", timeout, job.query)
             raise errors.QueryTimedOut(
@@ -363,6 +382,13 @@ class QueryProcesses:
             raise
 
     def _give_back(self, process: _QueryProcess) -> None:
+        if process.demoted:
+            if not _set_niceness(process.thread_id, 0):
+                # Raising a priority needs a privilege: this process ends (it sees its connection
+                # close), and the next query that needs one gets a fresh one.
+                self._lost(process)
+                return
+            process.demoted = False
         with self._lock:
             self._idle.append(process)
             self._free.notify()
@@ -386,8 +412,8 @@ class QueryProcesses:
         if not connection.poll(START_TIMEOUT):
             connection.close()
             raise errors.InternalError(_NO_PROCESS)
-        (pid,) = _PID.unpack(connection.recv_bytes())
-        return _QueryProcess(connection, pid)
+        pid, thread_id = _PID.unpack(connection.recv_bytes())
+        return _QueryProcess(connection, pid, thread_id)
 
     # --- draining the answers nobody waits for ------------------------------------------------
 
@@ -436,3 +462,12 @@ class QueryProcesses:
                     self._lost(process)
                     continue
                 self._give_back(process)
+
+
+def _set_niceness(thread_id: int, niceness: int) -> bool:
+    """Set a thread's niceness (Linux schedules threads one by one); False if the system refuses."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, thread_id, niceness)
+    except OSError:
+        return False
+    return True
