@@ -18,7 +18,7 @@ import rdflib
 from govkg.graph.stored_queries import load_stored_queries
 from govkg.rdf.serialize import to_rdflib_term
 from govkg.settings import DEFAULT_BASE_IRI
-from govkg.store.loaded import open_knowledge_graph
+from govkg.store.opening import open_knowledge_graph
 
 PER_RUN_LIMIT_SECONDS = 30
 

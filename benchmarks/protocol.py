@@ -335,9 +335,12 @@ def render_protocol(run: dict) -> str:
                 f"{'/'.join(map(str, round_['load_start']))} | {'/'.join(map(str, round_['load_end']))} | "
                 f"{'; '.join(round_['busy']) or 'none'} |"
             )
-    for size in run["sizes"]:
-        for item in size.get("count_mismatches", []):
-            lines.append(f"\n- {size['label']}, answers differ: {item}")
+    differences = [
+        f"- {size['label']}, result counts differ: {item}"
+        for size in run["sizes"]
+        for item in size.get("count_mismatches", [])
+    ]
+    lines += ["", *differences] if differences else []
     markdown = "\n".join(lines) + "\n"
     return markdown if run["valid"] else mark_invalid(markdown)
 

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     stages = [
         (sparql_protocol, ["_read_operation", "_answer", "check_query", "choose_format", "plan_query",
                            "_answer_key", "protocol_headers", "conditional"]),
-        (executor, ["operation_form", "service_calls"]),
+        (executor, ["operation_form", "allowed_service_calls"]),
         (runner, ["has_dataset_clause", "_prepare", "serialize_solutions", "serialize_graph", "_execute"]),
     ]  # fmt: skip
     for module, names in stages:

@@ -637,7 +637,7 @@ def measure_size(
 
     Each round runs every client count with the peers in the round's rotated order, records the
     load average at its start and end, each peer's figures (PSS read after its scenario) and any
-    process outside this run that was busy meanwhile.
+    process outside this run that was busy beside a scenario.
     """
     triples = generate.parse_size(size_label)
     data_path = args.data_dir / f"bench-{size_label}-seed{args.seed}.nt"
@@ -709,13 +709,26 @@ def measure_size(
         for round_number in range(args.rounds):
             order = protocol.rotated(names, round_number)
             record: dict = {"round": round_number, "order": order, "load_start": protocol.load_average()}
-            ticks_before, round_started = protocol.cpu_ticks(), time.monotonic()
+            record["busy"] = []
             for clients in args.clients:
                 for name in order:
                     system = by_name[name]
+                    ticks_before, scenario_started = protocol.cpu_ticks(), time.monotonic()
                     result = loadgen.run_scenario(
                         system.endpoint, mix_sets, clients, args.duration, server_pid=system.process.pid
                     )
+                    # Checked per scenario, so a short burst beside one peer is not averaged away.
+                    busy = protocol.busy_between(
+                        ticks_before,
+                        protocol.cpu_ticks(),
+                        time.monotonic() - scenario_started,
+                        args.max_process_cpu / 100,
+                        exclude=loadgen.process_tree(os.getpid()),
+                    )
+                    record["busy"] += [
+                        f"beside {name} {clients}c: {process}"
+                        for process in protocol.with_command_lines(busy)
+                    ]
                     summary = result.summary()
                     summary["round"] = round_number
                     summary["pss_mib"] = round(loadgen.tree_memory(system.process.pid).pss_mib, 1)
@@ -728,14 +741,6 @@ def measure_size(
                         flush=True,
                     )
             record["load_end"] = protocol.load_average()
-            busy = protocol.busy_between(
-                ticks_before,
-                protocol.cpu_ticks(),
-                time.monotonic() - round_started,
-                args.max_process_cpu / 100,
-                exclude=loadgen.process_tree(os.getpid()),
-            )
-            record["busy"] = [str(process) for process in protocol.with_command_lines(busy)]
             report["rounds"].append(record)
             print(
                 f"round {round_number + 1}: load {record['load_start']} → {record['load_end']}; "
@@ -814,7 +819,7 @@ def protocol_sizes(report: dict) -> list[dict]:
 
 
 def invalid_reasons(reports: list[dict], max_share: float) -> list[str]:
-    """What in the measured rounds breaks the protocol: busy neighbours, answers from a cache."""
+    """What in the measured rounds breaks the protocol: busy neighbours, cached or failed answers."""
     reasons = []
     for report in reports:
         for record in report["rounds"]:
@@ -824,11 +829,13 @@ def invalid_reasons(reports: list[dict], max_share: float) -> list[str]:
                     f"{max_share:.0%} of a core ({'; '.join(record['busy'])})"
                 )
         for entry in report["scenarios"]:
-            if entry["scenario"] == "mix" and entry["cache_hits"]:
-                reasons.append(
-                    f"{report['size_label']} round {entry['round'] + 1}: {entry['system']} answered "
-                    f"{entry['cache_hits']} mix queries from a cache"
-                )
+            if entry["scenario"] != "mix":
+                continue
+            where = f"{report['size_label']} round {entry['round'] + 1}: {entry['system']}"
+            if entry["cache_hits"]:
+                reasons.append(f"{where} answered {entry['cache_hits']} mix queries from a cache")
+            if entry["errors"]:
+                reasons.append(f"{where} failed {entry['errors']} mix queries")
     return reasons
 
 

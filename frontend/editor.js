@@ -3,8 +3,9 @@
  * Built by `npm run build` into server/web/static/vendor/editor.js (an IIFE that sets
  * window.govkgEditor). It replaces the page's <textarea> (which stays in the form, kept in
  * step with the editor, so the form still submits) and adds line numbers, highlighting,
- * bracket matching, a search panel, completion of the known prefixes, SPARQL keywords,
- * gov: terms and resource labels, and error marks at the user's own line and column.
+ * bracket matching, a search panel, completion of the known prefixes, SPARQL keywords, the
+ * terms of every known prefix and resource labels in both languages, and error marks at the
+ * user's own line and column.
  * Everything it needs comes from this server: no other network.
  */
 import { autocompletion, completionKeymap } from "@codemirror/autocomplete";
@@ -53,7 +54,7 @@ const theme = EditorView.theme({
   ".cm-completionDetail": { color: "inherit", opacity: "0.85", marginLeft: "0.6em", fontStyle: "normal" },
 });
 
-/** The completion source: keywords, prefixes, gov: terms and resources (by label). */
+/** The word source: keywords, prefixes and the prefixed terms of every known namespace. */
 function completionSource(getData) {
   return (context) => {
     const word = context.matchBefore(/[\p{L}\p{N}_:\-.]+/u);
@@ -69,12 +70,41 @@ function completionSource(getData) {
     }
     if (!text.includes(":")) {
       for (const keyword of KEYWORDS) options.push({ label: keyword, type: "keyword" });
-      for (const resource of data.resources || []) {
-        if (!resource.label) continue;
-        options.push({ label: resource.label, type: "variable", detail: resource.short, apply: "<" + resource.iri + ">" });
-      }
     }
     return { from: word.from, options: options, validFor: /^[\p{L}\p{N}_:\-.]*$/u };
+  };
+}
+
+/**
+ * The label source: the resources whose label (in either language) holds the words before the
+ * cursor, spaces included ("Duan Inkstone", "端砚石"), completed to their IRI. The longest run of
+ * words that some label holds is replaced.
+ */
+function labelSource(getData) {
+  return (context) => {
+    const line = context.state.doc.lineAt(context.pos);
+    const before = line.text.slice(0, context.pos - line.from);
+    const run = /[\p{L}\p{N}][\p{L}\p{N}_\-.·'’ ]*$/u.exec(before);
+    if (!run || (run[0].length < 2 && !context.explicit)) return null;
+    const resources = getData().resources || [];
+    // Not from inside a prefixed name, a variable or an IRI (the run's first word then is one).
+    const starts = run.index > 0 && ":?$<_".includes(before[run.index - 1]) ? [] : [0];
+    for (let index = 1; index < run[0].length; index++) {
+      if (run[0][index - 1] === " " && run[0][index] !== " ") starts.push(index);
+    }
+    for (const start of starts) {
+      const wanted = run[0].slice(start).toLowerCase();
+      const found = resources.filter((resource) => resource.label && resource.label.toLowerCase().includes(wanted));
+      if (!found.length) continue;
+      const options = found.slice(0, 50).map((resource) => ({
+        label: resource.label,
+        type: "variable",
+        detail: resource.short,
+        apply: "<" + resource.iri + ">",
+      }));
+      return { from: line.from + run.index + start, options: options, filter: false };
+    }
+    return null;
   };
 }
 
@@ -103,7 +133,7 @@ function create(textarea, options) {
       highlightActiveLine(),
       StreamLanguage.define(sparql),
       syntaxHighlighting(highlight),
-      autocompletion({ override: [completionSource(() => data)], activateOnTyping: true }),
+      autocompletion({ override: [completionSource(() => data), labelSource(() => data)], activateOnTyping: true }),
       lintGutter(),
       keymap.of([
         { key: "Mod-Enter", run: () => { options.onRun(); return true; } },

@@ -82,16 +82,33 @@ output_option = click.option(
 
 @main.command()
 @_setting_options
-def serve(**options: Any) -> None:
+@click.option(
+    "--create",
+    is_flag=True,
+    default=False,
+    help="With --store DIR: make a new store there if it has none (without it, a folder with no store "
+    "is refused, so that a mistyped path is not served as an empty store).",
+)
+def serve(create: bool, **options: Any) -> None:
     """Serve the SPARQL endpoint and linked-data pages (gunicorn, 127.0.0.1:5000 by default)."""
-    from govkg.store.persistent import StoreError
+    import logging
+
+    from govkg.settings import REMOTE_STORE_PREFIX
+    from govkg.store.persistent import StoreError, check_store_folder
     from govkg.web.serving import CannotListen, run_server
 
     settings = _settings_from_options(options)
+    # govkg's own notes (progress of a --data load, warnings) as "govkg: …" lines; gunicorn has its own.
+    logging.basicConfig(level=logging.INFO, format="govkg: %(message)s")
+    _warn_of_moved_namespace(settings["base_iri"])
     try:
+        if settings["store"] and not settings["store"].startswith(REMOTE_STORE_PREFIX):
+            check_store_folder(settings["store"], create)
         run_server(settings)
     except (DataFileError, StoreError, CannotListen) as error:
         raise click.ClickException(str(error)) from None
+    except OSError as error:  # a file or folder named by the settings cannot be used
+        raise click.ClickException(_os_error_message(error)) from None
     except Exception as error:
         # An external store's error: govkg.store.remote (and requests) is imported only when the
         # store is one, so only then can its error have been raised.
@@ -161,9 +178,10 @@ def proxy_config(upstreams: tuple[str, ...], **options: Any) -> None:
 def dump(format_name: str, output: Path | None, base_iri: str | None) -> None:
     """Write the whole graph (ontology, facts, links, dataset metadata)."""
     from govkg.rdf.serialize import serialize_quads
-    from govkg.store.loaded import open_knowledge_graph
+    from govkg.store.opening import open_knowledge_graph
 
     settings = _settings_from_options({"base_iri": base_iri})
+    _warn_of_moved_namespace(settings["base_iri"])
     try:
         loaded = open_knowledge_graph(settings["base_iri"])
     except DataFileError as error:
@@ -179,9 +197,10 @@ def dump(format_name: str, output: Path | None, base_iri: str | None) -> None:
 @click.option(
     "--store",
     "store_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
-    help="Persistent store folder to load into (created if missing); serve it with `govkg serve --store`.",
+    help="Persistent store folder to load into (made if missing: a new or empty folder); "
+    "serve it with `govkg serve --store`.",
 )
 @click.option(
     "--into",
@@ -221,19 +240,22 @@ def load(
     if (store_dir is None) == (into is None):
         raise click.UsageError("give exactly one of --store DIR and --into URL")
     if into is not None:
+        from govkg.store.opening import open_knowledge_graph
         from govkg.store.remote import RemoteStoreError, push_article_graphs
 
         if files:
             raise click.UsageError("--into pushes the article graphs; load big files with --store")
         try:
-            for line in push_article_graphs(into, settings["base_iri"], graph_store=graph_store):
+            article = open_knowledge_graph(settings["base_iri"])
+            for line in push_article_graphs(into, article, graph_store=graph_store):
                 click.echo(line, err=True)
         except RemoteStoreError as error:
             raise click.ClickException(str(error)) from None
         return
-    from govkg.store.persistent import StoreDirectory, StoreError, load_files
+    from govkg.store.persistent import StoreDirectory, StoreError, check_store_folder, load_files
 
     logging.basicConfig(level=logging.INFO, format="govkg: %(message)s")
+    _warn_of_moved_namespace(settings["base_iri"])
     started = time.monotonic()
 
     def report(loaded) -> None:  # noqa: ANN001
@@ -245,16 +267,19 @@ def load(
         )
 
     try:
+        check_store_folder(store_dir, create=True)
         load_files(StoreDirectory(store_dir), list(files), settings["base_iri"], progress, report)
     except (DataFileError, StoreError) as error:
         raise click.ClickException(f"{error} (the store is unchanged)") from None
+    except OSError as error:
+        raise click.ClickException(f"{_os_error_message(error)} (the store is unchanged)") from None
     click.echo(
         f"loaded in {time.monotonic() - started:.2f} s; serve with: govkg serve --store {store_dir}", err=True
     )
 
 
 @main.command()
-@click.argument("query_file", type=click.File("r", encoding="utf-8"))
+@click.argument("query_file", type=click.File("rb"))
 @click.option(
     "--format",
     "format_name",
@@ -269,12 +294,20 @@ def query(query_file: Any, format_name: str, output: Path | None, base_iri: str 
     """Run the SPARQL query in QUERY_FILE (or - for stdin) on the embedded graph."""
     from govkg.errors import ClientError
     from govkg.sparql.local import answer_locally
-    from govkg.store.loaded import open_knowledge_graph
+    from govkg.store.opening import open_knowledge_graph
 
     settings = _settings_from_options({"base_iri": base_iri})
+    raw = query_file.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise click.ClickException(
+            f"{query_file.name}: not UTF-8 text (byte 0x{raw[error.start]:02x} at offset {error.start}); "
+            "save the query as UTF-8"
+        ) from None
     try:
         loaded = open_knowledge_graph(settings["base_iri"])
-        data = answer_locally(loaded.backend, loaded.base_iri, query_file.read(), format_name, settings)
+        data = answer_locally(loaded.backend, loaded.base_iri, text, format_name, settings)
     except ClientError as error:
         raise click.ClickException(error.message) from None
     except DataFileError as error:
@@ -437,7 +470,7 @@ def write_expected_command(names: tuple[str, ...]) -> None:
     from govkg.graph.stored_queries import write_expected
     from govkg.package_data import QUERIES_DIR
     from govkg.settings import DEFAULT_BASE_IRI
-    from govkg.store.loaded import open_knowledge_graph
+    from govkg.store.opening import open_knowledge_graph
 
     try:
         store = open_knowledge_graph(DEFAULT_BASE_IRI).store
@@ -445,6 +478,28 @@ def write_expected_command(names: tuple[str, ...]) -> None:
             click.echo(path.relative_to(QUERIES_DIR.parent))
     except DataFileError as error:
         raise click.ClickException(str(error)) from None
+
+
+def _warn_of_moved_namespace(base_iri: str) -> None:
+    """Say so when ``--base-iri`` moves the ``gov:`` terms away from the published ontology's IRIs."""
+    from govkg.settings import DEFAULT_BASE_IRI
+
+    if base_iri != DEFAULT_BASE_IRI:
+        click.echo(
+            f"govkg: note: with --base-iri {base_iri} the gov: terms are {base_iri}ontology#…, "
+            f"not {DEFAULT_BASE_IRI}ontology#…; queries must use that gov: prefix",
+            err=True,
+        )
+
+
+def _os_error_message(error: OSError) -> str:
+    """An operating-system error as one line: the file and what is wrong with it.
+
+    >>> _os_error_message(NotADirectoryError(20, "Not a directory", "store/state.json"))
+    'store/state.json: Not a directory'
+    """
+    where = f"{error.filename}: " if error.filename else ""
+    return f"{where}{error.strerror or error}"
 
 
 def _write_output(data: bytes | str, output: Path | None) -> None:

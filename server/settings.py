@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 ENV_PREFIX = "GOVKG_"
 
@@ -65,11 +66,25 @@ def _parse_base_iri(value: str) -> str:
 
     >>> _parse_base_iri("http://127.0.0.1:5000")
     'http://127.0.0.1:5000/'
+    >>> _parse_base_iri("http://x y/")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: base IRI must be an http(s) IRI with a host and no space, ... got 'http://x y/'
     """
     value = value.strip()
-    if not value.startswith(("http://", "https://")):
-        raise ValueError(f"base IRI must be an http(s) IRI, got {value!r}")
+    if (
+        not value.startswith(("http://", "https://"))
+        or not urlsplit(value).netloc
+        or any(char in _NOT_IN_IRIS or ord(char) < 0x21 for char in value)
+    ):
+        raise ValueError(
+            "base IRI must be an http(s) IRI with a host and no space, quote or <>{}|\\^` in it, "
+            f"got {value!r}"
+        )
     return value if value.endswith("/") else value + "/"
+
+
+#: Characters RFC 3987 keeps out of an IRI (with the controls and the space, checked apart).
+_NOT_IN_IRIS = frozenset('<>"{}|\\^`')
 
 
 def _number(value: str | float, kind: type[int] | type[float]) -> Any:  # noqa: ANN401

@@ -136,8 +136,10 @@ def virtuoso_available() -> bool:
     return shutil.which("virtuoso-t") is not None
 
 
-def start_oxigraph_store(workdir: Path, timeout_s: int | None = None) -> RunningStore:
-    """An empty, writable ``oxigraph serve`` with the union default graph, on a free port."""
+def start_oxigraph_store(
+    workdir: Path, timeout_s: int | None = None, union_default_graph: bool = True
+) -> RunningStore:
+    """An empty, writable ``oxigraph serve`` (by default with the union default graph), on a free port."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = workdir / "oxigraph.log"
@@ -149,7 +151,8 @@ def start_oxigraph_store(workdir: Path, timeout_s: int | None = None) -> Running
         "--bind",
         f"127.0.0.1:{port}",
     ]
-    command.append("--union-default-graph")
+    if union_default_graph:
+        command.append("--union-default-graph")
     if timeout_s is not None:
         command += ["--timeout-s", str(timeout_s)]
     process = spawn_logged(command, log_path)

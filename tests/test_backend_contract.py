@@ -21,8 +21,8 @@ from govkg.errors import ClientError, QueryTimedOut
 from govkg.graph.stored_queries import EXPECTED_DIR, QUERIES_DIR, load_stored_queries
 from govkg.settings import DEFAULT_BASE_IRI, load_settings
 from govkg.sparql.local import answer_locally
-from govkg.store.loaded import LoadedGraph, open_knowledge_graph, open_persistent_store
-from govkg.store.remote import open_remote_store
+from govkg.store.loaded import LoadedGraph
+from govkg.store.opening import open_knowledge_graph, open_persistent_store, open_remote_store
 
 from tests.stores import push_article, start_oxigraph_store, start_virtuoso, stop_store, virtuoso_available
 from tests.test_competency_queries import assert_same_solutions

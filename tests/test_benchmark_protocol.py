@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import loadgen, protocol
+from benchmarks import loadgen, protocol, run
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -171,3 +171,23 @@ def test_an_invalid_run_says_so_in_every_table() -> None:
     assert all(header.startswith("| **INVALID**") for header in headers)
     assert "**INVALID**: --allow-load given; 1-minute load average 3.1 > 0.5." in lines
     assert protocol.mark_invalid(markdown) == markdown  # marked once
+
+
+def test_busy_neighbours_cached_or_failed_answers_make_a_run_invalid() -> None:
+    def mix(system: str, hits: int = 0, errors: int = 0) -> dict:
+        return {"scenario": "mix", "system": system, "round": 0, "cache_hits": hits, "errors": errors}
+
+    quiet = {"size_label": "100k", "rounds": [{"round": 0, "busy": []}], "scenarios": [mix("govkg")]}
+    repeated = {"scenario": "repeated", "system": "govkg", "cache_hits": 900, "errors": 0}
+    quiet["scenarios"].append(repeated)  # the cache scenario is meant to hit
+    assert run.invalid_reasons([quiet], 0.2) == []
+    noisy = {
+        "size_label": "1M",
+        "rounds": [{"round": 0, "busy": ["beside virtuoso 4c: pid 9 x at 50% of a core"]}],
+        "scenarios": [mix("govkg", hits=3), mix("virtuoso", errors=2)],
+    }
+    assert run.invalid_reasons([quiet, noisy], 0.2) == [
+        "1M round 1: other processes above 20% of a core (beside virtuoso 4c: pid 9 x at 50% of a core)",
+        "1M round 1: govkg answered 3 mix queries from a cache",
+        "1M round 1: virtuoso failed 2 mix queries",
+    ]

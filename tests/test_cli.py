@@ -12,7 +12,7 @@ import pytest
 import rdflib
 from govkg.cli import main
 from govkg.rdf.formats import RDF_FORMATS
-from govkg.store.loaded import open_knowledge_graph
+from govkg.store.opening import open_knowledge_graph
 from rdflib.compare import isomorphic
 
 RESULTS_JSON = "application/sparql-results+json"
@@ -180,3 +180,67 @@ def test_validate_errors_are_worded_like_the_other_commands(runner, tmp_path):
     result = runner.invoke(main, ["validate", "--data-dir", str(bad)])
     assert result.exit_code == 1
     assert result.output.startswith("Error: ")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["serve", "--store", "{file}"], "is a file, not a store folder"),
+        (["serve", "--store", "{tmp}/typo"], "no store here; check the path, or add --create"),
+        (["load", "{file}", "--store", "{file}"], "is a file, not a store folder"),
+        (
+            ["load", "{file}", "--store", "/proc/govkg-store"],
+            "cannot make the store folder /proc/govkg-store",
+        ),
+        (["load", "{file}", "--store", "{tmp}"], "is a folder with other files in it"),
+        (["load", "{tmp}/missing.nt", "--store", "{tmp}/new"], "missing.nt: No such file or directory"),
+        (["dump", "--base-iri", "http://x y/"], "base IRI must be an http(s) IRI with a host and no space"),
+        (["query", "{latin1}"], "not UTF-8 text (byte 0xe9 at offset 8); save the query as UTF-8"),
+        (["serve", "--base-iri", "http://x y/"], "base IRI must be an http(s) IRI with a host and no space"),
+    ],
+    ids=[
+        "serve-file",
+        "serve-typo",
+        "load-file",
+        "load-unmakeable",
+        "load-busy-folder",
+        "load-missing",
+        "base-iri",
+        "not-utf8",
+        "serve-base-iri",
+    ],
+)
+def test_user_input_errors_are_one_line_with_the_fix(runner, tmp_path, arguments, message):
+    """No traceback for what a user types: one ``Error:`` line that says what to do."""
+    (tmp_path / "data.nt").write_text("<urn:a> <urn:b> <urn:c> .\n", encoding="utf-8")
+    (tmp_path / "latin1.rq").write_bytes('SELECT "é" {}'.encode("latin-1"))
+    values = {
+        "{file}": str(tmp_path / "data.nt"),
+        "{tmp}": str(tmp_path),
+        "{latin1}": str(tmp_path / "latin1.rq"),
+    }
+    for placeholder, value in values.items():
+        arguments = [argument.replace(placeholder, value) for argument in arguments]
+    result = runner.invoke(main, arguments)
+    assert result.exit_code in (1, 2), result.output
+    assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
+    error_lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(error_lines) == 1 and message in error_lines[0], result.output
+    if result.exit_code == 1:  # not a usage error: no usage text either
+        assert result.output.strip() == error_lines[0]
+    assert not (tmp_path / "typo").exists()  # a mistyped store path is not made
+
+
+def test_a_store_folder_is_made_only_when_asked(tmp_path):
+    from govkg.store.persistent import StoreError, check_store_folder
+
+    with pytest.raises(StoreError, match="add --create"):
+        check_store_folder(tmp_path / "new", create=False)
+    check_store_folder(tmp_path / "new", create=True)
+    assert (tmp_path / "new").is_dir()
+
+
+def test_a_base_iri_that_moves_the_gov_namespace_is_said(runner, tmp_path):
+    result = runner.invoke(main, ["dump", "--base-iri", "http://127.0.0.1:9/", "-o", str(tmp_path / "g.ttl")])
+    assert result.exit_code == 0, result.output
+    assert "gov: terms are http://127.0.0.1:9/ontology#" in result.output

@@ -29,7 +29,7 @@ from govkg.graph.stored_queries import (
 )
 from govkg.settings import DEFAULT_BASE_IRI
 from govkg.sparql.text import code_only
-from govkg.store.loaded import open_knowledge_graph
+from govkg.store.opening import open_knowledge_graph
 
 QUERIES = load_stored_queries(QUERIES_DIR)
 ANSWERED = [query for query in QUERIES if not query.federated]

@@ -6,7 +6,7 @@ import pyoxigraph as ox
 import pytest
 from govkg.graph.knowledge_graph import DataFileError, data_file_parts, load_store
 from govkg.settings import load_settings
-from govkg.store.loaded import open_knowledge_graph
+from govkg.store.opening import open_knowledge_graph
 
 BASE = "http://127.0.0.1:5000/"
 

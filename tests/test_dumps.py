@@ -13,7 +13,8 @@ import rdflib
 import requests
 from govkg.rdf.formats import RDF_FORMATS
 from govkg.store.dumps import DUMP_FILES, build_dump, dataset_graphs, dataset_quads
-from govkg.store.loaded import LoadedGraph, open_knowledge_graph
+from govkg.store.loaded import LoadedGraph
+from govkg.store.opening import open_knowledge_graph
 from rdflib.compare import IsomorphicGraph, to_isomorphic
 
 PLAIN = [dump for dump in DUMP_FILES if not dump.compressed]

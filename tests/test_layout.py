@@ -6,6 +6,8 @@
   layer or the layers below, so no two subpackages import each other.
 * Only ``web`` (and the entry points, which start it) imports Flask, Werkzeug, Jinja or gunicorn.
 * No module imports another module's private name (``from govkg.x import _name``).
+* No modules import each other round a cycle, inside a package or across (imports inside
+  functions count: a late import must not hide a cycle).
 """
 
 from __future__ import annotations
@@ -72,9 +74,8 @@ def test_every_module_is_in_a_layer() -> None:
     assert {layer_of(module_name(path)) for path in SOURCES} <= set(LAYERS)
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=lambda path: module_name(path))
-def test_imports_follow_the_layers(path: Path) -> None:
-    module = module_name(path)
+def layer_problems(module: str, path: Path) -> list[str]:
+    """What in ``path`` (the source of ``module``) breaks the layer, web-framework and private-name rules."""
     layer = LAYERS.index(layer_of(module))
     problems = []
     for line, imported, names in imports(path):
@@ -90,12 +91,85 @@ def test_imports_follow_the_layers(path: Path) -> None:
         private = [name for name in names if name.startswith("_") and not name.startswith("__")]
         if private and imported != module:
             problems.append(f"line {line}: private {', '.join(private)} of {imported}")
-    assert not problems, f"{module}:\n" + "\n".join(problems)
+    return problems
+
+
+def import_graph(modules: dict[str, Path]) -> dict[str, set[str]]:
+    """Which of ``modules`` each imports: every import, at module level, in a function or for typing.
+
+    ``from govkg.store import loaded`` and ``from govkg.store.loaded import X`` both name
+    ``govkg.store.loaded``; an import of a package names its ``__init__``.
+    """
+    graph: dict[str, set[str]] = {module: set() for module in modules}
+    for module, path in modules.items():
+        for _, imported, names in imports(path):
+            for target in (imported, *(f"{imported}.{name}" for name in names)):
+                if target in modules and target != module:
+                    graph[module].add(target)
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The groups of modules that import each other round a cycle (strongly connected, more than one).
+
+    >>> import_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}})
+    [['a', 'b', 'c']]
+    >>> import_cycles({"a": {"b"}, "b": set()})
+    []
+    """
+    index: dict[str, int] = {}
+    lowest: dict[str, int] = {}
+    stack: list[str] = []
+    cycles = []
+
+    def visit(module: str) -> None:  # Tarjan's algorithm
+        index[module] = lowest[module] = len(index)
+        stack.append(module)
+        for target in sorted(graph[module]):
+            if target not in index:
+                visit(target)
+                lowest[module] = min(lowest[module], lowest[target])
+            elif target in stack:
+                lowest[module] = min(lowest[module], index[target])
+        if lowest[module] == index[module]:
+            group = []
+            while not group or group[-1] != module:
+                group.append(stack.pop())
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return sorted(cycles)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda path: module_name(path))
+def test_imports_follow_the_layers(path: Path) -> None:
+    problems = layer_problems(module_name(path), path)
+    assert not problems, f"{module_name(path)}:\n" + "\n".join(problems)
+
+
+def test_no_module_imports_round_a_cycle() -> None:
+    """Inside a package or across, counting the imports inside functions: a late import hides no cycle."""
+    graph = import_graph({module_name(path): path for path in SOURCES})
+    assert import_cycles(graph) == []
 
 
 def test_the_rules_catch_a_violation(tmp_path: Path) -> None:
-    """The checker itself: a store module importing Flask and the web layer is caught."""
-    assert layer_of("govkg.store.loaded") == "store"
+    """The checker itself: a store module importing Flask and the web layer, inside a function, is caught."""
     sample = tmp_path / "sample.py"
     sample.write_text("def f():\n    from govkg.web.store import loaded_graph\n    import flask\n")
     assert [(line, name) for line, name, _ in imports(sample)] == [(2, "govkg.web.store"), (3, "flask")]
+    assert layer_problems("govkg.store.sample", sample) == [
+        "line 2: govkg.web.store is in a layer above store",
+        "line 3: flask (a web framework) outside govkg.web",
+    ]
+
+
+def test_the_cycle_check_sees_an_import_inside_a_function(tmp_path: Path) -> None:
+    first, second = tmp_path / "first.py", tmp_path / "second.py"
+    first.write_text("from govkg.store.second import thing\n")
+    second.write_text("def late():\n    from govkg.store import first\n")
+    graph = import_graph({"govkg.store.first": first, "govkg.store.second": second})
+    assert import_cycles(graph) == [["govkg.store.first", "govkg.store.second"]]

@@ -26,7 +26,7 @@ from govkg.linking import linker as linking
 from govkg.settings import DEFAULT_BASE_IRI, load_settings
 from govkg.sparql import outbound_guard
 from govkg.sparql.local import answer_locally
-from govkg.store.loaded import open_knowledge_graph
+from govkg.store.opening import open_knowledge_graph
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS, VOID, XSD
 
 from tests.stores import OxigraphServer, start_oxigraph, stop_oxigraph

@@ -192,3 +192,21 @@ def test_an_xml_bomb_is_refused_before_loading(loaded_store: Path, tmp_path: Pat
     assert completed.returncode == 1
     assert "bomb.rdf, line 2" in completed.stderr and "the store is unchanged" in completed.stderr
     assert _graph_counts(loaded_store) == before
+
+
+def test_an_interrupted_load_leaves_the_bar_where_it_stopped(capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C mid-load: the bar says how far the reading got, never 100 %; a finished load counts triples."""
+    import io
+
+    from govkg.store.persistent import _Progress
+
+    data = b"<urn:a> <urn:b> <urn:c> .\n" * 100
+    reader = _Progress(io.BytesIO(data), Path("some.nt"), len(data), line_based=True, terminal=True)
+    reader.read(len(data) // 4)
+    reader.close(None)  # what bulk_load_file does when the load raised (KeyboardInterrupt too)
+    stopped = capsys.readouterr().err
+    assert "stopped" in stopped and "100%" not in stopped
+    reader = _Progress(io.BytesIO(data), Path("some.nt"), len(data), line_based=True, terminal=True)
+    reader.read()
+    reader.close(100)
+    assert "100 triples loaded" in capsys.readouterr().err

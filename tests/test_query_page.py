@@ -16,7 +16,7 @@ from govkg.rdf.formats import RDF_FORMATS, RESULTS_FORMATS, ResultsFormat
 from govkg.rdf.serialize import project_prefixes
 from govkg.sparql.text import complete_prefixes
 from govkg.web.openapi import openapi_path
-from govkg.web.query_page import editor_text
+from govkg.web.query_page import EXCEL_CSV, editor_text
 from openapi_spec_validator import validate as validate_openapi
 
 from tests.conftest import start_server, stop_server
@@ -196,7 +196,11 @@ def test_without_javascript_the_form_redirects_to_the_endpoint_with_prefixes_dec
 def test_the_page_offers_exactly_the_registry_formats(live_server):
     _, page = get_page(live_server)
     options = [option["value"] for option in page.find_all("option")]
-    assert options == [fmt.name for fmt in (*RESULTS_FORMATS, *RDF_FORMATS)]
+    # The registry's formats, and CSV for Excel (the registry's CSV with a byte-order mark).
+    assert [name for name in options if name != EXCEL_CSV] == [
+        fmt.name for fmt in (*RESULTS_FORMATS, *RDF_FORMATS)
+    ]
+    assert options[options.index("csv") + 1] == EXCEL_CSV
     formats = page.page_data()["formats"]
     assert [fmt["media_type"] for fmt in formats["results"]] == [fmt.media_type for fmt in RESULTS_FORMATS]
     assert [fmt["name"] for fmt in formats["rdf"]] == [fmt.name for fmt in RDF_FORMATS]

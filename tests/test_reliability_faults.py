@@ -449,7 +449,8 @@ def test_sigkill_during_a_load_leaves_the_old_data_or_the_new_never_a_mix(tmp_pa
     try:
         counts = _graph_counts(server)
         version = requests.get(server.url + "readyz", timeout=TIMEOUT).json()["dataset_version"]
-        assert "an unfinished load is rolled back" in server.log()  # it says which: the old data
+        # It says which: the old data.
+        assert "put back as it was before the last load, which did not finish" in server.log()
         assert counts == {"old": 1}
         state = json.loads((store / "state.json").read_text())
         assert set(state["graphs"]) == set(before["graphs"])

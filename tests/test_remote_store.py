@@ -21,6 +21,7 @@ import rdflib.compare
 import requests
 from govkg.graph.stored_queries import EXPECTED_DIR, QUERIES_DIR, load_stored_queries
 from govkg.settings import DEFAULT_BASE_IRI
+from govkg.store.opening import open_knowledge_graph
 
 from tests.conftest import LiveServer, start_server, stop_server
 from tests.stores import (
@@ -56,8 +57,6 @@ def _graph_counts(store: RunningStore) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def local_counts() -> dict[str, int]:
-    from govkg.store.loaded import open_knowledge_graph
-
     loaded = open_knowledge_graph(BASE)
     return {
         graph: sum(
@@ -158,11 +157,12 @@ def test_a_failed_upload_leaves_each_graph_old_or_new(
 
         return send
 
+    article = open_knowledge_graph(BASE)
     monkeypatch.setattr(remote.requests, "post", failing(real_post))
     monkeypatch.setattr(remote.requests, "put", failing(real_put))
     graph_store = loaded.graph_store_url if loaded.name == "virtuoso" else None
     with pytest.raises(remote.RemoteStoreError, match="graph/links"):
-        list(remote.push_article_graphs(loaded.update_url, BASE, graph_store=graph_store))
+        list(remote.push_article_graphs(loaded.update_url, article, graph_store=graph_store))
     counts = _graph_counts(loaded)
     for graph in GRAPHS:
         assert counts[graph] in (1, local_counts[graph]), graph
@@ -194,7 +194,6 @@ def test_resource_page_rdf_and_describe_are_the_embedded_cbd(front: LiveServer) 
     from govkg.rdf.describe import concise_bounded_description
     from govkg.rdf.formats import rdf_format
     from govkg.rdf.serialize import serialize_triples
-    from govkg.store.loaded import open_knowledge_graph
 
     local = open_knowledge_graph(BASE)
     for iri in (PLACE, _an_annotation(local)):
@@ -254,7 +253,6 @@ def test_dumps_and_void_come_from_the_store(front: LiveServer, local_counts) -> 
     quads = list(ox.parse(gzip.decompress(dump.content), ox.RdfFormat.N_QUADS))
     by_graph = Counter(quad.graph_name.value for quad in quads)
     assert by_graph == {graph: local_counts[graph] for graph in GRAPHS if not graph.endswith("/metadata")}
-    from govkg.store.loaded import open_knowledge_graph
     from govkg.store.metadata import dataset_statistics
 
     expected = dataset_statistics(open_knowledge_graph(BASE))
@@ -290,3 +288,22 @@ def test_update_url_pushes_the_article_graphs_at_start_up(
             stop_server(server)
     finally:
         stop_store(empty)
+
+
+def test_an_oxigraph_store_without_the_union_default_graph_is_named_at_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without ``--union-default-graph`` Oxigraph answers COUNT(*) 0: the start-up says so, with the fix."""
+    from govkg.store.remote import RemoteBackend
+
+    plain = start_oxigraph_store(tmp_path / "plain", union_default_graph=False)
+    try:
+        backend = RemoteBackend(plain.query_url, BASE)
+        backend.warn_of_empty_default_graph()
+        assert not caplog.records  # an empty store: nothing to warn of
+        assert push_article(plain, BASE).returncode == 0
+        backend.warn_of_empty_default_graph()
+        (record,) = caplog.records
+        assert record.levelname == "WARNING" and "--union-default-graph" in record.getMessage()
+    finally:
+        stop_store(plain)

@@ -11,21 +11,23 @@
 from __future__ import annotations
 
 import gc
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import requests
 from govkg.sparql.lexer import has_dataset_clause, operation_form, tokenize
-from govkg.sparql.service_check import may_call_service
+from govkg.sparql.service_check import ServiceRefused, allowed_service_calls
 from govkg.sparql.text import complete_prefixes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import LiveServer, start_server, stop_server, web_worker_pids
+from tests.conftest import LiveServer, child_pids, start_server, stop_server, web_worker_pids
 from tests.test_sparql_safety import Listener
 
 TIMEOUT = 10
@@ -161,8 +163,15 @@ def _least_seconds(function: Callable[[str], object], text: str) -> float:
     return best
 
 
+def _service_check(text: str) -> object:
+    try:
+        return allowed_service_calls(text, "http://a.example/", ["http://a.example/sparql"])
+    except ServiceRefused as refusal:
+        return refusal
+
+
 _STEPS: dict[str, Callable[[str], object]] = {
-    "service pre-filter": may_call_service,
+    "service check": _service_check,
     "operation form": operation_form,
     "tokens": lambda text: list(tokenize(text)),
     "dataset clause": has_dataset_clause,
@@ -174,6 +183,8 @@ _HOSTILE: dict[str, Callable[[int], str]] = {
     "service and comments": lambda n: "service #" * (n // 9),
     "service in a variable": lambda n: "ASK { ?x" + "service" * (n // 7),
     "service and variables": lambda n: "service ?" + "servicex" * (n // 8),
+    "allowed calls": lambda n: "ASK { " + "SERVICE <sparql> { } " * (n // 21),
+    "service in short comment lines": lambda n: ("service #" * 100 + "\n!") * (n // 902),
     "dots in a name": lambda n: "ASK { ?s ex:" + "a." * (n // 2),
     "long string": lambda n: 'ASK { """' + '"a' * (n // 2),
     "open IRI": lambda n: "ASK { <" + "a" * n,
@@ -205,7 +216,7 @@ def test_the_issue_10_redos_is_answered_at_once_and_others_meanwhile(guarded_ser
     started = time.monotonic()
     response = requests.post(guarded_server.sparql_url, data={"query": query}, timeout=TIMEOUT)
     assert response.status_code == 200
-    # A shape running past the pre-filter's window counts as a call: the grammar then says no.
+    # A shape running past the check's window is refused: the check cannot read it within its budget.
     response = requests.post(guarded_server.sparql_url, data={"query": big}, timeout=TIMEOUT)
     assert response.status_code == 400 and "shaped like a SERVICE call" in response.text
     resource = "https://example.org/x" + "%23" * 2000
@@ -214,6 +225,63 @@ def test_the_issue_10_redos_is_answered_at_once_and_others_meanwhile(guarded_ser
     )
     assert response.status_code in (200, 400)
     assert time.monotonic() - started < 5
+
+
+def _worker_cpu_seconds(server: LiveServer) -> float:
+    ticks = 0
+    for pid in child_pids(server.process.pid):
+        fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process CPU times from /proc")
+def test_a_flood_of_refused_service_queries_costs_little_and_starves_nothing(guarded_server, listener):
+    """Issue 17, item 4: 57 KB SERVICE-shaped queries, refused only after rdflib had parsed them
+    holding the GIL, pushed /healthz to 9.6 s; shapes in comments did the same. Now each costs
+    the server a linear scan: the flood's CPU per query is small and /healthz stays prompt."""
+    target = f"http://127.0.0.1:{listener.port}/sparql"
+    calls, comments = f"SERVICE <{target}> {{ ?s ?p ?o }} ", f"# SERVICE <{target}> {{ ?s ?p ?o }}\n"
+    floods = [  # 57 KB each, as in the issue
+        "SELECT * { " + calls * (57_000 // len(calls)) + "}",
+        "SELECT * { ?s ?p ?o } " + comments * (57_000 // len(comments)),
+        "ASK { " + "?s <urn:x:service> ?o . " * (57_000 // 24) + f"SERVICE <{target}> {{ }} }}",
+    ]
+    sent = []
+    stop = threading.Event()
+
+    def flood(query: str) -> None:
+        with requests.Session() as session:
+            while not stop.is_set():
+                response = session.post(guarded_server.sparql_url, data={"query": query}, timeout=TIMEOUT)
+                assert response.status_code == 400 and "is not allowed" in response.text
+                sent.append(1)
+
+    cpu_before = _worker_cpu_seconds(guarded_server)
+    threads = [threading.Thread(target=flood, args=(floods[i % 3],)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    health, ordinary = [], 0
+    deadline = time.monotonic() + 4
+    try:
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            assert requests.get(guarded_server.url + "healthz", timeout=TIMEOUT).status_code == 200
+            health.append(time.monotonic() - started)
+            ask = {"query": "ASK { ?s ?p ?o }"}
+            assert requests.get(guarded_server.sparql_url, params=ask, timeout=TIMEOUT).json()["boolean"]
+            ordinary += 1
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    cpu_per_query = (_worker_cpu_seconds(guarded_server) - cpu_before) / max(len(sent), 1)
+    assert len(sent) > 50 and ordinary >= 8, (len(sent), ordinary)
+    assert max(health) < 2.0, sorted(health)[-3:]
+    assert cpu_per_query < 0.05, cpu_per_query  # rdflib took 0.1 s to seconds for each
+    listener.connections = 0
+    listener.assert_no_connection()
+    listener.connections = 0
 
 
 # --- memory bound -------------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ import requests
 from flask import Response
 from govkg.rdf.describe import concise_bounded_description
 from govkg.rdf.formats import RDF_FORMATS, rdf_format, results_format
-from govkg.store.loaded import LoadedGraph, open_knowledge_graph
+from govkg.store.loaded import LoadedGraph
+from govkg.store.opening import open_knowledge_graph
 from govkg.web.sparql_protocol import answer_query
 from SPARQLWrapper import (
     CSV,

@@ -25,7 +25,7 @@ import requests
 from govkg.rdf.serialize import project_prefixes
 from govkg.sparql import outbound_guard
 from govkg.sparql.runner import QueryJob, execute_query
-from govkg.sparql.service_check import ServiceRefused, refused_calls, service_calls
+from govkg.sparql.service_check import QueryTextRefused, apply_codepoint_escapes, refused_calls, service_calls
 from govkg.web.store import EXTENSION_KEY, loaded_graph
 
 from tests.conftest import (
@@ -163,7 +163,7 @@ def test_service_off_the_allowlist_is_refused_before_any_connection(live_server,
     for query in _service_variants(listener.url + "sparql"):
         response = _get(live_server, query)
         assert response.status_code == 400, query
-        assert "not allowed" in response.text or "SPARQL 1.1 grammar cannot parse" in response.text
+        assert "not allowed" in response.text
         assert "127.0.0.1" not in response.text.replace(listener.url, "")  # the allowlist is not shown
     for method in ("POST-form", "POST-direct"):
         query = f"SELECT * WHERE {{ SERVICE <{listener.url}> {{ ?s ?p ?o }} }}"
@@ -186,8 +186,8 @@ def test_the_word_service_elsewhere_is_not_refused(live_server):
         assert _get(live_server, query).status_code == 200, query
 
 
-def test_a_call_shape_that_the_grammar_reads_otherwise_is_refused(live_server):
-    """The agreement rule: a place shaped like a call must be a call (the engine might read one)."""
+def test_a_call_shape_anywhere_counts_as_a_call(live_server):
+    """A place shaped like a call is checked as one, even where the engine reads no call."""
     for query in (
         'SELECT * WHERE { ?s ?p "SERVICE <http://127.0.0.1:9/> { }" } LIMIT 1',
         "SELECT * WHERE { ?s ?p ?o } LIMIT 1 # SERVICE <http://127.0.0.1:9/> { }",
@@ -232,13 +232,15 @@ def test_every_connection_the_engine_attempts_was_refused_by_the_check(listener)
     store.add(ox.Quad(ox.NamedNode("urn:x:s"), ox.NamedNode("urn:x:p"), ox.Literal("o"), ox.DefaultGraph()))
     bypasses, attempting = [], 0
     for query in queries:
+        text = query  # what the engine is handed: the text with its escapes applied, if it may run
         try:
-            refused = bool(refused_calls(service_calls(query, "http://endpoint.invalid/sparql", 10), []))
-        except ServiceRefused:
+            text = apply_codepoint_escapes(query)
+            refused = bool(refused_calls(service_calls(text, "http://endpoint.invalid/sparql"), []))
+        except QueryTextRefused:
             refused = True
         before_count = outbound_guard.refused_count()
         try:
-            list(store.query(query, base_iri="http://endpoint.invalid/sparql"))
+            list(store.query(text, base_iri="http://endpoint.invalid/sparql"))
         except (SyntaxError, OSError, RuntimeError):
             pass
         if outbound_guard.refused_count() > before_count:
@@ -248,6 +250,115 @@ def test_every_connection_the_engine_attempts_was_refused_by_the_check(listener)
     assert bypasses == []
     assert attempting > 50  # the corpus does exercise real SERVICE calls
     listener.assert_no_connection()
+
+
+# --- SERVICE: the attacks of issue 17 ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def allowed_host() -> Iterator[Listener]:
+    """The host and port of the allowed endpoint: a listener that counts every connection the engine makes."""
+    server = Listener()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def path_guarded_server(
+    tmp_path_factory: pytest.TempPathFactory, allowed_host: Listener
+) -> Iterator[LiveServer]:
+    server = start_server(
+        tmp_path_factory.mktemp("path-guarded"), "--service-allowlist", allowed_host.url + "sparql"
+    )
+    yield server
+    stop_server(server)
+
+
+def _attempts(allowed_host: Listener, send) -> tuple[requests.Response, int]:  # noqa: ANN001
+    """The answer to ``send()`` and how many connections reached the allowed host meanwhile."""
+    before = allowed_host.connections
+    response = send()
+    time.sleep(0.3)  # a connection in flight would have arrived by now
+    return response, allowed_host.connections - before
+
+
+def test_escapes_cannot_hide_another_path_of_the_allowed_host(path_guarded_server, allowed_host):
+    """Issue 17, item 1: with ``\\u0022`` (or ``\\u0027``) inside strings, the old check read
+    ``SERVICE <allowed>`` and the engine ``SERVICE <another path of the same host>``, which the
+    outbound guard (by host and port) let through. Now the escapes are applied first, the check
+    reads that text, and the engine is given the same text."""
+    allowed, secret = allowed_host.url + "sparql", allowed_host.url + "admin/secret?x=1"
+    queries = [f"ASK {{ SERVICE <{secret}> {{ }} }}"]  # the plain path: the guard alone would let it connect
+    for quote, escape in (('"', "\\u0022"), ("'", "\\u0027")):
+        queries.append(
+            f"SELECT * {{ ?s ?p {quote}A{escape} . SERVICE <{allowed}> \\u007B \\u007D ?a ?b {quote} "
+            f"SERVICE <{secret}> {{ }} ?q ?r {quote} . ?c ?d {escape} x{quote} . }}"
+        )
+    for query in queries:
+        response, connections = _attempts(allowed_host, lambda q=query: _get(path_guarded_server, q))
+        assert response.status_code == 400, response.text
+        assert f"SERVICE <{secret}> is not allowed" in response.text
+        assert connections == 0
+    # The control: the allowed endpoint itself is called (the listener hangs up: 502).
+    response, connections = _attempts(
+        allowed_host, lambda: _get(path_guarded_server, f"ASK {{ SERVICE <{allowed}> {{ }} }}")
+    )
+    assert (response.status_code, connections) == (502, 1)
+
+
+def test_the_engine_is_given_the_text_the_check_read(live_server):
+    """Escapes are applied once, to the whole text (SPARQL 1.1 §19.2), before the engine sees it."""
+    rows = _rows(_get(live_server, 'SELECT ?city WHERE { BIND("\\u8087\\u5E86" AS ?city) }'))
+    assert rows == [{"city": {"type": "literal", "value": "肇庆"}}]
+    # \\u0022 is a quote wherever it is: here it ends the string, as the check reads it.
+    response = _get(live_server, 'SELECT ?x WHERE { BIND("a\\u0022b" AS ?x) }')
+    assert response.status_code == 400 and "Malformed query" in response.text
+    for query, reason in (
+        ('ASK { ?s ?p "\\uD800" }', "not a Unicode character"),
+        ("ASK { ?s ?p '\\u005Cu0041' }", "make another one"),
+    ):
+        response = _get(live_server, query)
+        assert response.status_code == 400 and reason in response.text, response.text
+
+
+def test_hostile_service_queries_get_400_or_run_never_500(path_guarded_server, allowed_host):
+    """Issue 17, item 2: nesting, a 3,000-pattern group and 32 concurrent checks answered 500
+    (a RecursionError in rdflib's grammar, pyparsing's shared parse actions broken for good)."""
+    allowed, other = allowed_host.url + "sparql", "http://127.0.0.1:9/sparql"
+    nested = "ASK{" + f"SERVICE<{allowed}>{{" * 2 + "{" * 40 + "}" * 42 + "}"
+    patterns = " ".join(f"?s <urn:p> ?o{i} ." for i in range(3000))
+    group = f"SELECT * {{ SERVICE <{allowed}> {{ {patterns} }} }}"
+    refused = "ASK{" + f"SERVICE<{other}>{{" * 20 + "}" * 21
+    for query, expected in ((nested, 502), (group, 502), (refused, 400)):
+        response = requests.post(path_guarded_server.sparql_url, data={"query": query}, timeout=30)
+        assert response.status_code == expected, (len(query), response.text[:300])
+    queries = [refused, f"ASK {{ SERVICE <{allowed}> {{ }} }}"] * 16
+    with ThreadPoolExecutor(32) as pool:
+        statuses = list(pool.map(lambda q: _get(path_guarded_server, q).status_code, queries))
+    assert sorted(set(statuses)) == [400, 502]
+    assert _get(path_guarded_server, refused).status_code == 400  # and still so afterwards
+    log = path_guarded_server.log()
+    assert "Traceback" not in log and "RecursionError" not in log
+
+
+def test_one_line_federated_queries_with_fragment_iris_pass(federating_server, remote_endpoint):
+    """Issue 17, item 3: ``<…rdf-schema#label>`` on the line of a SERVICE call was read as a comment."""
+    resource = "urn:x:one-line"
+    stored = requests.post(
+        f"{remote_endpoint}/store?default",
+        data=f'<{resource}> <{RDFS_LABEL}> "on one line" .\n'.encode(),
+        headers={"Content-Type": "text/turtle"},
+        timeout=TIMEOUT,
+    )
+    assert stored.ok
+    for query in (
+        f"SELECT ?l WHERE {{ SERVICE <{remote_endpoint}/query> {{ <{resource}> <{RDFS_LABEL}> ?l }} }}",
+        f"PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> SELECT ?l WHERE {{ "
+        f"SERVICE <{remote_endpoint}/query> {{ <{resource}> rdfs:label ?l }} }}",
+        f"SELECT ?l WHERE {{ ?x <{RDFS_LABEL}> ?y SERVICE <{remote_endpoint}/query> "
+        f"{{ <{resource}> <{RDFS_LABEL}> ?l }} }} LIMIT 1",
+    ):
+        assert _rows(_get(federating_server, query)) == [{"l": {"type": "literal", "value": "on one line"}}]
 
 
 # --- read-only ------------------------------------------------------------------------------------------

@@ -61,7 +61,8 @@ import pyoxigraph as ox
 from govkg.graph.knowledge_graph import DataFileError
 from govkg.package_data import QUERIES_DIR
 from govkg.settings import DEFAULT_BASE_IRI
-from govkg.sparql.lexer import ServiceCall, analyze_query, tokenize
+from govkg.sparql.lexer import tokenize
+from govkg.sparql.service_check import ServiceCall, service_calls
 from govkg.sparql.text import code_only, query_form, rebase_iris
 
 #: Where the project's competency questions live.
@@ -196,8 +197,8 @@ def parameter_term(name: str, value: str) -> str:
 
 
 def _service_calls(text: str) -> tuple[ServiceCall, ...]:
-    """The query's SERVICE calls, found by the endpoint's own lexer."""
-    return analyze_query(text).service_calls
+    """The query's SERVICE calls, found by the endpoint's own check."""
+    return service_calls(text, None)
 
 
 def _replace_service_iri(text: str, endpoint: str) -> str:

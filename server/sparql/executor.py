@@ -15,10 +15,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from govkg.errors import ClientError, QueryRefused, QueryTimedOut
+from govkg.errors import ClientError, QueryRefused
 from govkg.sparql.lexer import QUERY_FORMS, operation_form
 from govkg.sparql.runner import QueryJob
-from govkg.sparql.service_check import CheckTooSlow, ServiceCall, ServiceRefused, refused_calls, service_calls
+from govkg.sparql.service_check import (
+    QueryTextRefused,
+    ServiceCall,
+    allowed_service_calls,
+    apply_codepoint_escapes,
+)
 
 
 class QueryTooLarge(ClientError):
@@ -30,8 +35,10 @@ READ_ONLY_MESSAGE = "This endpoint is read-only: SPARQL Update is not accepted."
 
 @dataclass(frozen=True)
 class CheckedQuery:
-    """What the checks found: the query form (None if unknown: the engine reports the error) and its calls."""
+    """What the checks found: the text the engine is given, the query form (None if unknown: the
+    engine reports the error) and the SERVICE calls."""
 
+    text: str
     form: str | None
     service_calls: tuple[ServiceCall, ...]
 
@@ -45,34 +52,28 @@ class QueryPlan:
 
 
 def check_query(query: str, settings: Mapping[str, Any], base_iri: str) -> CheckedQuery:
-    """The query's form and SERVICE calls, or the error that refuses it.
+    """The text to run, the query's form and SERVICE calls, or the error that refuses it.
 
-    Refused: a text over ``max_query_bytes``; an update; a SERVICE call that is not to an
-    endpoint of ``service_allowlist`` by its IRI, or that the grammar could read otherwise
-    (:mod:`govkg.sparql.service_check`, run within ``query_timeout``). A refusal names the
-    targets, never the allowlist (it may name internal endpoints).
+    The codepoint escapes are applied first, to the whole text, and every rule reads that text,
+    which is also the text the engine is given (:attr:`CheckedQuery.text`). Refused: a text over
+    ``max_query_bytes``; escapes that decode to no character or to another escape; an update;
+    a SERVICE call that is not to an endpoint of ``service_allowlist`` by its IRI
+    (:mod:`govkg.sparql.service_check`). A refusal names the targets, never the allowlist (it
+    may name internal endpoints).
     """
-    size = len(query.encode("utf-8"))
+    size = len(query.encode("utf-8", "surrogatepass"))
     if size > settings["max_query_bytes"]:
         limit = settings["max_query_bytes"]
         raise QueryTooLarge(f"The query is {size} bytes long; at most {limit} are accepted.")
-    form = operation_form(query)
-    if form is not None and form not in QUERY_FORMS:
-        raise QueryRefused(READ_ONLY_MESSAGE)
     try:
-        calls = service_calls(query, base_iri, settings["query_timeout"])
-    except ServiceRefused as refusal:
+        text = apply_codepoint_escapes(query)
+        form = operation_form(text)
+        if form is not None and form not in QUERY_FORMS:
+            raise QueryRefused(READ_ONLY_MESSAGE)
+        calls = allowed_service_calls(text, base_iri, settings["service_allowlist"])
+    except QueryTextRefused as refusal:
         raise ClientError(str(refusal)) from None
-    except CheckTooSlow as slow:
-        raise QueryTimedOut(f"{slow} Simplify the query and try again.") from None
-    refused = refused_calls(calls, settings["service_allowlist"])
-    if refused:
-        targets = ", ".join(dict.fromkeys(call.target for call in refused))
-        raise ClientError(
-            f"SERVICE {targets} is not allowed: SERVICE must name, by its IRI (not a variable), an "
-            "endpoint that this server's operator allows (the service_allowlist setting)."
-        )
-    return CheckedQuery(form, calls)
+    return CheckedQuery(text, form, calls)
 
 
 def plan_query(
@@ -84,7 +85,7 @@ def plan_query(
     named_graphs: Sequence[str] = (),
     checked: CheckedQuery | None = None,
 ) -> QueryPlan:
-    """Check ``query`` (unless ``checked`` is its check already) and make its job.
+    """Check ``query`` (unless ``checked`` is its check already); the job runs the checked text.
 
     ``format_name`` names a registry format fit for the query's form (the caller negotiates it).
     """
@@ -92,7 +93,7 @@ def plan_query(
         checked = check_query(query, settings, base_iri)
     protocol_dataset = bool(default_graphs or named_graphs)
     job = QueryJob(
-        query=query,
+        query=checked.text,
         form=checked.form,
         format_name=format_name,
         max_rows=settings["max_result_rows"],

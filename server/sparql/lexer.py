@@ -1,32 +1,9 @@
-"""A lexer for SPARQL query text: the query form, terminals, and the SERVICE calls of trusted text.
+"""A lexer for SPARQL query text: the query form, the prologue, terminals, dataset clauses.
 
-The endpoint no longer decides SERVICE calls with it: a context-free lexer disagrees with the
-engine's parser somewhere (``FILTER(1<2)SERVICE:#>`` read as one IRI was a bypass), so
-:mod:`govkg.sparql.service_check` reads them with a SPARQL grammar and :mod:`govkg.sparql.outbound_guard`
-confines the engine. What follows is kept for the stored queries (files of this server) and
-the query page's helpers. Every pattern is possessive: linear in the text, whatever it holds.
-
-pyoxigraph evaluates ``SERVICE <iri> { … }`` by fetching ``<iri>`` over HTTP itself, and
-it offers no hook to refuse that; so the endpoint must find every SERVICE call in the text
-*before* evaluation and refuse those whose target is not on the ``service_allowlist``. This
-module does that without parsing the query: it splits the text into the SPARQL grammar's
-terminals that can hide code (comments, strings, IRI references, variables) and looks at
-everything else.
-
-It errs on the side of refusal, matching how pyoxigraph's parser (a PEG, whose keywords need
-no word boundary: ``SERVICESILENT<…>{…}`` is a SERVICE call) actually reads text:
-
-* the keyword ``SERVICE`` is looked for case-insensitively anywhere in code, also inside
-  words and prefixed names, not only as a whole word; only comments, strings, IRIs and
-  variable names are skipped (their rules are the grammar's, exactly);
-* a call is ``SERVICE``, optional ``SILENT``, a target (IRI, prefixed name or variable),
-  then ``{`` — both with and without ``SILENT`` consumed; text that cannot be a call can
-  only be a syntax error for the parser, so it is left to the parser;
-* a target is allowed only when it resolves, with the query's own ``PREFIX`` and ``BASE``
-  declarations (and the endpoint's base IRI), to an IRI on the allowlist; a variable, an
-  undeclared prefix or a malformed IRI is refused;
-* ``\\u`` escapes are decoded inside IRIs, and if the text contains any, it is checked a
-  second time as if they were decoded everywhere (as the SPARQL specification says).
+It never decides SERVICE calls: :mod:`govkg.sparql.service_check` does, on the text with its
+codepoint escapes applied. What is here serves the endpoint's other rules (the query form, FROM /
+FROM NAMED, the DESCRIBE rewrite of a remote store) and the query page's helpers. Every pattern
+is possessive: linear in the text, whatever it holds.
 """
 
 from __future__ import annotations
@@ -34,9 +11,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from govkg.sparql.service_check import resolve_iri
+import pyoxigraph as ox
 
 # Character classes of the SPARQL 1.1 grammar (§19.8), verbatim.
 _PN_CHARS_BASE = (
@@ -80,7 +57,7 @@ _TOKEN = re.compile(
 _BASE_DECL = re.compile(rf"BASE{_SKIP}({_IRIREF})", re.IGNORECASE)
 _PREFIX_DECL = re.compile(rf"PREFIX{_SKIP}((?:{_PN_PREFIX})?):{_SKIP}({_IRIREF})", re.IGNORECASE)
 _SKIP_RE = re.compile(_SKIP)
-# Where the prologue ends, in one match: the same declarations _prologue reads, without
+# Where the prologue ends, in one match: the same declarations prologue() reads, without
 # resolving their IRIs (operation_form runs on every query; resolving cost it ~80 us).
 _PROLOGUE_END = re.compile(
     rf"(?:{_SKIP}(?:BASE{_SKIP}{_IRIREF}|PREFIX{_SKIP}(?:{_PN_PREFIX})?:{_SKIP}{_IRIREF}))*+{_SKIP}",
@@ -92,12 +69,6 @@ _FORM = re.compile(
 )
 QUERY_FORMS = ("SELECT", "CONSTRUCT", "DESCRIBE", "ASK")
 
-_SERVICE = re.compile("service", re.IGNORECASE)
-# A target: anything in angle brackets (checked strictly afterwards), a variable or a
-# prefixed name; then the group graph pattern's opening brace.
-_TARGET = rf"(?:(?P<iri><[^>]*+>)|(?P<var>[?$]{_VARNAME})|(?P<pname>(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?))"
-_CALL_TAIL = re.compile(rf"{_SKIP}{_TARGET}{_SKIP}\{{")
-_CALL_TAIL_SILENT = re.compile(rf"{_SKIP}SILENT{_SKIP}{_TARGET}{_SKIP}\{{", re.IGNORECASE)
 _UCHAR_RE = re.compile(_UCHAR)
 _PN_LOCAL_ESCAPE = re.compile(r"\\(.)")
 
@@ -109,33 +80,6 @@ class Token:
     kind: str
     start: int
     end: int
-
-
-@dataclass(frozen=True)
-class ServiceCall:
-    """A ``SERVICE`` call found in the text: its target as written and the IRI it resolves to."""
-
-    target: str
-    iri: str | None  # None: a variable, an undeclared prefix or a malformed IRI
-    offset: int
-
-
-@dataclass(frozen=True)
-class QueryAnalysis:
-    """What the endpoint must know about a query text before it runs it.
-
-    ``form`` is ``SELECT``, ``CONSTRUCT``, ``DESCRIBE``, ``ASK``, an update keyword
-    (``INSERT``, ``LOAD``, ``CLEAR`` …) or ``None`` when the text starts with neither
-    (the parser will then report the syntax error).
-    """
-
-    form: str | None
-    service_calls: tuple[ServiceCall, ...] = field(default=())
-
-    @property
-    def is_update(self) -> bool:
-        """Whether the text is a SPARQL Update request rather than a query."""
-        return self.form is not None and self.form not in QUERY_FORMS
 
 
 def tokenize(text: str) -> Iterator[Token]:
@@ -160,10 +104,43 @@ def decode_uchars(text: str) -> str:
     return _UCHAR_RE.sub(lambda m: chr(int(m.group()[2:], 16)), text)
 
 
-# Pure, and the same PREFIX declarations come with query after query (a client's prologue).
+_NOT_IRI = re.compile(r'[<>"{}|^`\\\x00-\x20]')
+
+
 @functools.lru_cache(maxsize=1024)
-def _prologue(text: str, base_iri: str | None) -> tuple[int, str | None, dict[str, str]]:
-    """Read ``BASE``/``PREFIX`` declarations as the parser does: the end offset, base and prefixes."""
+def resolve_iri(iri: str, base_iri: str | None) -> str | None:
+    """``iri`` resolved against ``base_iri`` by the engine's own code; ``None`` if malformed or unresolvable.
+
+    >>> resolve_iri("../sparql", "http://a.example/x/y"), resolve_iri("sparql", None)
+    ('http://a.example/sparql', None)
+    """
+    if _NOT_IRI.search(iri):
+        return None
+    try:
+        triples = list(
+            ox.parse(f"<{iri}> <urn:x:p> <urn:x:o> .", format=ox.RdfFormat.TURTLE, base_iri=base_iri)
+        )
+    except (SyntaxError, ValueError):
+        return None
+    return triples[0].subject.value if len(triples) == 1 else None
+
+
+def prologue(text: str, base_iri: str | None) -> tuple[int, str | None, dict[str, str]]:
+    """The ``BASE``/``PREFIX`` declarations read as the engine does: where they end, the base, the prefixes.
+
+    Relative IRIs resolve against the base in force where they are declared. The mapping is
+    shared by a cache: do not change it.
+
+    >>> prologue("BASE <http://a.example/x/> PREFIX e: <../y#> SELECT", None)
+    (45, 'http://a.example/x/', {'e': 'http://a.example/y#'})
+    """
+    return _read_prologue(text[: _PROLOGUE_END.match(text).end()], base_iri)
+
+
+# Pure, and the same PREFIX declarations come with query after query (a client's prologue);
+# keyed by the prologue alone, so the cache holds no query bodies.
+@functools.lru_cache(maxsize=1024)
+def _read_prologue(text: str, base_iri: str | None) -> tuple[int, str | None, dict[str, str]]:
     prefixes: dict[str, str] = {}
     position = 0
     while True:
@@ -179,86 +156,6 @@ def _prologue(text: str, base_iri: str | None) -> tuple[int, str | None, dict[st
         else:
             return position, base_iri, prefixes
         position = match.end()
-
-
-def _target_iri(match: re.Match, base_iri: str | None, prefixes: dict[str, str]) -> str | None:
-    """The IRI a SERVICE target resolves to, or ``None`` if it is not a plain, resolvable IRI."""
-    if iri := match.group("iri"):
-        return resolve_iri(decode_uchars(iri[1:-1]), base_iri)
-    if pname := match.group("pname"):
-        prefix, _, local = pname.partition(":")
-        if prefix not in prefixes or "\\" in local:
-            return None
-        return resolve_iri(prefixes[prefix] + local, None)
-    return None  # a variable
-
-
-def _has_call_shape(text: str) -> bool:
-    """Whether ``service`` is followed by a call's tail anywhere in the raw text.
-
-    Every call :func:`_service_calls` finds is such a place (it matches the same tails at
-    the same offsets, only among code tokens), so where there is none the token scan
-    (a tenth of a millisecond per line of query) cannot find a call either. IRIs that
-    merely contain the word, like ``<…/id/service/1>``, do not have the shape.
-
-    >>> _has_call_shape("SELECT * { <http://a.example/service/1> ?p ?o }")
-    False
-    >>> _has_call_shape("SELECT * { SERVICE SILENT <http://a.example/sparql> { ?s ?p ?o } }")
-    True
-    """
-    return any(
-        tail.match(text, hit.end())
-        for hit in _SERVICE.finditer(text)
-        for tail in (_CALL_TAIL, _CALL_TAIL_SILENT)
-    )
-
-
-def _service_calls(text: str, base_iri: str | None) -> Iterator[ServiceCall]:
-    _, base_iri, prefixes = _prologue(text, base_iri)
-    for token in tokenize(text):
-        if token.kind not in ("word", "pname", "other"):
-            continue
-        for hit in _SERVICE.finditer(text, token.start, token.end):
-            for tail in (_CALL_TAIL, _CALL_TAIL_SILENT):
-                if match := tail.match(text, hit.end()):
-                    target = match.group("iri") or match.group("var") or match.group("pname")
-                    yield ServiceCall(target, _target_iri(match, base_iri, prefixes), hit.start())
-
-
-# Many clients send the same texts (the examples, a dashboard's queries): the analysis is
-# pure and its result immutable, so each process remembers the recent ones. Texts are at
-# most max_query_bytes long, so the cache holds at most 256 of them.
-@functools.lru_cache(maxsize=256)
-def analyze_query(text: str, base_iri: str | None = None) -> QueryAnalysis:
-    """Analyze a query text: its form and its SERVICE calls.
-
-    ``base_iri`` is the base the query is evaluated with (relative IRIs resolve to it).
-
-    >>> analyze_query("PREFIX ex: <http://a.example/> ask { SERVICE ex:sparql { ?s ?p ?o } }")
-    QueryAnalysis(form='ASK', service_calls=(ServiceCall(target='ex:sparql', \
-iri='http://a.example/sparql', offset=37),))
-    >>> [c.iri for c in analyze_query("SELECT*{SERVICESILENT<sparql>{}}", "http://b.example/").service_calls]
-    ['http://b.example/sparql']
-    >>> analyze_query('SELECT ?service { ?service a ?t } # SERVICE <x> {').service_calls
-    ()
-    >>> [c.target for c in analyze_query("SELECT * { SERVICE ?endpoint { ?s ?p ?o } }").service_calls]
-    ['?endpoint']
-    >>> analyze_query("INSERT DATA { <a> <b> <c> }").is_update
-    True
-    """
-    position, _, _ = _prologue(text, base_iri)
-    form_match = _FORM.match(text, position)
-    form = form_match.group(1).upper() if form_match else None
-    lowered = text.lower()
-    calls: list[ServiceCall] = []
-    # A call cannot appear without its letters and its shape: most queries skip the token scan.
-    if "service" in lowered and _has_call_shape(text):
-        calls.extend(_service_calls(text, base_iri))
-    if "\\u" in lowered:
-        decoded = decode_uchars(text)
-        if "service" in decoded.lower() and _has_call_shape(decoded):
-            calls.extend(_service_calls(decoded, base_iri))
-    return QueryAnalysis(form, tuple(calls))
 
 
 def operation_form(text: str) -> str | None:
@@ -305,7 +202,7 @@ def describe_as_select(query: str) -> str | None:
     >>> describe_as_select("DESCRIBE <http://e/a>")
     'SELECT DISTINCT (<http://e/a> AS ?govkg_described_0) {}'
     """
-    position, _, _ = _prologue(query, None)
+    position, _, _ = prologue(query, None)
     form = _FORM.match(query, position)
     if form is None or form.group(1).upper() != "DESCRIBE":
         return None

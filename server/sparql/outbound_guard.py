@@ -1,9 +1,11 @@
-"""The second line against SERVICE: the query engine may connect only to the allowlisted endpoints.
+"""The second line against SERVICE: the query engine may connect only to the allowlisted origins.
 
 The first line (:mod:`govkg.sparql.service_check`) refuses a query whose SERVICE targets are not
-allowed, reading the query with a real SPARQL grammar. A parser is not the engine, though: if
-the two ever read a text differently, a SERVICE call could slip through. So the engine itself is
-confined too. pyoxigraph (0.5) has no hook to intercept its SERVICE calls, but its extension
+allowed, by their whole IRI. A check is not the engine, though: if the two ever read a text
+differently, a SERVICE call could slip through. So the engine itself is confined too, to the
+*origins* of the allowed endpoints — their hosts and ports, not their paths: this line sees
+connections, not requests (an https request only encrypted), so the path is the first line's.
+pyoxigraph (0.5) has no hook to intercept its SERVICE calls, but its extension
 module reaches the network only through two functions it imports from the C library,
 ``connect`` and ``getaddrinfo``, by pointers in its Global Offset Table (GOT). :func:`install`
 swaps those two pointers for functions of this module:

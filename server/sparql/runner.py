@@ -108,8 +108,9 @@ def execute_query(store: ox.Store, job: QueryJob, prefixes: dict[str, str]) -> Q
 
 def _execute(store: ox.Store, job: QueryJob, prefixes: dict[str, str]) -> QueryAnswer:
     options: dict = {"base_iri": job.base_iri, **dataset_options(job)}
-    result = _prepare(store, job, options)
     try:
+        # ASK is evaluated here already, its SERVICE calls with it: their failures too are mapped below.
+        result = _prepare(store, job, options)
         if isinstance(result, ox.QueryBoolean):
             _expect(job, ("ASK",))
             return QueryAnswer(result.serialize(format=results_format(job.format_name).oxigraph), 1, False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
-from govkg.sparql.lexer import QUERY_FORMS, analyze_query, tokenize
+from govkg.sparql.lexer import QUERY_FORMS, operation_form, tokenize
 
 _KEPT_KINDS = ("comment", "string", "iri")
 
@@ -146,5 +146,5 @@ def query_form(query_text: str) -> str | None:
     >>> query_form("INSERT DATA {}") is None
     True
     """
-    form = analyze_query(query_text).form
+    form = operation_form(query_text)
     return form if form in QUERY_FORMS else None

@@ -38,14 +38,11 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 from govkg.rdf.formats import RDF_FORMATS
-
-if TYPE_CHECKING:
-    from govkg.store.dumps import BuiltDump
-    from govkg.store.loaded import LoadedGraph
+from govkg.store.dumps import GZIP_MEDIA_TYPE, BuiltDump, dataset_graphs, dump_url, known_dumps
+from govkg.store.loaded import LoadedGraph
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -156,8 +153,6 @@ def dataset_statistics(loaded: LoadedGraph) -> DatasetStatistics:
     A large store (persistent or remote) is counted by SPARQL aggregates instead, once per
     data version, the first time the statistics are asked for (:func:`large_statistics`).
     """
-    from govkg.store.dumps import dataset_graphs
-
     if loaded.backend.large:
         return large_statistics(loaded)
 
@@ -212,8 +207,6 @@ def large_statistics(loaded: LoadedGraph) -> DatasetStatistics:
     is kept in ``{store}/cache/{version}/statistics.json``, so the other processes and the
     next start-ups read it.
     """
-    from govkg.store.dumps import dataset_graphs
-
     cache_file = _statistics_file(loaded)
     with _STATISTICS_LOCK:
         cached = _read_statistics(cache_file)
@@ -357,8 +350,6 @@ def void_triples(
     loaded: LoadedGraph, stats: DatasetStatistics | None, dumps: Iterable[BuiltDump]
 ) -> list[ox.Triple]:
     """The VoID description of the dataset (without counts when ``stats`` is ``None``)."""
-    from govkg.store.dumps import dump_url
-
     iris = MetadataIris(loaded.base_iri)
     t = _Triples()
     dataset = iris.dataset
@@ -464,8 +455,6 @@ def example_resources(loaded: LoadedGraph) -> list[str]:
 
 def dcat_triples(loaded: LoadedGraph, dumps: Iterable[BuiltDump]) -> list[ox.Triple]:
     """The DCAT-AP 3.0.1 catalogue: catalogue, record, dataset, distributions, data service."""
-    from govkg.store.dumps import GZIP_MEDIA_TYPE, dump_url
-
     dumps = list(dumps)
     iris = MetadataIris(loaded.base_iri)
     t = _Triples()
@@ -648,8 +637,6 @@ def dataset_metadata_quads(loaded: LoadedGraph) -> list[ox.Quad]:
     answers are cached and tagged by dataset version, and each worker has its own copy of
     an in-memory store), so it holds only what is known already.
     """
-    from govkg.store.dumps import known_dumps
-
     graph = loaded.graph_iri("metadata")
     documents = metadata_documents(loaded, known_dumps(loaded), counted=False)
     return metadata_graph_quads(loaded.store, graph, (t for triples in documents.values() for t in triples))

@@ -59,7 +59,6 @@ from typing import IO, Any
 import pyoxigraph as ox
 from govkg.graph.knowledge_graph import (
     DataFileError,
-    GraphPart,
     data_file_parts,
     display_path,
     graph_parts,
@@ -68,6 +67,7 @@ from govkg.graph.knowledge_graph import (
 from govkg.rdf.formats import rdf_format_for_path
 from govkg.rdf.xml_guard import XmlRefused, check_rdf_xml
 from govkg.settings import DEFAULT_BASE_IRI
+from govkg.store.versions import article_version
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,37 @@ class StoreState:
         """The dataset version: changes with any load, the article files or the base IRI."""
         digest = hashlib.sha256(f"{self.base_iri}\n{self.article_version}\n{self.data_version}".encode())
         return digest.hexdigest()[:16]
+
+
+def check_store_folder(path: Path | str, create: bool) -> None:
+    """Refuse, in one line that says what to do, a store path that cannot be or is not meant to be one.
+
+    A folder without a store is refused unless ``create`` (a mistyped path would otherwise be
+    served as a new, empty store); a file, a folder that holds other things, and a folder that
+    cannot be made or written are refused always.
+    """
+    folder = StoreDirectory(path)
+    shown = display_path(folder.path)
+    if folder.path.exists() and not folder.path.is_dir():
+        raise StoreError(f"{shown} is a file, not a store folder; give the folder `govkg load` filled")
+    if folder.exists():
+        if not os.access(folder.path, os.W_OK | os.X_OK):
+            raise StoreError(f"{shown}: no permission to write here; give a folder of yours")
+        return
+    if not create:
+        raise StoreError(f"{shown}: no store here; check the path, or add --create to make a new store there")
+    own = {folder.database.name, folder.state_file.name, folder.cache.name}
+    if folder.path.is_dir() and any(
+        entry.name not in own and not entry.name.startswith(folder.rollback.name)
+        for entry in folder.path.iterdir()
+    ):
+        raise StoreError(f"{shown} is a folder with other files in it; give an empty or new folder")
+    try:
+        folder.path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreError(f"cannot make the store folder {shown}: {error.strerror or error}") from None
+    if not os.access(folder.path, os.W_OK | os.X_OK):
+        raise StoreError(f"{shown}: no permission to write here; give a folder of yours")
 
 
 class StoreDirectory:
@@ -148,7 +179,9 @@ class StoreDirectory:
         if not self.rollback.is_dir():
             self.rollback_state.unlink(missing_ok=True)  # it went with a checkpoint never completed
             return False
-        log.warning("%s: an unfinished load is rolled back", display_path(self.path))
+        log.warning(
+            "%s: put back as it was before the last load, which did not finish", display_path(self.path)
+        )
         if self.rollback_state.is_file():  # the state that goes with the checkpoint (null: none yet)
             saved = self.rollback_state.read_text(encoding="utf-8")
             if saved.strip() == "null":
@@ -248,7 +281,12 @@ class LoadedFile:
 
 
 class _Progress:
-    """A file stream that reports bytes and lines read: a tqdm bar on a terminal, log lines otherwise."""
+    """A file stream that reports bytes and lines read: a tqdm bar on a terminal, log lines otherwise.
+
+    The bar measures the file read (the store indexes as it goes, and a little after); its
+    text counts the triples. It reaches 100 % only when the load is done: an interrupted load
+    leaves it where it stopped.
+    """
 
     def __init__(self, stream: IO[bytes], path: Path, total: int, line_based: bool, terminal: bool) -> None:
         self.stream = stream
@@ -264,7 +302,12 @@ class _Progress:
             from tqdm import tqdm
 
             self._bar = tqdm(
-                total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=path.name, leave=True
+                total=total,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=f"{path.name} read",
+                leave=True,
             )
 
     def read(self, size: int = -1) -> bytes:
@@ -298,12 +341,15 @@ class _Progress:
             what = f", {self.lines:,} triples ({rate:,.0f}/s)" if self.line_based else ""
             log.info("%s: %.0f%% read%s", display_path(self._path), done, what)
 
-    def close(self) -> None:
+    def close(self, triples: int | None = None) -> None:
+        """End the bar: with the triples loaded when the load is done, as it stands when it is not."""
         if self._bar is not None:
-            self._bar.n = self._total
-            if self.line_based:  # the rate over the whole load, not just the reading
-                rate = self.lines / max(time.monotonic() - self.started, 1e-9)
-                self._bar.set_postfix_str(f"{self.lines:,} triples, {rate:,.0f} triples/s", refresh=False)
+            if triples is None:
+                self._bar.set_postfix_str(f"{self.lines:,} triples read, stopped", refresh=False)
+            else:
+                self._bar.n = self._total
+                rate = triples / max(time.monotonic() - self.started, 1e-9)  # over the whole load
+                self._bar.set_postfix_str(f"{triples:,} triples loaded, {rate:,.0f} triples/s", refresh=False)
             self._bar.close()
 
 
@@ -339,6 +385,7 @@ def bulk_load_file(
                 data = raw.read()
                 check_rdf_xml(data)
                 reader = _Progress(io.BytesIO(data), path, len(data), line_based, terminal)
+            triples = None
             try:
                 store.bulk_load(
                     reader,
@@ -346,8 +393,11 @@ def bulk_load_file(
                     base_iri=document_iri or path.resolve().as_uri(),
                     to_graph=graph,
                 )
+                # N-Triples and N-Quads: one statement a line, counted while reading (a COUNT query
+                # would cost another tenth of the load); other formats are counted in the store.
+                triples = reader.lines if line_based and reader.lines else _graph_size(store, graph)
             finally:
-                reader.close()
+                reader.close(triples)
     except SyntaxError as error:
         from govkg.graph.knowledge_graph import syntax_message
 
@@ -359,18 +409,7 @@ def bulk_load_file(
     except (EOFError, zlib.error) as error:  # a truncated or damaged .gz
         raise DataFileError(path, f"not a valid gzip file: {error}") from None
     seconds = time.monotonic() - started
-    # N-Triples and N-Quads: one statement a line, counted while reading (a COUNT query
-    # would cost another tenth of the load); other formats are counted in the store.
-    triples = reader.lines if line_based and reader.lines else _graph_size(store, graph)
     return LoadedFile(graph_iri, path, triples, seconds)
-
-
-def article_version(base_iri: str, parts: Sequence[GraphPart] | None = None) -> str:
-    """A hash of the article's files (ontology, facts, links) and the base IRI."""
-    from govkg.store.loaded import dataset_version
-
-    parts = graph_parts() if parts is None else parts
-    return dataset_version(tuple(path for part in parts for path in part.files), base_iri)
 
 
 def _file_key(path: Path) -> dict[str, Any]:

@@ -38,21 +38,21 @@ idempotent: pushing twice leaves the same graphs.
 from __future__ import annotations
 
 import concurrent.futures
-import hashlib
 import json
+import logging
 import os
 import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import pyoxigraph as ox
 import requests
 from govkg.errors import ClientError, QueryTimedOut, StoreFailed
-from govkg.settings import REMOTE_STORE_PREFIX
 from govkg.sparql.lexer import describe_as_select, has_dataset_clause
+from govkg.store.loaded import LoadedGraph
+from govkg.store.metadata import DCAT, MetadataIris
 from SPARQLWrapper import DIGEST, JSON, POST, TURTLE, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
@@ -73,6 +73,8 @@ SYSTEM_GRAPH_PREFIXES = (
 _N_TRIPLES = "application/n-triples"
 _JSON_RESULTS = "application/sparql-results+json"
 _NAMED_GRAPHS_TTL = 30.0
+
+log = logging.getLogger(__name__)
 
 
 class RemoteStoreError(Exception):
@@ -265,6 +267,33 @@ class RemoteBackend:
         if response.status_code != 200:
             raise RemoteStoreError(f"{self.query_url}: ASK {{}} answered {response.status_code}")
         self.virtuoso = "virtuoso" in response.headers.get("Server", "").lower()
+
+    def warn_of_empty_default_graph(self) -> None:
+        """Warn when the store's default graph is empty while its named graphs hold data.
+
+        Queries without ``GRAPH`` (``COUNT(*)`` too) would then answer nothing: Oxigraph server
+        keeps its default graph apart unless run with ``--union-default-graph``.
+        """
+        auth = _auth(self.query_url, self.credentials)
+        answers = []
+        for query in ("ASK { ?s ?p ?o }", "ASK { GRAPH ?g { ?s ?p ?o } }"):
+            try:
+                response = requests.post(
+                    self.query_url,
+                    data={"query": query},
+                    headers={"Accept": _JSON_RESULTS},
+                    timeout=30,
+                    auth=auth,
+                )
+                answers.append(response.json().get("boolean") if response.status_code == 200 else None)
+            except (requests.RequestException, ValueError):
+                return  # the store will say more on the first real query
+        if answers == [False, True]:
+            log.warning(
+                "%s: the default graph is empty but the named graphs hold data, so queries without "
+                "GRAPH (COUNT(*) too) answer 0; run Oxigraph server with --union-default-graph",
+                self.query_url,
+            )
 
     # -- HTTP --
 
@@ -523,31 +552,11 @@ def query_dataset(query: str, base_iri: str | None) -> dict[str, tuple[str, ...]
 # --- opening and loading ----------------------------------------------------------------------
 
 
-def open_remote_store(settings: Mapping[str, Any]):  # noqa: ANN201
-    """The :class:`~govkg.store.loaded.LoadedGraph` of a ``sparql:`` store."""
-    from govkg.store.loaded import LoadedGraph, temporary_folder
-    from govkg.store.persistent import article_version
-
-    url = settings["store"][len(REMOTE_STORE_PREFIX) :]
-    base_iri = settings["base_iri"]
-    backend = RemoteBackend(url, base_iri, settings["query_timeout"])
-    backend.probe()
-    if settings.get("update_url"):
-        for _ in push_article_graphs(settings["update_url"], base_iri, only_if_changed_at=url):
-            pass
-    now = datetime.now(tz=UTC).replace(microsecond=0)
-    version = hashlib.sha256(f"{url}\n{article_version(base_iri)}\n{now.isoformat()}".encode()).hexdigest()[
-        :16
-    ]
-    # Dumps and counts built from the store are kept in a folder of this server's, removed at exit.
-    cache = temporary_folder("govkg-remote-")[0]
-    return LoadedGraph(
-        backend=backend, base_iri=base_iri, dataset_version=version, last_modified=now, store_directory=cache
-    )
-
-
 def push_article_graphs(
-    update_url: str, base_iri: str, graph_store: str | None = None, only_if_changed_at: str | None = None
+    update_url: str,
+    loaded: LoadedGraph,
+    graph_store: str | None = None,
+    only_if_changed_at: str | None = None,
 ) -> Iterator[str]:
     """Replace the article's graphs (ontology, facts, links, metadata) in an external store.
 
@@ -555,12 +564,8 @@ def push_article_graphs(
     ``only_if_changed_at`` (the store's query URL), nothing is sent if the store's metadata
     graph already carries this version of the data (its ``dcat:version``).
     """
-    from govkg.store.loaded import open_knowledge_graph
-    from govkg.store.metadata import DCAT, MetadataIris
-
-    loaded = open_knowledge_graph(base_iri)
     if only_if_changed_at is not None:
-        dataset = MetadataIris(base_iri).dataset
+        dataset = MetadataIris(loaded.base_iri).dataset
         graph = loaded.graph_iri("metadata")
         query = (
             f"ASK {{ GRAPH {graph} {{ <{dataset}> <{DCAT}version> {ox.Literal(loaded.dataset_version)} }} }}"

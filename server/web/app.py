@@ -56,6 +56,7 @@ def _blueprints() -> list:
         openapi,  # /openapi.json
         query_page,  # /query
         resources,  # /id/…, /eli/…, /graph/…, /ontology: every IRI under the base
+        search,  # /search: full-text search over labels, descriptions and quotes
         sparql_protocol,  # /sparql
         stored_query_api,  # /queries/
     )
@@ -71,4 +72,5 @@ def _blueprints() -> list:
         openapi.blueprint,
         dumps.blueprint,
         metadata.blueprint,
+        search.blueprint,
     ]

@@ -7,7 +7,7 @@ else the ``oa:exact`` text when it occurs once) in the article's clean text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 from govkg.graph.interpretation import interpretations_about
@@ -118,41 +118,77 @@ def _locate(text: str, exact: str | None, start: int | None, end: int | None) ->
 
 
 @dataclass
+class ArticleFact:
+    """A fact annotated on the article: its page, its number in the text's order and the words it selects."""
+
+    number: int
+    view: TermView
+    start: int
+    end: int
+    quote: str
+
+
+@dataclass
 class ArticleSegment:
-    """A run of the article: plain text, or a quote that links to the fact it supports."""
+    """A run of the article and the facts whose quotes cover all of it (most specific first).
+
+    The article is cut at every quote's start and end, so each run is covered by the same
+    facts throughout: the runs listing a fact are exactly the words it selects.
+    """
 
     text: str
-    fact: TermView | None = None
+    facts: list[ArticleFact] = field(default_factory=list)
+
+    @property
+    def fact(self) -> ArticleFact | None:
+        """The run's most specific fact (the one a tap opens when it is alone), or ``None``."""
+        return self.facts[0] if self.facts else None
 
 
 def article_segments(builder: PageBuilder, resource: ox.NamedNode) -> list[ArticleSegment]:
-    """The article as segments, every quote whose target's ``oa:hasSource`` is ``resource``
-    marked and linked to its fact; empty if ``resource`` is no annotation's source.
+    """The article as a map of its facts: every quote whose target's ``oa:hasSource`` is
+    ``resource`` (positioned or found once in the text), each run of text with the facts
+    whose quotes cover it; empty if ``resource`` is no annotation's source.
 
-    Quotes that overlap one already marked are left unmarked (the first, longest wins).
     """
     store = builder.store
     text = article_text()
-    spans: list[tuple[int, int, ox.NamedNode | ox.BlankNode | ox.Literal]] = []
+    spans: dict[tuple[int, int, str], ox.NamedNode | ox.BlankNode | ox.Literal] = {}
     for quad in store.quads_for_pattern(None, ox.NamedNode(OA + "hasSource"), resource, None):
         target = quad.subject
         _, span = _selected_span(store, target, text)
+        if span is None:
+            continue
         for annotation in store.quads_for_pattern(None, ox.NamedNode(OA + "hasTarget"), target, None):
             for body in objects_of(store, annotation.subject, OA + "hasBody"):
-                if span is not None:
-                    spans.append((span[0], span[1], body))
+                spans.setdefault((span[0], span[1], str(body)), body)
     if not spans:
         return []
-    segments: list[ArticleSegment] = []
-    position = 0
-    for start, end, body in sorted(spans, key=lambda s: (s[0], -s[1], str(s[2]))):
-        if start < position:
-            continue
-        segments.append(ArticleSegment(text[position:start]))
-        segments.append(ArticleSegment(text[start:end], builder.view(body, {}, MAX_NESTING, frozenset())))
-        position = end
-    segments.append(ArticleSegment(text[position:]))
-    return [segment for segment in segments if segment.text]
+    facts: dict[tuple[int, int, str], ArticleFact] = {}
+    for number, key in enumerate(sorted(spans, key=lambda k: (k[0], -k[1], k[2])), start=1):
+        start, end, _ = key
+        view = builder.view(spans[key], {}, MAX_NESTING, frozenset())
+        facts[key] = ArticleFact(number, view, start, end, text[start:end])
+    segments = []
+    for run, keys in _runs(text, list(spans)):
+        covering = sorted((facts[key] for key in keys), key=lambda f: (f.end - f.start, f.start, f.number))
+        segments.append(ArticleSegment(run, covering))
+    return segments
+
+
+def _runs(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[str, list[tuple[int, int, str]]]]:
+    """``text`` cut at every span's ends, each run with the spans covering it.
+
+    >>> cuts = _runs("abcdef", [(1, 4, "x"), (2, 3, "y"), (2, 6, "z")])
+    >>> [(text, sorted(span[2] for span in spans)) for text, spans in cuts]
+    [('a', []), ('b', ['x']), ('c', ['x', 'y', 'z']), ('d', ['x', 'z']), ('ef', ['z'])]
+    """
+    cuts = sorted({0, len(text), *(edge for span in spans for edge in span[:2])})
+    runs = []
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        if start < end:
+            runs.append((text[start:end], [span for span in spans if span[0] <= start and end <= span[1]]))
+    return runs
 
 
 # --- editorial interpretation -------------------------------------------------------------------

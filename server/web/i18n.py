@@ -158,6 +158,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "footer": "Facts from one Xijiang Daily (西江日报) report on Zhaoqing (肇庆市), each with the words "
         "of the report that state it. Data under CC BY 4.0.",
         "footer_endpoint": "SPARQL endpoint",
+        # --- search (the box in the header and /search) -----------------------------------------
+        "search_title": "Search",
+        "search_title_for": "Search: {query}",
+        "search_label": "Search labels, descriptions and quotes",
+        "search_box": "Search",
+        "search_button": "Search",
+        "search_hint": "Chinese or English words, e.g. 零跑动, 肇商通 or business opening. "
+        "Resources with every word come first, then those with some.",
+        "search_count": "{count} resources found for “{query}”.",
+        "search_none": "Nothing found for “{query}”.",
+        "search_partial": "some of the words",
+        "search_kind_label": "Name",
+        "search_kind_description": "Description",
+        "search_kind_quote": "Quote from the article",
         # --- the home page --------------------------------------------------------------------
         "home_title": "Zhaoqing's rule-of-law government, fact by fact",
         "home_lead": "Every fact of one Xijiang Daily report on how Zhaoqing (肇庆市), Guangdong, built a "
@@ -214,6 +228,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "own line and column; the download links carry the declarations.",
         "stored_question": "The question",
         "results": "Results",
+        "results_table": "Query results, {count} rows",
         "view_table": "Table",
         "view_chart": "Chart",
         "view_bar": "Bars",
@@ -249,6 +264,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "truncated": "Only part of the result is shown: it was cut at the server's limit of {limit} rows.",
         "share": "Link to this query",
         "copy_link": "Copy",
+        "csv_excel": "CSV for Excel",
         "copied": "Copied",
         "download": "Download",
         "link_too_long": "This query is too long to be carried by a link; the links below may not work.",
@@ -283,6 +299,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no_properties": "No triple has this resource as subject; it is only the object of other triples.",
         "quote_only": "Quoted words (their sentence could not be located in the article):",
         "article": "The article, with the words each fact is drawn from marked",
+        "article_hint": "Tap marked words to open the fact they state; words that state several facts "
+        "open a list of them (underlined twice).",
+        "article_facts_here": "{count} facts are drawn from these words",
         "key_value": "Value",
         "unit": "unit",
         "series": "The series of this dataset",
@@ -375,6 +394,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "footer": "事实取自《西江日报》关于肇庆市的一篇报道，每条事实都附有报道中陈述它的原文。"
         "数据采用 CC BY 4.0 许可。",
         "footer_endpoint": "SPARQL 端点",
+        "search_title": "搜索",
+        "search_title_for": "搜索：{query}",
+        "search_label": "搜索名称、说明和报道原文",
+        "search_box": "搜索",
+        "search_button": "搜索",
+        "search_hint": "输入中文或英文词语，例如 零跑动、肇商通。"
+        "包含全部词语的资源排在前面，其后是包含部分词语的资源。",
+        "search_count": "“{query}”找到 {count} 个资源。",
+        "search_none": "没有找到“{query}”。",
+        "search_partial": "部分词语",
+        "search_kind_label": "名称",
+        "search_kind_description": "说明",
+        "search_kind_quote": "报道原文",
         "home_title": "肇庆法治政府建设，一条条事实",
         "home_lead": "《西江日报》一篇报道中关于广东省肇庆市建设法治政府、改革政务服务的全部事实："
         "每个数字、每项率先、每部法规，都链接到报道中陈述它的那句话。",
@@ -424,6 +456,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "编辑框中的文字保持原样，错误按您自己的行号和列号标出；下载链接包含这些声明。",
         "stored_question": "问题",
         "results": "结果",
+        "results_table": "查询结果，共 {count} 行",
         "view_table": "表格",
         "view_chart": "图表",
         "view_bar": "柱状图",
@@ -459,6 +492,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "truncated": "只显示部分结果：结果已按服务器上限 {limit} 行截断。",
         "share": "本查询的链接",
         "copy_link": "复制",
+        "csv_excel": "CSV（Excel 用）",
         "copied": "已复制",
         "download": "下载",
         "link_too_long": "查询过长，无法完整放入链接；下面的链接可能无法使用。",
@@ -491,6 +525,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no_properties": "没有以此资源为主语的三元组；它只作为其他三元组的宾语出现。",
         "quote_only": "引用原文（未能在文章中定位其所在句子）：",
         "article": "文章全文（标出的是各事实所依据的原文）",
+        "article_hint": "点按标出的文字即可打开它所陈述的事实；"
+        "支持多条事实的文字（双下划线）会列出这些事实。",
+        "article_facts_here": "这段文字支持 {count} 条事实",
         "key_value": "数值",
         "unit": "单位",
         "series": "本数据集的数据序列",

@@ -37,6 +37,7 @@ BLUEPRINT_TAGS = {
     "metadata": "Metadata",
     "health": "Health",
     "openapi": "API description",
+    "search": "Search",
 }
 
 _CONVERTER = re.compile(r"<(?:[a-zA-Z_][a-zA-Z0-9_]*(?:\([^)]*\))?:)?([a-zA-Z_][a-zA-Z0-9_]*)>")

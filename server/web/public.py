@@ -340,7 +340,9 @@ class PublicProfile:
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
-                serve_instance(self.settings, app, path)
+                # nginx keeps idle connections for UPSTREAM_KEEPALIVE_SECONDS: the instance keeps them
+                # longer, so nginx never sends a request on a connection the instance is closing.
+                serve_instance(self.settings, app, path, keepalive=UPSTREAM_KEEPALIVE_SECONDS + 15)
             except SystemExit as stop:
                 code = stop.code if isinstance(stop.code, int) else 1
             except BaseException:  # noqa: BLE001 - a child must never return into the parent's code

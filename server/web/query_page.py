@@ -15,8 +15,11 @@ declaring it (:func:`govkg.sparql.text.complete_prefixes`, mirrored in the scrip
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import zlib
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,8 +35,12 @@ from govkg.web.i18n import HTML_LANGUAGE, chosen_language, lang_url, messages, p
 from govkg.web.page_model import LABEL_PREDICATES, pick_literal
 from govkg.web.responses import app_cache, conditional, install_cache, security_headers, vary
 from govkg.web.store import loaded_graph
+from govkg.web.term_labels import known_terms, term_label
 
 blueprint = Blueprint("query_page", __name__)
+
+ELI_TITLE = "http://data.europa.eu/eli/ontology#title"
+RDF_TYPE_NODE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 
 
 #: The editor's text when no query is given, by page language.
@@ -150,14 +157,13 @@ def query_page() -> Response:
     """
     loaded = loaded_graph()
     prefixes = project_prefixes(loaded.base_iri)
-    query_text = request.args.get("query")
-    format_name = request.args.get("format")
-    if format_name is not None:
-        return _redirect_to_endpoint(query_text, format_name, prefixes)
-
     language = page_language()
     settings = current_app.config["GOVKG_SETTINGS"]
     examples = [example_view(query, loaded.base_iri, language) for query in load_stored_queries()]
+    query_text = shared_query(request.args, examples, settings["max_query_bytes"])
+    format_name = request.args.get("format")
+    if format_name is not None:
+        return _redirect_to_endpoint(query_text, format_name, prefixes)
     shown_text = STARTER_QUERY[language] if query_text is None else query_text
     current = next((example for example in examples if example["text"] == shown_text), None)
     page_data = {
@@ -185,6 +191,7 @@ def query_page() -> Response:
         ],
         "messages": messages(language),
         "run_on_load": query_text is not None,
+        "view": shared_view(request.args),
     }
     html = render_template(
         "query_page.html",
@@ -196,6 +203,77 @@ def query_page() -> Response:
         page_data=page_data,
     )
     return html_response(html)
+
+
+#: The form's choice of CSV for Excel: ``/sparql``'s CSV with ``bom=1``.
+EXCEL_CSV = "csv-excel"
+#: The views a share link can ask for, after the answer: the table, a chart, a graph drawing.
+SHARED_VIEWS = ("table", "bar", "line", "graph")
+_COLUMN_NAME = re.compile(r"[A-Za-z0-9_\u00b7\u0300-\u036f\u203f-\u2040\u00c0-\uffff-]{1,100}")
+
+
+def pack_query(text: str) -> str:
+    """A query as a share link's ``z`` parameter: raw DEFLATE, then base64url without padding
+    (what the page's script makes with ``CompressionStream("deflate-raw")``).
+
+    >>> pack_query("SELECT * WHERE { ?s ?p ?o }")
+    'C3b1cXUOUdBSCPdwDXJVqFawL1awL1Cwz1eoBQA'
+    """
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    packed = compressor.compress(text.encode()) + compressor.flush()
+    return base64.urlsafe_b64encode(packed).rstrip(b"=").decode("ascii")
+
+
+def unpack_query(packed: str, max_bytes: int) -> str:
+    """The query of a share link's ``z`` parameter; a :class:`ClientError` (400) if the link is
+    damaged or the query longer than ``max_bytes`` (so a small link cannot inflate to gigabytes).
+
+    >>> unpack_query(pack_query("SELECT ?零 {}"), 1000)
+    'SELECT ?零 {}'
+    >>> unpack_query("not a query", 1000)
+    Traceback (most recent call last):
+    ...
+    govkg.errors.ClientError: This link's query is damaged: copy the whole link again.
+    """
+    try:
+        data = base64.urlsafe_b64decode(packed + "=" * (-len(packed) % 4))
+        inflater = zlib.decompressobj(wbits=-15)
+        text = inflater.decompress(data, max_bytes + 1)
+        if len(text) > max_bytes:
+            raise ClientError(f"The query of this link is longer than {max_bytes} bytes.", 413)
+        if not inflater.eof:
+            raise ValueError("truncated")
+        return text.decode("utf-8")
+    except (ValueError, zlib.error):  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise ClientError("This link's query is damaged: copy the whole link again.") from None
+
+
+def shared_query(args: Mapping[str, str], examples: list[dict[str, Any]], max_bytes: int) -> str | None:
+    """The query a link asks for: ``example=NAME`` (a stored question), ``z=`` (a packed
+    query, :func:`unpack_query`) or ``query=`` (its text); ``None`` if none."""
+    if "example" in args:
+        found = next((example for example in examples if example["name"] == args["example"]), None)
+        if found is None:
+            raise ClientError(
+                f"There is no stored question named {args['example']!r}; /queries/ lists them.", 404
+            )
+        return found["text"]
+    if "z" in args:
+        return unpack_query(args["z"], max_bytes)
+    return args.get("query")
+
+
+def shared_view(args: Mapping[str, str]) -> dict[str, str | None]:
+    """The view a share link asks for: ``view`` (table, bar, line, graph) and, for a chart, the
+    ``value`` and ``category`` columns (variable names without ``?``)."""
+    kind = args.get("view", "table")
+    if kind not in SHARED_VIEWS:
+        raise ClientError(f"view must be one of {', '.join(SHARED_VIEWS)}.")
+    columns = {name: args.get(name) for name in ("value", "category")}
+    for name, column in columns.items():
+        if column is not None and not _COLUMN_NAME.fullmatch(column):
+            raise ClientError(f"{name} must name a column of the answer (a variable, without ?).")
+    return {"kind": kind, **columns}
 
 
 @blueprint.get("/query/completions.json")
@@ -213,33 +291,86 @@ def completions() -> Response:
 
 
 def completion_items(loaded: LoadedGraph, language: str) -> dict[str, Any]:
-    """The editor's completions: ``prefixes`` (name -> IRI), ``terms`` (gov: classes and
-    properties) and ``resources`` (IRIs under the base with a label), labels in ``language``."""
+    """The editor's completions, labels in ``language`` first.
+
+    * ``prefixes``: every prefix the server knows (name -> IRI);
+    * ``terms``: prefixed names in every one of those namespaces — the ``gov:`` ontology's
+      terms, the standard-vocabulary terms :mod:`govkg.web.term_labels` names, and every
+      predicate and class the article's graphs use — each with its label;
+    * ``resources``: IRIs under the base, one entry per label in each language (so a
+      regulation completes from its Chinese title as well as its English name).
+    """
     store = loaded.store
-    ontology_namespace = f"{loaded.base_iri}ontology#"
+    prefixes = project_prefixes(loaded.base_iri)
     graphs = [loaded.graph_iri(slug) for slug in ("ontology", "facts", "links")]
+    label_predicates = {*LABEL_PREDICATES, ox.NamedNode(ELI_TITLE)}
     labels: dict[str, list[ox.Literal]] = {}
+    used: set[str] = set()
     for graph in graphs:
-        for predicate in LABEL_PREDICATES[:2]:  # skos:prefLabel, rdfs:label
-            for quad in store.quads_for_pattern(None, predicate, None, graph):
-                if isinstance(quad.subject, ox.NamedNode) and isinstance(quad.object, ox.Literal):
-                    labels.setdefault(quad.subject.value, []).append(quad.object)
-    terms, resources = [], []
+        for quad in store.quads_for_pattern(None, None, None, graph):
+            used.add(quad.predicate.value)
+            if quad.predicate == RDF_TYPE_NODE and isinstance(quad.object, ox.NamedNode):
+                used.add(quad.object.value)
+            if (
+                quad.predicate in label_predicates
+                and isinstance(quad.subject, ox.NamedNode)
+                and isinstance(quad.object, ox.Literal)
+            ):
+                labels.setdefault(quad.subject.value, []).append(quad.object)
+    ontology_namespace = prefixes["gov"]
+    used.update(iri for iri in labels if iri.startswith(ontology_namespace) and iri != ontology_namespace)
+    terms = []
+    for iri in sorted(used | known_terms()):
+        name = _prefixed_name(iri, prefixes)
+        if name is None:
+            continue
+        best = pick_literal(labels.get(iri, []), language)
+        label = best.value if best is not None else term_label(iri, language) or ""
+        terms.append({"name": name, "label": label})
+    resources = []
     for iri, literals in sorted(labels.items()):
+        if not iri.startswith(loaded.base_iri) or iri.startswith(ontology_namespace):
+            continue
         best = pick_literal(literals, language)
-        label = best.value if best is not None else ""
-        if iri.startswith(ontology_namespace) and len(iri) > len(ontology_namespace):
-            terms.append({"name": "gov:" + iri[len(ontology_namespace) :], "label": label})
-        elif iri.startswith(loaded.base_iri):
-            resources.append({"iri": iri, "label": label})
-    return {"prefixes": project_prefixes(loaded.base_iri), "terms": terms, "resources": resources}
+        ordered = [best] + sorted(
+            {lit for lit in literals if lit != best}, key=lambda lit: (lit.language or "", lit.value)
+        )
+        seen = set()
+        for literal in ordered:
+            if literal is None or literal.value in seen:
+                continue
+            seen.add(literal.value)
+            resources.append({"iri": iri, "label": literal.value, "lang": literal.language or None})
+    return {"prefixes": prefixes, "terms": terms, "resources": resources}
+
+
+def _prefixed_name(iri: str, prefixes: dict[str, str]) -> str | None:
+    """``iri`` as ``prefix:local`` with the longest matching namespace, if the local part is a plain name.
+
+    >>> _prefixed_name("http://www.w3.org/2004/02/skos/core#prefLabel", {"skos": "http://www.w3.org/2004/02/skos/core#"})
+    'skos:prefLabel'
+    >>> _prefixed_name("http://example.org/x", {"skos": "http://www.w3.org/2004/02/skos/core#"}) is None
+    True
+    """
+    best = max((ns for ns in prefixes.values() if iri.startswith(ns)), key=len, default=None)
+    if best is None:
+        return None
+    local = iri[len(best) :]
+    if not _LOCAL_NAME.fullmatch(local):
+        return None
+    return next(name for name, ns in prefixes.items() if ns == best) + ":" + local
+
+
+_LOCAL_NAME = re.compile(r"[A-Za-z_][\w.-]*(?<!\.)")
 
 
 def _redirect_to_endpoint(query_text: str | None, format_name: str, prefixes: dict[str, str]) -> Response:
     if not query_text or not query_text.strip():
         raise ClientError("Write a query first: the query parameter is empty.")
-    known_formats = {fmt.name for fmt in (*RESULTS_FORMATS, *RDF_FORMATS)}
+    known_formats = {fmt.name for fmt in (*RESULTS_FORMATS, *RDF_FORMATS)} | {EXCEL_CSV}
     if format_name not in known_formats:
         raise ClientError(f"format must be one of {', '.join(sorted(known_formats))}.")
     completed, _ = complete_prefixes(query_text, prefixes)
+    if format_name == EXCEL_CSV:  # the standard CSV, with the byte-order mark Excel needs
+        return redirect(sparql_url(query=completed, format="csv", bom="1"), code=303)
     return redirect(sparql_url(query=completed, format=format_name), code=303)

@@ -43,7 +43,6 @@ from flask import Flask
 from govkg.malloc import limit_arenas
 from govkg.sparql.processes import start_forker
 from govkg.web.app import create_app
-from govkg.web.public import UPSTREAM_KEEPALIVE_SECONDS
 from govkg.web.store import EXTENSION_KEY
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
@@ -89,10 +88,13 @@ def request_threads(settings: dict[str, Any]) -> int:
 class _GunicornApplication(BaseApplication):
     """Gunicorn configured from govkg settings instead of its own command line."""
 
-    def __init__(self, settings: dict[str, Any], app: Flask, unix_socket: str | None = None) -> None:
+    def __init__(
+        self, settings: dict[str, Any], app: Flask, unix_socket: str | None = None, keepalive: int = 0
+    ) -> None:
         self.settings = settings
         self.app = app
         self.unix_socket = unix_socket  # behind the public profile's nginx (govkg.web.public)
+        self.keepalive = keepalive
         super().__init__()
 
     def run(self) -> None:
@@ -112,9 +114,7 @@ class _GunicornApplication(BaseApplication):
     def load_config(self) -> None:
         if self.unix_socket is not None:
             self.cfg.set("bind", f"unix:{self.unix_socket}")
-            # nginx keeps idle connections for UPSTREAM_KEEPALIVE_SECONDS: the instance keeps them
-            # longer, so nginx never sends a request on a connection the instance is closing.
-            self.cfg.set("keepalive", UPSTREAM_KEEPALIVE_SECONDS + 15)
+            self.cfg.set("keepalive", self.keepalive)
         else:
             self.cfg.set("bind", f"{_bracket_ipv6(self.settings['host'])}:{self.settings['port']}")
         self.cfg.set("workers", web_workers(self.settings["workers"], self.app))
@@ -283,7 +283,7 @@ def run_server(settings: dict[str, Any]) -> None:
     application.run()
 
 
-def serve_instance(settings: dict[str, Any], app: Flask, unix_socket: str) -> None:
+def serve_instance(settings: dict[str, Any], app: Flask, unix_socket: str, keepalive: int) -> None:
     """One instance of the public profile (:mod:`govkg.web.public`): ``app``, already loaded,
-    served on ``unix_socket`` until SIGTERM."""
-    _GunicornApplication(settings, app, unix_socket).run()
+    served on ``unix_socket`` until SIGTERM, keeping idle connections ``keepalive`` seconds."""
+    _GunicornApplication(settings, app, unix_socket, keepalive).run()

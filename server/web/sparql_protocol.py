@@ -29,8 +29,10 @@ Answers
     form (a value that does not fit, like SPARQLWrapper's ``format=n3``, is ignored); 406
     lists the acceptable media types when nothing fits. DESCRIBE answers the union of the
     Concise Bounded Descriptions of the described resources, the same as the resource pages.
-    Every answer carries ``X-Govkg-Max-Rows`` and ``X-Govkg-Truncated`` (``true`` when the
-    rows or triples were cut at ``max_result_rows``); every response carries
+    ``bom=1`` starts a CSV or TSV answer with a UTF-8 byte-order mark, for spreadsheet
+    programs that read Chinese text as UTF-8 only after one (Excel); without it the answer
+    is the standard one. Every answer carries ``X-Govkg-Max-Rows`` and ``X-Govkg-Truncated``
+    (``true`` when the rows or triples were cut at ``max_result_rows``); every response carries
     ``Vary: Accept, Origin`` and CORS headers.
 
 Time limit
@@ -48,9 +50,9 @@ Caching
 
 Safety: see :mod:`govkg.sparql.executor` (the checks every query passes), :mod:`govkg.sparql.threads`
 (the time limit that stops the work, the memory bound), :mod:`govkg.sparql.runner` (the row limit),
-:mod:`govkg.sparql.service_check` (the SERVICE allowlist, read by a SPARQL grammar) and
-:mod:`govkg.sparql.outbound_guard` (the engine connects only to allowed endpoints, whatever the
-check read).
+:mod:`govkg.sparql.service_check` (the SERVICE allowlist, by whole IRI, on the text the engine
+is given) and :mod:`govkg.sparql.outbound_guard` (the engine connects only to the hosts and ports
+of allowed endpoints, whatever the check read).
 """
 
 from __future__ import annotations
@@ -299,6 +301,10 @@ def _graph_iris(parameters: MultiDict, name: str) -> tuple[str, ...]:
     return tuple(iris)
 
 
+#: The formats a ``bom=1`` parameter starts with a byte-order mark, and the mark.
+BOM_FORMATS = frozenset({"csv", "tsv"})
+UTF8_BOM = "\ufeff".encode()
+
 # --- answering --------------------------------------------------------------------------------
 
 
@@ -324,6 +330,9 @@ def _answer(query: str, parameters: MultiDict) -> Response:
                 f"None of the media types in Accept fit a {form} query; acceptable: {acceptable}.",
                 406,
             )
+    # Excel reads a CSV as UTF-8 (and its Chinese as Chinese) only after a byte-order mark; the
+    # standard answer (SPARQL 1.1 CSV/TSV) has none, so the mark is added only when asked (bom=1).
+    bom = fmt is not None and fmt.name in BOM_FORMATS and parameters.get("bom", "").lower() in ("1", "true")
     job = plan_query(
         query,
         settings,
@@ -335,6 +344,8 @@ def _answer(query: str, parameters: MultiDict) -> Response:
     ).job
     answer_key = _answer_key(job, checked.service_calls)
     variant = answer_key if request.method in ("GET", "HEAD") else None
+    if variant is not None and bom:
+        variant += "-bom"
     if variant is not None:
         etag = f"{loaded.dataset_version}-{variant}"
         if not is_resource_modified(request.environ, etag=etag, last_modified=loaded.last_modified):
@@ -350,7 +361,8 @@ def _answer(query: str, parameters: MultiDict) -> Response:
         answer = loaded.backend.run_query(job, settings["query_timeout"])
         if answer_key is not None:
             cache.put(cache_key, answer, len(answer.body))
-    response = Response(answer.body, status=200, content_type=fmt.content_type if fmt else None)
+    body = UTF8_BOM + answer.body if bom else answer.body
+    response = Response(body, status=200, content_type=fmt.content_type if fmt else None)
     response.headers[MAX_ROWS_HEADER] = str(settings["max_result_rows"])
     response.headers[TRUNCATED_HEADER] = "true" if answer.truncated else "false"
     response.headers[CACHE_HEADER] = cache_status

@@ -1,11 +1,15 @@
-"""The loaded graph as the Flask app sees it: opened by :func:`init_app`, read by :func:`loaded_graph`."""
+"""The loaded graph as the Flask app sees it: opened by :func:`init_app`, read by :func:`loaded_graph`
+(and its search index, by :func:`search_index`)."""
 
 from __future__ import annotations
 
 from flask import Flask, current_app
-from govkg.store.loaded import LoadedGraph, open_configured_store
+from govkg.store.loaded import LoadedGraph
+from govkg.store.opening import open_configured_store, temporary_folder
+from govkg.store.search_index import SearchIndex, open_search_index
 
 EXTENSION_KEY = "govkg"
+SEARCH_KEY = "govkg.search"
 
 
 def init_app(app: Flask) -> None:
@@ -13,8 +17,16 @@ def init_app(app: Flask) -> None:
     loaded = open_configured_store(app.config["GOVKG_SETTINGS"])
     app.before_request(loaded.backend.start_request)
     app.extensions[EXTENSION_KEY] = loaded
+    # The search index is built now, before the workers fork, for every backend.
+    folder = loaded.store_directory or temporary_folder("govkg-cache-")[0]
+    app.extensions[SEARCH_KEY] = open_search_index(loaded.store, folder / "cache" / loaded.dataset_version)
 
 
 def loaded_graph() -> LoadedGraph:
     """The graph of the app handling the current request."""
     return current_app.extensions[EXTENSION_KEY]
+
+
+def search_index() -> SearchIndex:
+    """The full-text index of the graph of the app handling the current request."""
+    return current_app.extensions[SEARCH_KEY]

@@ -128,6 +128,7 @@
   const stopButton = document.getElementById("stop-query");
   const results = document.getElementById("results");
   const statusLine = document.getElementById("result-status");
+  const announcer = document.getElementById("result-announce");
   const errorBox = document.getElementById("result-error");
   const truncatedBox = document.getElementById("result-truncated");
   const tools = document.getElementById("result-tools");
@@ -304,7 +305,9 @@
       return cell;
     });
     fill();
-    return el("table", { className: "results-table" }, [el("thead", {}, [el("tr", {}, headCells)]), tbody]);
+    // The table's accessible name: what it holds, read before its rows (shown to screen readers only).
+    const caption = el("caption", { className: "visually-hidden", text: format(t.results_table, { count: rows.length }) });
+    return el("table", { className: "results-table" }, [caption, el("thead", {}, [el("tr", {}, headCells)]), tbody]);
   }
 
   // ---- N-Triples (graph answers) ------------------------------------------------------------
@@ -421,9 +424,93 @@
     questionDescription.textContent = example.description;
   }
 
+  // ---- short share links that keep the view ---------------------------------------------------
+  //
+  // A stored question is shared by its name (?example=NAME); any other query as its raw DEFLATE
+  // bytes in base64url (?z=…, which the server inflates: the server keeps no state), when that
+  // is shorter than the text. The view (a chart, which columns, a graph drawing) goes along.
+
+  let sharedText = null;
+  let pendingView = page.view && page.view.kind !== "table" ? page.view : null;
+
+  async function packQuery(text) {
+    if (!window.CompressionStream) return null;
+    const stream = new Blob([new TextEncoder().encode(text)]).stream().pipeThrough(new CompressionStream("deflate-raw"));
+    const bytes = new Uint8Array(await new Response(stream).arrayBuffer());
+    let binary = "";
+    for (const byte of bytes) binary += String.fromCharCode(byte);
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  /** The answer's current view, read from its switch: {kind, value, category}. */
+  function currentView() {
+    const view = { kind: "table", value: null, category: null };
+    const pressed = body.querySelector(".view-switch button[aria-pressed='true']");
+    if (pressed) view.kind = pressed.dataset.view;
+    if (view.kind === "bar" || view.kind === "line") {
+      for (const select of body.querySelectorAll(".view-switch select[data-choice]")) {
+        view[select.dataset.choice] = select.selectedOptions[0].textContent.replace(/^\?/, "");
+      }
+    }
+    return view;
+  }
+
+  async function shareUrl(text, view) {
+    const url = new URL(page.page_path, window.location.href);
+    const example = currentExample(text);
+    if (example) url.searchParams.set("example", example.name);
+    else {
+      const packed = await packQuery(text).catch(() => null);
+      if (packed && packed.length < encodeURIComponent(text).length) url.searchParams.set("z", packed);
+      else url.searchParams.set("query", text);
+    }
+    if (view.kind !== "table") {
+      url.searchParams.set("view", view.kind);
+      if (view.value) url.searchParams.set("value", view.value);
+      if (view.category) url.searchParams.set("category", view.category);
+    }
+    if (page.chosen_language) url.searchParams.set("lang", page.chosen_language);
+    return url;
+  }
+
+  function updateShare() {
+    const text = sharedText;
+    if (text === null) return;
+    shareUrl(text, currentView()).then((url) => {
+      if (text === sharedText) shareInput.value = url.href;
+    });
+  }
+
+  /** Show the view a share link asked for, once, when its answer is first drawn. */
+  function applyPendingView() {
+    const view = pendingView;
+    pendingView = null;
+    if (!view) return;
+    for (const select of body.querySelectorAll(".view-switch select[data-choice]")) {
+      const wanted = view[select.dataset.choice];
+      const option = wanted && Array.from(select.options).find((item) => item.textContent.replace(/^\?/, "") === wanted);
+      if (option) {
+        select.value = option.value;
+        select.dispatchEvent(new Event("change"));
+      }
+    }
+    const button = body.querySelector(`.view-switch button[data-view="${view.kind}"]`);
+    if (button && !button.disabled) button.click();
+  }
+
+  // The view switch is redrawn with every answer: follow it from here.
+  body.addEventListener("click", (event) => {
+    if (event.target.closest(".view-switch button[data-view]")) updateShare();
+  });
+  body.addEventListener("change", (event) => {
+    if (event.target.closest(".view-switch select")) updateShare();
+  });
+
   function showLinks(userText, completedText, isGraph) {
     const share = pageUrl(userText);
     shareInput.value = share.href;
+    sharedText = userText;
+    updateShare();
     downloadLinks.replaceChildren();
     let tooLong = share.pathname.length + share.search.length > MAX_LINK_LENGTH;
     const formats = isGraph ? page.formats.rdf : page.formats.results;
@@ -436,6 +523,12 @@
       downloadLinks.append(
         el("a", { href: url.href, download: "results." + fmt.extension, type: fmt.media_type, text: fmt.label })
       );
+      if (fmt.name === "csv") {
+        // The same CSV with a byte-order mark, so that Excel reads its Chinese as UTF-8.
+        const excel = new URL(url.href);
+        excel.searchParams.set("bom", "1");
+        downloadLinks.append(" · ", el("a", { href: excel.href, download: "results-excel.csv", type: fmt.media_type, text: t.csv_excel }));
+      }
     });
     linkTooLong.hidden = !tooLong;
     for (const link of document.querySelectorAll("[data-lang-link]")) {
@@ -465,6 +558,19 @@
     runButton.disabled = active;
     stopButton.hidden = !active;
     results.setAttribute("aria-busy", active ? "true" : "false");
+  }
+
+  /**
+   * Say the outcome of a run once (the live region), and bring the results into view when they
+   * start below or above the screen: on a phone they are far below the editor and the questions.
+   */
+  function reveal(outcome) {
+    announcer.textContent = outcome;
+    const top = results.getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight * 0.75) {
+      const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+      results.scrollIntoView({ block: "start", behavior: still ? "auto" : "smooth" });
+    }
   }
 
   function showError(heading, detail) {
@@ -540,6 +646,7 @@
     knownLabels = new Map();
     editor.clearErrors();
     statusLine.textContent = t.running;
+    announcer.textContent = "";
     prefixesAdded.hidden = !completed.added.length;
     prefixesAdded.textContent = format(t.prefixes_added, {
       prefixes: completed.added.map((prefix) => prefix + ":").join(" "),
@@ -575,6 +682,8 @@
         truncatedBox.hidden = false;
       }
       renderAnswer(contentType, text, elapsed);
+      applyPendingView();
+      reveal(statusLine.textContent || body.textContent);
       showLabels(controller.signal);
     } catch (error) {
       if (running !== mine) return;
@@ -659,8 +768,8 @@
       });
       return button;
     });
-    const selector = (label, indexes, current, choose) => {
-      const select = el("select", { "aria-label": label }, indexes.map((index) => el("option", { value: String(index), text: headings[index] })));
+    const selector = (label, indexes, current, choose, choice) => {
+      const select = el("select", { "aria-label": label, "data-choice": choice }, indexes.map((index) => el("option", { value: String(index), text: headings[index] })));
       select.value = String(current);
       select.addEventListener("change", () => {
         choose(Number(select.value));
@@ -670,8 +779,8 @@
       return el("label", { className: "chart-choice" }, [label + " ", select]);
     };
     views.append(...buttons);
-    if (chartable.length > 1) views.append(selector(t.chart_value, chartable, valueIndex, (index) => (valueIndex = index)));
-    if (others.length > 1) views.append(selector(t.chart_category, others, categoryIndex, (index) => (categoryIndex = index)));
+    if (chartable.length > 1) views.append(selector(t.chart_value, chartable, valueIndex, (index) => (valueIndex = index), "value"));
+    if (others.length > 1) views.append(selector(t.chart_category, others, categoryIndex, (index) => (categoryIndex = index), "category"));
     views.chart = chart;
     return views;
   }

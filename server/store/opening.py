@@ -1,0 +1,193 @@
+"""Opening the knowledge graph where the ``store`` setting says: in memory, a folder, or a SPARQL store.
+
+Each opener returns a :class:`~govkg.store.loaded.LoadedGraph`; :data:`STORE_OPENERS` picks
+one. A new backend is one line there and a module of its own (see :mod:`govkg.store.backends`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from govkg.graph import knowledge_graph
+from govkg.malloc import release_free_memory
+from govkg.settings import DEFAULT_BASE_IRI, REMOTE_STORE_PREFIX
+from govkg.store.backends import DiskBackend, MemoryBackend
+from govkg.store.loaded import LoadedGraph
+from govkg.store.metadata import dataset_metadata_quads
+from govkg.store.persistent import (
+    PersistentStore,
+    StoreDirectory,
+    bulk_load_file,
+    load_files,
+    pending_entries,
+)
+from govkg.store.versions import article_version, dataset_version
+
+log = logging.getLogger(__name__)
+
+
+def open_knowledge_graph(base_iri: str, data: Iterable[str] = ()) -> LoadedGraph:
+    """Load ontology, facts and links, then add the dataset metadata built from them.
+
+    The metadata graph holds no figure that needs a pass over the whole data (counts, dump
+    sizes): see :func:`govkg.store.metadata.dataset_metadata_quads`.
+
+    ``data`` lists extra files (the ``data`` setting: ``FILE`` or ``GRAPH_IRI=FILE``),
+    each loaded into its own named graph; a bad file raises
+    :class:`~govkg.graph.knowledge_graph.DataFileError` and nothing is loaded.
+    """
+    article = knowledge_graph.graph_parts()
+    extra = knowledge_graph.data_file_parts(data, base_iri)
+    parts = article + extra
+    files = tuple(path for part in parts for path in part.files)
+    for part in extra:  # a big file takes a while: say what is going on (progress follows every 5 s)
+        size = sum(path.stat().st_size for path in part.files if path.is_file())
+        log.info("loading %s (%s bytes) into <%s>", part.files[0], f"{size:,}", part.iri(base_iri))
+    if base_iri == DEFAULT_BASE_IRI and extra:
+        # Nothing to rewrite in the data files: pyoxigraph streams them into the store itself,
+        # never as Python objects (a million triples would leave the process a gigabyte bigger).
+        _check_distinct_graphs(parts, base_iri)
+        store = knowledge_graph.load_store(base_iri, article)
+        for part in extra:
+            bulk_load_file(store, part.files[0], part.iri(base_iri), part.graph_iri, progress=False)
+    else:
+        store = knowledge_graph.load_store(base_iri, parts)
+    _warn_of_rewritten_literals(extra)
+    loaded = LoadedGraph(
+        backend=MemoryBackend(store, base_iri),
+        base_iri=base_iri,
+        dataset_version=dataset_version(files, base_iri),
+        last_modified=datetime.fromtimestamp(max(p.stat().st_mtime for p in files), tz=UTC).replace(
+            microsecond=0
+        ),
+        source_files=files,
+    )
+    store.extend(dataset_metadata_quads(loaded))
+    return loaded
+
+
+def open_persistent_store(directory: Path | str, base_iri: str, data: Iterable[str] = ()) -> LoadedGraph:
+    """Open a persistent store folder (:mod:`govkg.store.persistent`) without reading its data.
+
+    Anything out of date is brought up to date first, all or nothing: the ``data`` files not
+    loaded yet (or changed since), the article graphs (their files or the base IRI changed).
+    """
+    folder = StoreDirectory(directory)
+    folder.recover()
+    state = folder.read_state()
+    pending = pending_entries(state, list(data), base_iri)
+    if pending or not folder.exists() or state.article_version != article_version(base_iri):
+        state = load_files(folder, pending, base_iri)
+        release_free_memory()  # the bulk loader's buffers: not to be inherited by every fork
+    modified = datetime.fromisoformat(state.last_modified) if state.last_modified else datetime.now(tz=UTC)
+    return LoadedGraph(
+        backend=DiskBackend(PersistentStore(folder), base_iri),
+        base_iri=base_iri,
+        dataset_version=state.version,
+        last_modified=modified.replace(microsecond=0),
+        store_directory=folder.path,
+    )
+
+
+def _warn_of_rewritten_literals(parts: Iterable[knowledge_graph.GraphPart]) -> None:
+    """Tell the user when the store serves a literal of their files in another form than written."""
+    for part in parts:
+        for path in part.files:
+            changes = knowledge_graph.file_literal_changes(path, part.graph_iri)
+            if changes:
+                log.warning("%s", changes.message(knowledge_graph.display_path(path)))
+
+
+def _check_distinct_graphs(parts: Iterable[knowledge_graph.GraphPart], base_iri: str) -> None:
+    """A graph named by ``GRAPH_IRI=FILE`` must not be loaded from a second file."""
+    loaded_from: dict[str, Path] = {}
+    for part in parts:
+        graph_iri = part.iri(base_iri)
+        for path in part.files:
+            if loaded_from.setdefault(graph_iri, path) != path and part.graph_iri:
+                message = f"graph <{graph_iri}> is already loaded from {loaded_from[graph_iri]}"
+                raise knowledge_graph.DataFileError(
+                    path, message + "; name another graph with GRAPH_IRI=FILE"
+                )
+
+
+def open_remote_store(settings: Mapping[str, Any]) -> LoadedGraph:
+    """The graph of a ``sparql:`` store (:mod:`govkg.store.remote`), the article graphs pushed first
+    when ``update_url`` is set and the store's copy is out of date."""
+    from govkg.store.remote import RemoteBackend, push_article_graphs  # requests, SPARQLWrapper: only here
+
+    url = settings["store"][len(REMOTE_STORE_PREFIX) :]
+    base_iri = settings["base_iri"]
+    backend = RemoteBackend(url, base_iri, settings["query_timeout"])
+    backend.probe()
+    if settings.get("update_url"):
+        article = open_knowledge_graph(base_iri)
+        for _ in push_article_graphs(settings["update_url"], article, only_if_changed_at=url):
+            pass
+    backend.warn_of_empty_default_graph()
+    now = datetime.now(tz=UTC).replace(microsecond=0)
+    version = hashlib.sha256(f"{url}\n{article_version(base_iri)}\n{now.isoformat()}".encode()).hexdigest()
+    # Dumps and counts built from the store are kept in a folder of this server's, removed at exit.
+    cache = temporary_folder("govkg-remote-")[0]
+    return LoadedGraph(
+        backend=backend,
+        base_iri=base_iri,
+        dataset_version=version[:16],
+        last_modified=now,
+        store_directory=cache,
+    )
+
+
+def _open_disk(settings: Mapping[str, Any]) -> LoadedGraph:
+    return open_persistent_store(settings["store"], settings["base_iri"], settings["data"])
+
+
+def _open_memory(settings: Mapping[str, Any]) -> LoadedGraph:
+    loaded = open_knowledge_graph(settings["base_iri"], settings["data"])
+    # The dumps and counts are built on first request, into files every worker shares:
+    # a folder of the server's, made before the workers are forked, removed at exit.
+    loaded.store_directory = temporary_folder("govkg-cache-")[0]
+    return loaded
+
+
+#: Where the ``store`` setting can point, first match wins: (does it claim the value?, opener).
+#: A new backend is one line here and a module of its own.
+STORE_OPENERS: tuple[tuple[Callable[[str], bool], Callable[[Mapping[str, Any]], LoadedGraph]], ...] = (
+    (lambda location: location.startswith(REMOTE_STORE_PREFIX), open_remote_store),  # sparql:URL
+    (lambda location: bool(location), _open_disk),  # a folder
+    (lambda location: True, _open_memory),  # empty: the article (and --data) in memory
+)
+
+
+def open_configured_store(settings: Mapping[str, Any]) -> LoadedGraph:
+    """Open the graph where the ``store`` setting says (:data:`STORE_OPENERS`), sized by the settings."""
+    location = settings.get("store") or ""
+    opener = next(opener for claims, opener in STORE_OPENERS if claims(location))
+    loaded = opener(settings)
+    loaded.backend.query_workers = settings["query_workers"]
+    return loaded
+
+
+def temporary_folder(prefix: str) -> tuple[Path, Callable[[], None]]:
+    """A new folder in the system's temp folder, removed when this process exits (not its forks).
+
+    Returns the folder and the function that removes it.
+    """
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    owner = os.getpid()
+
+    def remove() -> None:
+        if os.getpid() == owner:  # not in the forked workers, which run atexit handlers too
+            shutil.rmtree(folder, ignore_errors=True)
+
+    atexit.register(remove)
+    return folder, remove

@@ -1,0 +1,1 @@
+"""The standards' own checks, as their specifications publish them (see each module)."""
