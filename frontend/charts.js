@@ -65,7 +65,10 @@ function draw(element, data, options) {
   const points = data.points;
   // Many bars, or a narrow screen: bars run sideways, one row each, so their names stay readable.
   const sideways = kind === "bar" && (points.length > 8 || (narrow && points.length > 4));
-  element.style.height = sideways ? Math.max(240, points.length * 34 + 60) + "px" : "";
+  // A page reserves the box by a size class (no layout shift); a chart made by a script sizes itself.
+  if (!element.matches(".chart-few, .chart-many, .chart-lots")) {
+    element.style.height = sideways ? Math.max(240, points.length * 34 + 60) + "px" : "";
+  }
   chart.resize();
   const categories = {
     type: "category",

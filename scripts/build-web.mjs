@@ -1,9 +1,12 @@
 // Builds the front-end bundles into server/web/static/vendor/ (committed, so the Python package
-// needs no npm): `npm ci && npm run build`. Each bundle is one minified IIFE; the licences of
-// the packages bundled into them are collected into server/web/static/vendor/LICENSES.txt.
+// needs no npm): `npm ci && npm run build`. Each bundle is one minified IIFE, with a Brotli
+// copy beside it (<name>.js.br, quality 11) that the server sends to browsers that accept it
+// (govkg.web.assets); the licences of the packages bundled into them are collected into
+// server/web/static/vendor/LICENSES.txt.
 import { build } from "esbuild";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { brotliCompressSync, constants } from "node:zlib";
 
 const bundles = { editor: "frontend/editor.js", charts: "frontend/charts.js", graph: "frontend/graph.js" };
 const packages = new Set();
@@ -19,6 +22,17 @@ for (const [name, entry] of Object.entries(bundles)) {
     metafile: true,
     logLevel: "info",
   });
+  const outfile = `server/web/static/vendor/${name}.js`;
+  const source = readFileSync(outfile);
+  const compressed = brotliCompressSync(source, {
+    params: {
+      [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
+      [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
+      [constants.BROTLI_PARAM_SIZE_HINT]: source.length,
+    },
+  });
+  writeFileSync(outfile + ".br", compressed);
+  console.log(`${outfile}.br: ${compressed.length} bytes (${source.length} uncompressed)`);
   for (const input of Object.keys(result.metafile.inputs)) {
     const match = input.match(/^node_modules\/((?:@[^/]+\/)?[^/]+)\//);
     if (match) packages.add(match[1]);

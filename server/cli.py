@@ -94,6 +94,7 @@ def serve(create: bool, **options: Any) -> None:
     import logging
 
     from govkg.settings import REMOTE_STORE_PREFIX
+    from govkg.sparql.outbound_guard import GuardUnavailable
     from govkg.store.persistent import StoreError, check_store_folder
     from govkg.web.serving import CannotListen, run_server
 
@@ -105,7 +106,7 @@ def serve(create: bool, **options: Any) -> None:
         if settings["store"] and not settings["store"].startswith(REMOTE_STORE_PREFIX):
             check_store_folder(settings["store"], create)
         run_server(settings)
-    except (DataFileError, StoreError, CannotListen) as error:
+    except (DataFileError, StoreError, CannotListen, GuardUnavailable) as error:
         raise click.ClickException(str(error)) from None
     except OSError as error:  # a file or folder named by the settings cannot be used
         raise click.ClickException(_os_error_message(error)) from None

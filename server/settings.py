@@ -283,7 +283,9 @@ SETTINGS: tuple[Setting, ...] = (
         (),
         "Extra RDF files to serve beside the article graph, each in its own named graph. "
         "Entries are FILE or GRAPH_IRI=FILE, space or comma separated; "
-        "a FILE alone goes to {base}graph/data/{file-stem}.",
+        "a FILE alone goes to {base}graph/data/{file-stem}. A file of quads (TriG, N-Quads) goes whole "
+        "into that graph, its own graph names dropped; the article's graphs (ontology, facts, links, "
+        "metadata) cannot be named.",
     ),
     Setting(
         "store",

@@ -122,3 +122,46 @@ def test_serve_data_warns_when_the_store_rewrites_literals(tmp_path) -> None:
         stop_server(server)
     assert "warning: " in log and "mine.nt: the store rewrites 2 literal(s)" in log
     assert '"7"^^<http://www.w3.org/2001/XMLSchema#nonNegativeInteger> is served as "7"^^' in log
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "open list"), ("zh", "列举未尽（等）")])
+def test_an_open_list_is_shown_on_the_resource_page(live_server, language: str, words: str) -> None:
+    """A list that ends in 等 is marked open on the page of the resource that holds it."""
+    url = f"{live_server.url}id/platform/zhaoshangtong?lang={language}"
+    response = requests.get(url, headers={"Accept": "text/html"}, timeout=30)
+    assert response.status_code == 200
+    assert words in response.text
+    assert "gov:openList" in response.text
+
+
+def test_the_whole_served_dataset_conforms_to_the_shapes(live_server) -> None:
+    """Every graph of the dump the server gives (metadata included) passes ontology/shapes.ttl."""
+    import pyshacl
+    from govkg.graph.knowledge_graph import SHAPES_PATH
+    from govkg.graph.validation import shacl_problems
+
+    response = requests.get(live_server.url + "dumps/govkg.nq", timeout=60)
+    assert response.status_code == 200
+    canonical_nq = response.text.replace(f"<{live_server.url}", f"<{DEFAULT_BASE_IRI}")
+    triples = {quad.triple for quad in ox.parse(canonical_nq.encode(), ox.RdfFormat.N_QUADS)}
+    served = rdflib.Graph()
+    served.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode(), format="nt")
+    shapes = rdflib.Graph().parse(SHAPES_PATH, format="turtle")
+    _conforms, results, _text = pyshacl.validate(
+        served, shacl_graph=shapes, inference="none", allow_warnings=True, advanced=True
+    )
+    assert shacl_problems(results) == []
+
+
+def test_load_into_a_store_warns_when_the_store_rewrites_literals(
+    runner, tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from govkg.cli import main
+
+    data = tmp_path / "mine.ttl"
+    written = '<urn:a> <urn:p> 100.0 , "01"^^<http://www.w3.org/2001/XMLSchema#integer> .\n'
+    data.write_text(written, encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        result = runner.invoke(main, ["load", str(data), "--store", str(tmp_path / "store")])
+    assert result.exit_code == 0, result.output
+    assert "mine.ttl: the store rewrites 2 literal(s)" in caplog.text

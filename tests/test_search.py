@@ -13,6 +13,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, sync_playwright
 
+from tests.conftest import start_server, stop_server
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
@@ -146,3 +147,23 @@ def test_the_search_page_has_no_serious_axe_violation(live_server, browser, widt
         assert page.evaluate("document.documentElement.scrollWidth") <= width
     finally:
         context.close()
+
+
+def test_a_data_file_and_a_disk_store_are_searchable_from_the_start(tmp_path):
+    data = tmp_path / "extra.ttl"
+    data.write_text(
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "@prefix dcterms: <http://purl.org/dc/terms/> .\n"
+        '<https://example.org/budget> rdfs:label "市级财政预算公开"@zh , "municipal budget disclosure"@en ;\n'
+        '    dcterms:description "Published every March."@en .\n',
+        encoding="utf-8",
+    )
+    disk = ("--store", str(tmp_path / "store"), "--create", "--data", str(data))
+    for args in (("--data", str(data)), disk):
+        server = start_server(tmp_path, *args)
+        try:
+            for q in ("预算", "budgets", "March"):
+                found = [result["iri"] for result in _search(server, q)["results"]]
+                assert "https://example.org/budget" in found, (args, q, found)
+        finally:
+            stop_server(server)

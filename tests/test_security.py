@@ -11,7 +11,10 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -394,6 +397,71 @@ def test_script_name_from_a_trusted_proxy_is_honoured(tmp_path):
         assert (response.status_code, response.headers["Location"]) == (303, "/govkg/")
     finally:
         stop_server(server)
+
+
+def test_no_protocol_relative_links_to_iris_under_the_base(tmp_path):
+    """Issue 17, item 14: a data IRI ``<base>/evil.example/phish`` was linked as
+    ``//evil.example/phish`` (another host, to a browser) on pages and in the diagram."""
+    data = tmp_path / "links.ttl"
+    data.write_text(
+        "<https://w3id.org/govkg/id/place/zhaoqing> <http://www.w3.org/2000/01/rdf-schema#seeAlso> "
+        "<https://w3id.org/govkg//evil.example/phish> .\n"
+        "<https://w3id.org/govkg//evil.example/phish> <http://www.w3.org/2000/01/rdf-schema#label> "
+        '"phish"@en .\n',
+        encoding="utf-8",
+    )
+    server = start_server(tmp_path, "--data", str(data))
+    try:
+        page = requests.get(
+            server.url + "id/place/zhaoqing", headers={"Accept": "text/html"}, timeout=TIMEOUT
+        )
+        assert page.status_code == 200
+        assert f'href="{server.url}/evil.example/phish"' in page.text  # absolute, to this server
+        assert 'href="//' not in page.text
+        diagram = json.loads(page.text.split('id="diagram-data">', 1)[1].split("</script>", 1)[0])
+        hrefs = {node["label"]: node["href"] for node in diagram["nodes"]}
+        assert hrefs["phish"] == f"{server.url}/evil.example/phish"
+        assert not any(href.startswith("//") for href in hrefs.values() if href)
+    finally:
+        stop_server(server)
+
+
+def test_data_files_stay_in_their_own_graph(tmp_path):
+    """Issue 17, item 15: a ``--data`` TriG file's GRAPH block landed in ``graph/facts``."""
+    base = "https://w3id.org/govkg/"
+    trig = tmp_path / "third.trig"
+    trig.write_text(
+        f'<urn:x:a> <urn:x:p> "default graph" .\n'
+        f'GRAPH <{base}graph/facts> {{ <urn:x:b> <urn:x:p> "injected" }}\n',
+        encoding="utf-8",
+    )
+    query = "SELECT ?g ?o WHERE { GRAPH ?g { ?s <urn:x:p> ?o } } ORDER BY ?o"
+    expected = [(f"{base}graph/data/third", "default graph"), (f"{base}graph/data/third", "injected")]
+    store = tmp_path / "store"
+    loaded = subprocess.run(
+        [sys.executable, "-m", "govkg", "load", "--store", str(store), str(trig)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    # The server's own base (the files are bulk-loaded as they are), in memory and on disk.
+    for args in (("--data", str(trig)), ("--store", str(store))):
+        server = start_server(tmp_path, "--base-iri", base, *args)
+        try:
+            response = requests.get(server.sparql_url, params={"query": query}, timeout=TIMEOUT)
+            rows = [(row["g"]["value"], row["o"]["value"]) for row in response.json()["results"]["bindings"]]
+            assert rows == expected, args
+        finally:
+            stop_server(server)
+    # And no data file is loaded into one of the article's graphs by name.
+    refused = subprocess.run(
+        [sys.executable, "-m", "govkg", "serve", "--port", "0", "--data", f"{base}graph/metadata={trig}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 1 and "one of the article's own graphs" in refused.stderr, refused.stderr
 
 
 @pytest.mark.parametrize("path", ["id/place/zhao%0D%0Aqing", "id/place/x%0d%0aSet-Cookie:%20a=b", "eli/%0A"])

@@ -4,8 +4,12 @@ resource and dataset tables, the dumps' checksums on phones, the footer's endpoi
 
 from __future__ import annotations
 
+import csv
+import html
+import io
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -78,12 +82,10 @@ def test_every_stored_question_shares_in_under_200_characters(live_server):
         assert _textarea(page.text) == text
 
 
-def _textarea(html: str) -> str:
-    import html as html_module
-
-    found = re.search(r'<textarea[^>]*id="query"[^>]*>\n?(.*?)</textarea>', html, re.S)
+def _textarea(page: str) -> str:
+    found = re.search(r'<textarea[^>]*id="query"[^>]*>\n?(.*?)</textarea>', page, re.S)
     assert found, "no editor"
-    return html_module.unescape(found.group(1))
+    return html.unescape(found.group(1))
 
 
 def test_an_edited_query_is_shared_packed_and_reopens_the_same_text(live_server, browser):
@@ -188,3 +190,46 @@ def test_the_footer_endpoint_link_opens_the_query_page_in_the_reader_language(li
         assert page.locator("html").get_attribute("lang") == "zh-Hans"
     finally:
         page.context.close()
+
+
+# --- CSV exports of resource and dataset tables ----------------------------------------------------
+
+
+def test_a_resource_page_exports_its_properties_as_csv(live_server, browser):
+    page = _open(browser, f"{live_server.url}id/place/zhaoqing?lang=zh", width=390)
+    try:
+        export = page.locator(".table-export").filter(has_text="下载此表")
+        expect(export.get_by_role("link", name="CSV", exact=True)).to_be_visible()
+        with page.expect_download() as download:
+            export.get_by_role("link", name="CSV（Excel 用）").click()
+        excel = Path(download.value.path()).read_bytes()
+        href = export.get_by_role("link", name="CSV", exact=True).get_attribute("href")
+    finally:
+        page.context.close()
+    assert excel.startswith(BOM)
+    csv_text = requests.get(live_server.url.rstrip("/") + href, timeout=10).text
+    rows = list(csv.reader(io.StringIO(csv_text)))
+    assert rows[0] == ["property", "value", "value_label"]
+    iri = live_server.url + "id/place/zhaoqing"
+    count = requests.post(
+        live_server.sparql_url,
+        data={
+            "query": f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT ?p ?o WHERE {{ <{iri}> ?p ?o }} }}"
+        },
+        headers={"Accept": "application/sparql-results+json"},
+        timeout=10,
+    ).json()["results"]["bindings"][0]["n"]["value"]
+    assert len(rows) - 1 == int(count)
+    assert any(re.search("[\u4e00-\u9fff]", row[2]) for row in rows[1:])  # labels in the page language
+
+
+def test_a_dataset_page_exports_its_observations_one_row_each(live_server):
+    page = requests.get(live_server.url + "id/dataset-cube/business-opening-time?lang=en", timeout=10).text
+    found = re.search(r"The dataset&#39;s observations as a table: <a href=\"([^\"]+)\"", page)
+    assert found, "no dataset export"
+    answer = requests.get(live_server.url.rstrip("/") + html.unescape(found.group(1)), timeout=10)
+    assert answer.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert len(rows) == 3  # the three steps of business opening
+    assert {"observation", "label", "processingTime", "sequenceIndex"} <= set(rows[0])
+    assert sorted(row["processingTime"] for row in rows) == ["1", "3", "7"]

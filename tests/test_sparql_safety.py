@@ -13,6 +13,7 @@ import random
 import socket
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -362,6 +363,38 @@ def test_one_line_federated_queries_with_fragment_iris_pass(federating_server, r
         f"{{ <{resource}> <{RDFS_LABEL}> ?l }} }} LIMIT 1",
     ):
         assert _rows(_get(federating_server, query)) == [{"l": {"type": "literal", "value": "on one line"}}]
+
+
+def test_without_the_outbound_guard_an_empty_allowlist_still_starts(tmp_path):
+    """Issue 17, item 16: on macOS the guard cannot be installed, and its errors stopped
+    ``create_app`` even with an empty allowlist. The server here is told it runs on macOS
+    (``sys.platform``, once the standard library has read the truth), and the guard takes the
+    branch a Mac takes."""
+    site = tmp_path / "site"
+    site.mkdir()
+    # The modules that read sys.platform when they are imported read the truth first.
+    first = "import sys, urllib.request, govkg.cli, govkg.web.serving\n"
+    (site / "sitecustomize.py").write_text(first + 'sys.platform = "darwin"\n', encoding="utf-8")
+    on_macos = {"PYTHONPATH": str(site)}
+    server = start_server(tmp_path, env=on_macos)
+    try:
+        assert _get(server, "ASK { ?s ?p ?o }").json()["boolean"] is True
+        response = _get(server, "ASK { SERVICE <http://127.0.0.1:9/sparql> { } }")
+        assert response.status_code == 400 and "is not allowed" in response.text
+        assert "Outbound guard unavailable" in server.log() and "darwin" in server.log()
+    finally:
+        stop_server(server)
+    # With an allowlist it does not start: one line says why, no traceback.
+    command = ["serve", "--port", str(free_port()), "--service-allowlist", "http://127.0.0.1:9/sparql"]
+    result = subprocess.run(
+        [sys.executable, "-m", "govkg", *command],
+        env={**os.environ, **on_macos},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "needs the outbound guard" in result.stderr and "Traceback" not in result.stderr
 
 
 # --- read-only ------------------------------------------------------------------------------------------

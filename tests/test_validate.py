@@ -61,8 +61,8 @@ def test_committed_data_validates_with_exit_0(runner):
 def test_a_missing_label_is_reported_with_its_focus_node(runner, data_copy):
     _replace_once(
         data_copy / "02-six-firsts.ttl",
-        'rdfs:label "工程建设项目审批管理平台"@zh , "construction project approval management platform"@en ;',
-        'rdfs:label "construction project approval management platform"@en ;',
+        'rdfs:label "工程建设项目审批管理平台"@zh , "construction project approval management platform"@en',
+        'rdfs:label "construction project approval management platform"@en',
     )
     result = _validate(runner, data_copy)
     assert result.exit_code == 1

@@ -58,6 +58,7 @@ NAMES = {
     "Quads",
     "TriG",
     "CSV",
+    "Excel",
     "TSV",
     "VoID",
     "DCAT",
@@ -328,7 +329,7 @@ def test_without_javascript_the_resource_page_keeps_its_tables_and_no_empty_diag
     page = _open(browser, f"{live_server.url}id/place/zhaoqing?lang=zh", java_script_enabled=False)
     try:
         expect(page.locator(".diagram-section")).to_be_hidden()
-        expect(page.locator("a[href='/id/place/guangdong?lang=zh']").first).to_be_visible()
+        expect(page.locator("table a[href='/id/place/guangdong?lang=zh']").first).to_be_visible()
     finally:
         page.context.close()
 

@@ -103,11 +103,16 @@ def graph_parts(ontology_path: Path = ONTOLOGY_PATH, data_dir: Path = DATA_DIR) 
     )
 
 
+#: The graphs the server writes itself under ``{base}graph/``: no data file may be loaded into them.
+RESERVED_GRAPHS = ("ontology", "facts", "links", "metadata")
+
+
 def data_file_parts(entries: Iterable[str], base_iri: str) -> tuple[GraphPart, ...]:
     """One graph per extra data file (``FILE`` or ``GRAPH_IRI=FILE``, see the ``data`` setting).
 
     A file without an IRI gets ``{base}graph/data/{stem}``, its name without the RDF
-    and ``.gz`` extensions.
+    and ``.gz`` extensions. The article's own graphs (:data:`RESERVED_GRAPHS`) are refused.
+    A file of quads goes whole into its graph, its own graph names dropped.
 
     >>> [part.iri("http://h/") for part in data_file_parts(["x/census.nt.gz", "urn:g=y.ttl"], "http://h/")]
     ['http://h/graph/data/census', 'urn:g']
@@ -116,6 +121,8 @@ def data_file_parts(entries: Iterable[str], base_iri: str) -> tuple[GraphPart, .
     for entry in entries:
         graph_iri, file = split_data_entry(entry)
         path = Path(file)
+        if graph_iri in {f"{base_iri}graph/{slug}" for slug in RESERVED_GRAPHS}:
+            raise DataFileError(path, f"<{graph_iri}> is one of the article's own graphs; name another")
         stem = path.name.removesuffix(".gz").rsplit(".", 1)[0]
         slug = f"data/{quote(stem, safe='')}"
         parts.append(GraphPart(slug, (path,), graph_iri or f"{base_iri}graph/{slug}"))

@@ -21,8 +21,10 @@ these functions through its own tables and is not affected. The module is linked
 ``BIND_NOW`` and RELRO, so its GOT is read-only after loading: the page is made writable for the
 swap (``mprotect``) and read-only again at once. The ELF relocations are read with :mod:`struct`
 from the file that ``/proc/self/maps`` shows loaded; a layout this code does not recognize
-(another architecture, a static build, symbols missing) raises :class:`GuardUnavailable`, and
-the server refuses to start with a non-empty allowlist rather than run without the guard.
+(another architecture, a static build, symbols missing) raises :class:`GuardUnavailable`, as
+does any other system (macOS: no ELF, no ``/proc``); the server then refuses to start with a
+non-empty allowlist rather than run without the guard, and with an empty one starts and logs
+that every SERVICE call is refused (the first line refuses them all).
 
 Linux x86-64 and aarch64 with glibc only (the targets of pyoxigraph's manylinux wheels).
 """
@@ -38,6 +40,7 @@ import mmap
 import os
 import socket
 import struct
+import sys
 import threading
 from collections.abc import Iterable
 from urllib.parse import urlsplit
@@ -191,8 +194,13 @@ def install(endpoints: Iterable[str] = ()) -> None:
     global _guard
     with _install_lock:
         if _guard is None:
-            guard = _Guard()
-            _patch(_engine_library(), {"connect": guard.connect, "getaddrinfo": guard.getaddrinfo})
+            if not sys.platform.startswith("linux"):  # macOS, Windows …: no ELF, no /proc
+                raise GuardUnavailable(f"it patches an ELF module on Linux; this is {sys.platform}")
+            try:
+                guard = _Guard()
+                _patch(_engine_library(), {"connect": guard.connect, "getaddrinfo": guard.getaddrinfo})
+            except (OSError, AttributeError, ValueError, struct.error) as error:
+                raise GuardUnavailable(f"{type(error).__name__}: {error}") from None
             _guard = guard
         for url in endpoints:
             _guard.allow(url)

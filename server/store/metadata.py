@@ -64,11 +64,18 @@ GEONAMES_ZHAOQING = "https://sws.geonames.org/1784853/"
 DCAT_AP_IRI = "https://semiceu.github.io/DCAT-AP/releases/3.0.1/"
 SPARQL_PROTOCOL_IRI = "https://www.w3.org/TR/sparql11-protocol/"
 
-#: Data themes of the EU vocabulary, with their English labels.
+#: Data themes of the EU vocabulary, with their English labels (the EU's) ...
 THEMES: dict[str, str] = {
     EU_AUTHORITY + "data-theme/GOVE": "Government and public sector",
     EU_AUTHORITY + "data-theme/JUST": "Justice, legal system and public safety",
 }
+#: ... and Chinese ones (ours: every labelled resource the server publishes has a label in zh and
+#: en, ontology/shapes.ttl; the EU publishes none in Chinese).
+THEMES_ZH: dict[str, str] = {
+    EU_AUTHORITY + "data-theme/GOVE": "政府和公共部门",
+    EU_AUTHORITY + "data-theme/JUST": "司法、法律体系和公共安全",
+}
+THEME_SCHEME_LABELS = {"zh": "数据主题", "en": "Data theme"}
 LANGUAGES: tuple[str, ...] = (EU_AUTHORITY + "language/ZHO", EU_AUTHORITY + "language/ENG")
 PUBLIC_ACCESS = EU_AUTHORITY + "access-right/PUBLIC"
 
@@ -597,11 +604,16 @@ def dcat_triples(loaded: LoadedGraph, dumps: Iterable[BuiltDump]) -> list[ox.Tri
     for language in LANGUAGES:
         t.add(language, RDF + "type", DCT + "LinguisticSystem")
     t.add(EU_AUTHORITY + "data-theme", RDF + "type", SKOS + "ConceptScheme")
-    t.texts(EU_AUTHORITY + "data-theme", DCT + "title", {"en": "Data theme"})
+    t.texts(EU_AUTHORITY + "data-theme", DCT + "title", {"en": THEME_SCHEME_LABELS["en"]})
+    for predicate in (RDFS + "label", SKOS + "prefLabel"):
+        t.texts(EU_AUTHORITY + "data-theme", predicate, THEME_SCHEME_LABELS)
     for theme, label in THEMES.items():
+        labels = {"zh": THEMES_ZH[theme], "en": label}
         t.add(theme, RDF + "type", SKOS + "Concept")
         t.add(theme, SKOS + "inScheme", EU_AUTHORITY + "data-theme")
-        t.add(theme, SKOS + "prefLabel", ox.Literal(label, language="en"))
+        t.add(EU_AUTHORITY + "data-theme", SKOS + "hasTopConcept", theme)  # as in the EU's scheme
+        for predicate in (RDFS + "label", SKOS + "prefLabel"):
+            t.texts(theme, predicate, labels)
     media_types = {IANA_MEDIA_TYPES + built.file.fmt.media_type for built in dumps}
     for media_type in sorted(media_types | {IANA_MEDIA_TYPES + GZIP_MEDIA_TYPE}):
         t.add(media_type, RDF + "type", DCT + "MediaType")

@@ -64,6 +64,7 @@ from govkg.graph.knowledge_graph import (
     graph_parts,
     read_quads,
 )
+from govkg.graph.knowledge_graph import file_literal_changes as literal_changes_of_file
 from govkg.rdf.formats import rdf_format_for_path
 from govkg.rdf.xml_guard import XmlRefused, check_rdf_xml
 from govkg.settings import DEFAULT_BASE_IRI
@@ -386,13 +387,16 @@ def bulk_load_file(
                 check_rdf_xml(data)
                 reader = _Progress(io.BytesIO(data), path, len(data), line_based, terminal)
             triples = None
+            base_iri = document_iri or path.resolve().as_uri()
             try:
-                store.bulk_load(
-                    reader,
-                    format=fmt.oxigraph,
-                    base_iri=document_iri or path.resolve().as_uri(),
-                    to_graph=graph,
-                )
+                if fmt.oxigraph.supports_datasets:
+                    # A file of quads (TriG, N-Quads) is one graph like any other data file: its
+                    # GRAPH blocks go to ``graph`` too, never into the article's graphs or another
+                    # file's (bulk_load would keep their names).
+                    quads = ox.parse(reader, format=fmt.oxigraph, base_iri=base_iri, rename_blank_nodes=True)
+                    store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object, graph) for q in quads)
+                else:
+                    store.bulk_load(reader, format=fmt.oxigraph, base_iri=base_iri, to_graph=graph)
                 # N-Triples and N-Quads: one statement a line, counted while reading (a COUNT query
                 # would cost another tenth of the load); other formats are counted in the store.
                 triples = reader.lines if line_based and reader.lines else _graph_size(store, graph)
@@ -470,6 +474,8 @@ def load_files(
         try:
             for part in parts:
                 loaded = bulk_load_file(store, part.files[0], part.iri(base_iri), part.graph_iri, progress)
+                if changes := literal_changes_of_file(part.files[0], part.graph_iri):
+                    log.warning("%s", changes.message(display_path(part.files[0])))
                 state.graphs[loaded.graph_iri] = {**_file_key(loaded.path), "triples": loaded.triples}
                 if report is not None:
                     report(loaded)

@@ -18,7 +18,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """
     from govkg.web.forms import GovkgRequest
 
-    app = Flask(__name__)
+    # Static files are served by the assets blueprint, under content-hashed names.
+    app = Flask(__name__, static_folder=None)
     app.request_class = GovkgRequest  # the same form pairs, read several times faster
     settings = load_settings(config)
     app.config.update({name.upper(): value for name, value in settings.items()})
@@ -33,8 +34,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         outbound_guard.install(settings["service_allowlist"])
     except outbound_guard.GuardUnavailable as reason:
         if settings["service_allowlist"]:
-            raise RuntimeError(
-                f"service_allowlist needs the outbound guard, unavailable here: {reason}"
+            raise outbound_guard.GuardUnavailable(
+                f"service_allowlist needs the outbound guard, unavailable here ({reason}); "
+                "leave service_allowlist empty to serve without SERVICE calls"
             ) from None
         app.logger.warning("Outbound guard unavailable (%s); every SERVICE call is refused.", reason)
     store.init_app(app)
@@ -48,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _blueprints() -> list:
     """One blueprint per concern; each module exposes ``blueprint``."""
     from govkg.web import (
+        assets,  # /static/…: hashed names, long cache, compressed once
         compression,  # gzip for every answer
         dumps,  # /dumps/
         health,  # /healthz, /readyz
@@ -63,6 +66,7 @@ def _blueprints() -> list:
 
     return [
         health.blueprint,
+        assets.blueprint,
         resources.blueprint,
         sparql_protocol.blueprint,
         compression.blueprint,

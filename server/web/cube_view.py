@@ -66,6 +66,16 @@ class Series:
     points: list[Point] = field(default_factory=list)
 
     @property
+    def size(self) -> str:
+        """The chart's size class (its box is reserved by CSS before it is drawn): by drawn points.
+
+        >>> Series("x", "t", "m", [Point("p", "c", 1, "1", "l", None, None)] * 12).size
+        'many'
+        """
+        drawn = sum(1 for point in self.points if point.value is not None)
+        return "few" if drawn <= 8 else "many" if drawn <= 16 else "lots"
+
+    @property
     def numeric(self) -> bool:
         """Whether there is something to draw: at least one numeric value."""
         return any(point.value is not None for point in self.points)

@@ -145,6 +145,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         # --- every page: header, menu, footer -------------------------------------------------
         "site_name": "Zhaoqing rule-of-law knowledge graph",
+        "meta_description": "Every fact of a Xijiang Daily report on Zhaoqing's rule-of-law government as "
+        "linked data, each with the words of the report that state it: pages, a SPARQL endpoint, charts "
+        "and downloads.",
+        "meta_resource": "{title}, in the Zhaoqing rule-of-law knowledge graph: its facts, the words of the "
+        "Xijiang Daily report that state them, and its links.",
+        "meta_query": "Ask the Zhaoqing rule-of-law knowledge graph in SPARQL: an editor that completes "
+        "names, stored questions to start from, and answers as tables and charts.",
+        "meta_ontology": "The gov: ontology of the Zhaoqing rule-of-law knowledge graph: its classes and "
+        "properties, in HTML, Turtle, JSON-LD, RDF/XML and N-Triples.",
         "skip_to_content": "Skip to the content",
         "menu": "Site menu",
         "nav_home": "Home",
@@ -265,6 +274,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "share": "Link to this query",
         "copy_link": "Copy",
         "csv_excel": "CSV for Excel",
+        "export_properties": "This table as a file",
+        "export_dataset": "The dataset's observations as a table",
+        "export_in_editor": "the query in the editor",
         "copied": "Copied",
         "download": "Download",
         "link_too_long": "This query is too long to be carried by a link; the links below may not work.",
@@ -310,6 +322,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "neighbourhood": "Its links at a glance",
         "neighbourhood_hint": "This resource in the middle, what it links to and what links to it; "
         "select a node to open its page. The tables below list the same links.",
+        "neighbourhood_out": "It links to",
+        "neighbourhood_in": "Linked from",
         "neighbourhood_label": "Diagram of the links of {title}: {count} linked resources",
         "neighbourhood_left_out": "{count} more linked resources are listed in the tables only.",
         "observation": "Observation",
@@ -381,6 +395,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "zh": {
         "site_name": "肇庆法治政府知识图谱",
+        "meta_description": "以关联数据发布《西江日报》肇庆法治政府建设报道中的每一条事实，"
+        "每条都附有报道原文：网页、SPARQL 查询端点、图表和下载。",
+        "meta_resource": "{title}：肇庆法治政府知识图谱中的相关事实、"
+        "《西江日报》报道中陈述这些事实的原文，以及关联资源。",
+        "meta_query": "用 SPARQL 查询肇庆法治政府知识图谱：可补全名称的编辑器、"
+        "可直接运行的问题，结果以表格和图表显示。",
+        "meta_ontology": "肇庆法治政府知识图谱的 gov: 本体：类和属性，"
+        "提供 HTML、Turtle、JSON-LD、RDF/XML 和 N-Triples 格式。",
         "skip_to_content": "跳到正文",
         "menu": "网站导航",
         "nav_home": "首页",
@@ -493,6 +515,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "share": "本查询的链接",
         "copy_link": "复制",
         "csv_excel": "CSV（Excel 用）",
+        "export_properties": "下载此表",
+        "export_dataset": "下载该数据集的全部观测值",
+        "export_in_editor": "在编辑器中查看查询",
         "copied": "已复制",
         "download": "下载",
         "link_too_long": "查询过长，无法完整放入链接；下面的链接可能无法使用。",
@@ -536,6 +561,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "neighbourhood": "关联一览",
         "neighbourhood_hint": "中间是本资源，周围是它链接到的资源和链接到它的资源；"
         "点击节点可打开其页面。下方表格列出同样的链接。",
+        "neighbourhood_out": "它链接到",
+        "neighbourhood_in": "链接到它的",
         "neighbourhood_label": "{title} 的关联图：{count} 个相关资源",
         "neighbourhood_left_out": "另有 {count} 个相关资源只在表格中列出。",
         "observation": "观测值",

@@ -38,9 +38,10 @@ from importlib.metadata import PackageNotFoundError, version
 
 import pyoxigraph as ox
 import rdflib
-from flask import render_template, request, url_for
+from flask import render_template, request
 from govkg.store.loaded import LoadedGraph
-from govkg.web.i18n import HTML_LANGUAGE
+from govkg.web.assets import asset_url
+from govkg.web.i18n import HTML_LANGUAGE, messages
 from govkg.web.page_model import PageBuilder
 from govkg.web.representations import TRIPLE_FORMATS, document_name
 from govkg.web.responses import CONTENT_SECURITY_POLICY, app_cache
@@ -340,13 +341,14 @@ def _sanitized_page(
     banner = render_template("ontology_banner.html", page_language=language)
     head_extra = (
         '<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
+        + f'<meta name="description" content="{html.escape(messages(language)["meta_ontology"])}">'
         + "".join(
             f'<link rel="alternate" type="{html.escape(media_type)}" href="{html.escape(href)}">'
             for href, _, media_type in _alternates()
         )
     )
     head_extra += "".join(
-        f'<link rel="stylesheet" href="{html.escape(url_for("static", filename=name))}">'
+        f'<link rel="stylesheet" href="{html.escape(asset_url(name))}">'
         for name in ("govkg.css", "ontology.css")
     )
     page = page.replace("<head>", "<head>" + head_extra, 1).replace("<body>", "<body>" + banner, 1)

@@ -129,9 +129,19 @@ def safe_href(iri: str, base_iri: str, script_root: str) -> str | None:
     'https://sws.geonames.org/1784853/'
     >>> safe_href("javascript:alert(1)", "https://w3id.org/govkg/", "") is None
     True
+
+    A path that would start with two slashes (``//evil.example/``: another host, to a browser)
+    stays an absolute link to this server's IRI:
+
+    >>> safe_href("https://w3id.org/govkg//evil.example/phish", "https://w3id.org/govkg/", "")
+    'https://w3id.org/govkg//evil.example/phish'
     """
     if iri.startswith(base_iri):
-        return f"{script_root}/{iri[len(base_iri) :]}"
+        local = iri[len(base_iri) :]
+        # Browsers read "/\\" as "//" and drop tabs and line breaks before reading either.
+        if not local.lstrip("\t\n\r").startswith(("/", "\\")):
+            return f"{script_root}/{local}"
+        return iri
     if iri.lower().startswith(("http://", "https://")):
         return iri
     return None
@@ -383,6 +393,38 @@ def neighbourhood(
         "left_out": len(left_out),
         "language": builder.language,
     }
+
+
+@dataclass
+class LinkGroup:
+    """The diagram's edges of one property and direction, as the narrow screen lists them."""
+
+    label: str
+    outgoing: bool
+    nodes: list[dict]
+
+
+def neighbourhood_list(diagram: dict | None) -> list[LinkGroup]:
+    """The neighbourhood diagram as a list (what a phone shows instead of the drawing): its
+    edges grouped by property, the resource's own links first.
+
+    >>> data = {"nodes": [{"id": "a", "label": "A"}, {"id": "b", "label": "B", "href": "/b"}],
+    ...         "edges": [{"source": "a", "target": "b", "label": "in region"}]}
+    >>> [(g.label, g.outgoing, [n["label"] for n in g.nodes]) for g in neighbourhood_list(data)]
+    [('in region', True, ['B'])]
+    """
+    if not diagram:
+        return []
+    nodes = {node["id"]: node for node in diagram["nodes"]}
+    centre = diagram["nodes"][0]["id"]
+    groups: dict[tuple[bool, str], LinkGroup] = {}
+    for edge in diagram["edges"]:
+        outgoing = edge["source"] == centre
+        other = nodes[edge["target"] if outgoing else edge["source"]]
+        group = groups.setdefault((not outgoing, edge["label"]), LinkGroup(edge["label"], outgoing, []))
+        if other not in group.nodes:
+            group.nodes.append(other)
+    return [groups[key] for key in sorted(groups, key=lambda key: (key[0], key[1].lower()))]
 
 
 def _named_referrer(store: ox.Store, term: ox.BlankNode, depth: int = 3) -> ox.NamedNode | None:

@@ -31,6 +31,7 @@ from govkg.rdf.formats import RDF_FORMATS, RESULTS_FORMATS, content_type
 from govkg.rdf.serialize import project_prefixes
 from govkg.sparql.text import complete_prefixes
 from govkg.store.loaded import LoadedGraph
+from govkg.web.assets import asset_url
 from govkg.web.i18n import HTML_LANGUAGE, chosen_language, lang_url, messages, page_language
 from govkg.web.page_model import LABEL_PREDICATES, pick_literal
 from govkg.web.responses import app_cache, conditional, install_cache, security_headers, vary
@@ -173,7 +174,9 @@ def query_page() -> Response:
         "page_path": url_for("query_page.query_page"),
         "completions_path": url_for("query_page.completions"),
         # Loaded only when a graph answer is switched to its graph view (442 KB, mostly unused).
-        "graph_script": url_for("static", filename="vendor/graph.js"),
+        "graph_script": asset_url("vendor/graph.js"),
+        # Loaded when a result is first drawn as a chart.
+        "charts_script": asset_url("vendor/charts.js"),
         "base_iri": loaded.base_iri,
         "prefixes": prefixes,
         "query_timeout": settings["query_timeout"],

@@ -56,6 +56,7 @@ from govkg.web.page_model import (
     incoming_link_rows,
     key_value_of,
     neighbourhood,
+    neighbourhood_list,
 )
 from govkg.web.representations import (
     EXTENSIONS,
@@ -71,6 +72,7 @@ from govkg.web.representations import (
 )
 from govkg.web.responses import app_cache, html_page, install_cache, security_headers, vary
 from govkg.web.store import loaded_graph
+from govkg.web.table_export import table_exports
 from werkzeug.exceptions import NotFound
 
 blueprint = Blueprint("resources", __name__)
@@ -175,6 +177,7 @@ def describe_resource(local_path: str) -> Response:
     if key_predicate is not None:
         rows = [row for row in rows if row.predicate.iri != key_predicate]
     title = builder.label(node)
+    diagram = neighbourhood(builder, node, rows, incoming[:MAX_INCOMING_LINKS])
     response = html_page(
         "resource.html",
         iri=node.value,
@@ -184,7 +187,9 @@ def describe_resource(local_path: str) -> Response:
         types=types,
         key_value=key_value,
         chart=chart_of(builder, node),
-        diagram=neighbourhood(builder, node, rows, incoming[:MAX_INCOMING_LINKS]),
+        exports=table_exports(store, node, language),
+        diagram=diagram,
+        diagram_list=neighbourhood_list(diagram),
         rows=rows,
         incoming_rows=incoming_rows,
         incoming_truncated=len(incoming) > MAX_INCOMING_LINKS,

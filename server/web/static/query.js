@@ -1,7 +1,8 @@
 /* govkg query page: runs the editor's SPARQL in place and shows the answer as a table or a chart.
  *
  * The editor is CodeMirror (vendor/editor.js, window.govkgEditor) and charts are ECharts
- * (vendor/charts.js, window.govkgCharts); without them the page keeps its textarea and table.
+ * (vendor/charts.js, window.govkgCharts, fetched the first time a chart is asked for);
+ * without them the page keeps its textarea and table.
  *
  * Progressive enhancement of a plain form (which works without this script). All data
  * the page needs comes from the JSON in #govkg-page-data. Every piece of text from a
@@ -104,8 +105,15 @@
 
   /** A number as the page's reader writes it: 220,000 in English, 22万 in Chinese. */
   function formatNumber(value) {
-    if (window.govkgCharts) return window.govkgCharts.formatNumber(value, page.language);
-    return String(value);
+    const number = Number(value);
+    if (!Number.isFinite(number)) return String(value);
+    if (page.language === "zh") {
+      for (const [unit, size] of [["亿", 1e8], ["万", 1e4]]) {
+        if (Math.abs(number) >= size) return String(Number((number / size).toFixed(2))) + unit;
+      }
+      return String(number);
+    }
+    return number.toLocaleString("en-US", { maximumFractionDigits: 10 });
   }
 
   /** A link to a resource under the base keeps the reader's chosen language. */
@@ -764,7 +772,13 @@
           });
         const data = { title: headings[valueIndex], measure: headings[valueIndex], language: page.language, points: points };
         chart.setAttribute("aria-label", format(t.chart_of, { value: headings[valueIndex], category: headings[categoryIndex] || "#" }));
-        window.govkgCharts.draw(chart, data, { kind: kind });
+        loadBundle("charts_script", "govkgCharts").then(
+          () => window.govkgCharts.draw(chart, data, { kind: kind }),
+          () => {
+            chart.hidden = true;
+            tableWrap.hidden = false;
+          }
+        );
       });
       return button;
     });
@@ -788,23 +802,28 @@
   // ---- the graph view of CONSTRUCT / DESCRIBE answers --------------------------------------
 
   const MAX_GRAPH_TRIPLES = 300;
-  let graphBundle = null;
+  const bundles = {};
 
-  /** vendor/graph.js (Cytoscape), fetched the first time a graph view is asked for. */
-  function loadGraphBundle() {
-    if (window.govkgGraph) return Promise.resolve();
-    if (!graphBundle) {
-      graphBundle = new Promise((resolve, reject) => {
-        const script = el("script", { src: page.graph_script });
+  /** A bundle the page does not load up front (page[key] is its URL; it sets window[name]),
+   * fetched the first time it is needed: vendor/charts.js (ECharts), vendor/graph.js (Cytoscape). */
+  function loadBundle(key, name) {
+    if (window[name]) return Promise.resolve();
+    if (!bundles[key]) {
+      bundles[key] = new Promise((resolve, reject) => {
+        const script = el("script", { src: page[key] });
         script.addEventListener("load", () => resolve());
         script.addEventListener("error", () => {
-          graphBundle = null;
-          reject(new Error("graph.js"));
+          bundles[key] = null;
+          reject(new Error(key));
         });
         document.head.append(script);
       });
     }
-    return graphBundle;
+    return bundles[key];
+  }
+
+  function loadGraphBundle() {
+    return loadBundle("graph_script", "govkgGraph");
   }
 
   /** Nodes (subjects and objects) and edges (predicates) of triples, named as the table names them. */
@@ -872,7 +891,7 @@
     if (rows.length > MAX_SHOWN_ROWS) {
       parts.push(el("p", { className: "hint", text: format(t.shown_rows, { shown: MAX_SHOWN_ROWS, count: rows.length }) }));
     }
-    const chartable = window.govkgCharts && headings.length > 1 ? numericColumns(rows, headings.length) : [];
+    const chartable = headings.length > 1 ? numericColumns(rows, headings.length) : [];
     if (options && options.graph) {
       parts.push(graphSwitch(rows, tableWrap));
     } else if (chartable.length && rows.length <= 200) {
