@@ -134,6 +134,7 @@ def start_forker(
         return Forker(address, pid)
     code = 0
     try:
+        _name_process(FORKER_NAME)
         _run_forker(listener, parent, store_of, base_iri, query_timeout, memory_limit)
     except BaseException:  # noqa: BLE001 - a forked child never returns into its parent's code
         log.exception("the query process forker failed")
@@ -159,7 +160,6 @@ def _run_forker(
         signal.signal(signum, signal.SIG_DFL)  # gunicorn's handlers are the master's, not ours
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's ^C goes to the server, which stops
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # query processes are reaped by the kernel
-    _name_process(FORKER_NAME)
     listener.settimeout(1.0)
     while os.getppid() == parent:
         try:
