@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pyshacl
 import pytest
 import rdflib
@@ -11,7 +14,7 @@ from govkg.store.dumps import DUMP_FILES
 from rdflib import RDF, XSD, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 
-from tests.conftest import DCAT_AP_DIR
+from tests.conftest import DCAT_AP_DIR, start_server, stop_server
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
@@ -338,3 +341,39 @@ def test_the_metadata_graph_holds_void_dcat_and_the_service_description(live_ser
     for cls in (VOID.Dataset, DCAT.Catalog, DCAT.Distribution, SD.Service):
         query = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{metadata}> {{ ?s a <{cls}> }} }}"
         assert _sparql_count(live_server, query) > 0, cls
+
+
+def test_void_counts_of_a_large_store_are_not_a_client_query(tmp_path):
+    """Issue 17, item 18: at 5M triples /.well-known/void answered 503 "memory limit", its counts
+    being a query run under the clients' bounds (and in memory the data was then loaded again).
+    Here the store is counted where it is opened, so VoID answers even under a 1 MB bound that
+    stops a client's count of the same data."""
+    data = tmp_path / "many.nt"
+    with data.open("w", encoding="utf-8") as out:
+        for index in range(200_000):
+            out.write(f'<urn:x:s{index}> <urn:x:p{index % 7}> "{index}" .\n')
+    store = tmp_path / "store"
+    loaded = subprocess.run(
+        [sys.executable, "-m", "govkg", "load", "--store", str(store), str(data)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    bound = str(1024 * 1024)
+    base = "https://w3id.org/govkg/"
+    arguments = ("--store", str(store), "--base-iri", base, "--query-memory-limit", bound)
+    server = start_server(tmp_path, *arguments, timeout=300)
+    try:
+        turtle = {"Accept": "text/turtle"}
+        response = requests.get(server.url + ".well-known/void", headers=turtle, timeout=60)
+        assert response.status_code == 200, response.text[:300]
+        void = rdflib.Graph().parse(data=response.text, format="turtle")
+        counts = [int(value) for value in void.objects(None, VOID.triples)]
+        assert max(counts) >= 200_000
+        client_count = "SELECT (COUNT(DISTINCT ?o) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+        response = requests.get(server.sparql_url, params={"query": client_count}, timeout=60)
+        assert response.status_code == 503 and "memory" in response.text  # the bound does hold for clients
+        assert "Counted the dataset" in server.log()
+    finally:
+        stop_server(server)

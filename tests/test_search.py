@@ -6,6 +6,7 @@ tests ask the real server as a reader would: by the header's box, by a link, by 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,9 +121,9 @@ def test_the_header_box_searches_from_every_page_without_javascript(live_server,
         assert "lang=zh" in page.url  # the chosen language goes with the search
         first = page.locator(".search-results li").first
         assert first.is_visible()
-        page.get_by_role("link", name="已办理事项中1695项实现“零跑动”", exact=True).click()
-        assert page.url.startswith(f"{live_server.url}id/observation/matters-zero-trips")
         assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.get_by_role("link", name="已办理事项中1695项实现“零跑动”", exact=True).click()
+        page.wait_for_url(f"{live_server.url}id/observation/matters-zero-trips**")
     finally:
         context.close()
 
@@ -167,3 +168,19 @@ def test_a_data_file_and_a_disk_store_are_searchable_from_the_start(tmp_path):
                 assert "https://example.org/budget" in found, (args, q, found)
         finally:
             stop_server(server)
+
+
+@pytest.mark.parametrize("q", ["肇商通", "business opening", "nothing-matches-this"])
+def test_the_chinese_search_page_has_no_english_interface_words(live_server, browser, q):
+    from tests.test_web_pages import _INTERFACE_TEXT, NAMES
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}search?q={q}&lang=zh")
+        text = page.evaluate(_INTERFACE_TEXT, None)
+        english = sorted({word for word in re.findall(r"[A-Za-z][A-Za-z0-9-]*", text) if word not in NAMES})
+        # The reader's own words are quoted back: not interface words.
+        assert [word for word in english if word.lower() not in q.lower()] == []
+    finally:
+        context.close()

@@ -33,8 +33,10 @@ as the DCAT-AP SHACL guidance asks of data that does not ship the vocabularies.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +45,8 @@ import pyoxigraph as ox
 from govkg.rdf.formats import RDF_FORMATS
 from govkg.store.dumps import GZIP_MEDIA_TYPE, BuiltDump, dataset_graphs, dump_url, known_dumps
 from govkg.store.loaded import LoadedGraph
+
+log = logging.getLogger(__name__)
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -225,15 +229,19 @@ def large_statistics(loaded: LoadedGraph) -> DatasetStatistics:
         base = ox.Literal(loaded.base_iri)
 
         def rows(name: str) -> list:
-            # Through the backend: in a query process for an embedded store (a long aggregate
-            # in a web worker's thread would hold the GIL, and gunicorn would take the worker
-            # for hung), or on the external store.
-            from govkg.sparql.runner import QueryJob
-
             text = _STATISTICS_QUERIES[name].format(filter=query_filter, base=base)
-            job = QueryJob(text, "SELECT", "json", max_rows=10_000_000)
-            answer = loaded.backend.run_query(job, STATISTICS_TIMEOUT)
-            solutions = ox.parse_query_results(answer.body, ox.QueryResultsFormat.JSON)
+            if loaded.backend.kind in EMBEDDED_KINDS:
+                # On the engine itself, not as a query of the endpoint's: the per-query time and
+                # memory bounds are for clients (a 5M-triple count passed them, and a client got
+                # 503 "memory limit" for it). Run where the store is opened, before any worker
+                # serves (see precompute_statistics).
+                solutions = loaded.store.query(text)
+            else:  # the external store counts
+                from govkg.sparql.runner import QueryJob
+
+                job = QueryJob(text, "SELECT", "json", max_rows=10_000_000)
+                answer = loaded.backend.run_query(job, STATISTICS_TIMEOUT)
+                solutions = ox.parse_query_results(answer.body, ox.QueryResultsFormat.JSON)
             names = [variable.value for variable in solutions.variables]
             return [tuple(solution[name] for name in names) for solution in solutions]
 
@@ -253,6 +261,31 @@ def large_statistics(loaded: LoadedGraph) -> DatasetStatistics:
             temporary.write_text(json.dumps(stats.__dict__, ensure_ascii=False), encoding="utf-8")
             os.replace(temporary, cache_file)
         return stats
+
+
+#: Backends whose store is in this process (in memory or a folder): their counts are made here.
+EMBEDDED_KINDS = ("memory", "disk")
+
+
+def precompute_statistics(loaded: LoadedGraph) -> None:
+    """Count a large embedded store now, once per data version, unless its counts are kept already.
+
+    Called where the server opens the store, before it forks its workers: the counts are then a
+    file every worker reads (:func:`large_statistics`), never a query run in a worker beside the
+    clients' (where the memory it takes would count against theirs). A disk store's handle,
+    opened for it, is let go again before the workers are forked.
+    """
+    if not loaded.backend.large or loaded.backend.kind not in EMBEDDED_KINDS:
+        return
+    if cached_statistics(loaded) is not None:
+        return
+    started = time.monotonic()
+    log.info("Counting the dataset for its VoID description (once per data version) ...")
+    large_statistics(loaded)
+    log.info("Counted the dataset in %.1f s.", time.monotonic() - started)
+    release = getattr(getattr(loaded.backend, "handle", None), "release", None)
+    if release is not None:
+        release()
 
 
 def cached_statistics(loaded: LoadedGraph) -> DatasetStatistics | None:

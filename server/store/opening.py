@@ -22,7 +22,7 @@ from govkg.malloc import release_free_memory
 from govkg.settings import DEFAULT_BASE_IRI, REMOTE_STORE_PREFIX
 from govkg.store.backends import DiskBackend, MemoryBackend
 from govkg.store.loaded import LoadedGraph
-from govkg.store.metadata import dataset_metadata_quads
+from govkg.store.metadata import dataset_metadata_quads, precompute_statistics
 from govkg.store.persistent import (
     PersistentStore,
     StoreDirectory,
@@ -174,6 +174,7 @@ def open_configured_store(settings: Mapping[str, Any]) -> LoadedGraph:
     opener = next(opener for claims, opener in STORE_OPENERS if claims(location))
     loaded = opener(settings)
     loaded.backend.query_workers = settings["query_workers"]
+    precompute_statistics(loaded)  # a large store's VoID counts: here, not in a worker beside clients
     return loaded
 
 

@@ -22,6 +22,7 @@ from govkg.store.loaded import LoadedGraph
 from govkg.web import cube_view
 from govkg.web.i18n import lang_url, page_language
 from govkg.web.page_model import PageBuilder
+from govkg.web.quantities import Quantity, observation_quantity
 from govkg.web.responses import app_cache, conditional, html_page, install_cache, vary
 from govkg.web.store import loaded_graph
 
@@ -53,7 +54,7 @@ class Figure:
 
     value: str
     number: float | int | None
-    unit: str | None
+    shown: Quantity  # as the reader writes it: "7 days", "1st", "90 percent or more"
     label: Link
     period: str | None
 
@@ -146,13 +147,13 @@ def home_content(loaded: LoadedGraph, language: str) -> dict:
         number = cube_view.numeric_value(found[1])
         if number is None:
             continue
-        units = [q.object for q in store.quads_for_pattern(observation, cube_view.UNIT_MEASURE, None, None)]
+        shown = observation_quantity(store, observation, found[0], number, label, loaded.base_iri, language)
         periods = [q.object for q in store.quads_for_pattern(observation, cube_view.REF_PERIOD, None, None)]
         figures.append(
             Figure(
                 value=found[1].value,
                 number=number,
-                unit=label(units[0]) if units and isinstance(units[0], ox.NamedNode) else None,
+                shown=shown,
                 label=link(observation),
                 period=label(periods[0]) if periods and isinstance(periods[0], ox.NamedNode) else None,
             )

@@ -30,6 +30,7 @@ import html
 import logging
 import re
 import sys
+import time
 import types
 import warnings
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ import rdflib
 from flask import render_template, request
 from govkg.store.loaded import LoadedGraph
 from govkg.web.assets import asset_url
-from govkg.web.i18n import HTML_LANGUAGE, messages
+from govkg.web.i18n import HTML_LANGUAGE, chosen_language, messages
 from govkg.web.page_model import PageBuilder
 from govkg.web.representations import TRIPLE_FORMATS, document_name
 from govkg.web.responses import CONTENT_SECURITY_POLICY, app_cache
@@ -61,24 +62,37 @@ class OntologyPage:
 
 
 def ontology_page(loaded: LoadedGraph, language: str) -> OntologyPage:
-    """The documentation of the ontology graph in ``language`` (built once per dataset version)."""
+    """The documentation of the ontology graph in ``language`` (built once per dataset version).
+
+    Keyed by the page language and the reader's ``?lang`` choice as they are normalised
+    (``zh``, ``en`` or none), never by the raw tag: each distinct ``?lang=en-…`` would build
+    the page again (a third of a second) into a cache with no bound.
+    """
     return app_cache("resources").get(
         loaded.dataset_version,
-        ("ontology-page", language, request.script_root, request.args.get("lang")),
+        ("ontology-page", language, request.script_root, chosen_language()),
         lambda: _build(loaded, language),
     )
 
 
 def _build(loaded: LoadedGraph, language: str) -> OntologyPage:
+    started = time.monotonic()
     triples = [
         quad.triple for quad in loaded.store.quads_for_pattern(None, None, None, loaded.graph_iri("ontology"))
     ]
     try:
         generated = pylode_html(one_language(triples, language))
-        return _sanitized_page(generated, loaded, triples, language)
+        page = _sanitized_page(generated, loaded, triples, language)
     except Exception:  # noqa: BLE001 - any pyLODE failure falls back to our own page
         log.exception("pyLODE could not document the ontology; serving the simple term list")
-        return _fallback_page(loaded, triples, language)
+        page = _fallback_page(loaded, triples, language)
+    log.info(
+        "Documented the ontology in %s with %s (%.2f s).",
+        language,
+        page.generator,
+        time.monotonic() - started,
+    )
+    return page
 
 
 def pylode_html(triples: list[ox.Triple]) -> str:

@@ -19,6 +19,7 @@ from govkg.store.loaded import LoadedGraph
 from govkg.web import cube_view
 from govkg.web.i18n import HTML_LANGUAGE, lang_url
 from govkg.web.i18n import PAGE_LANGUAGES as I18N_LANGUAGES
+from govkg.web.quantities import Quantity, observation_quantity
 from govkg.web.term_labels import term_label
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -271,6 +272,7 @@ class KeyValue:
     number: int | float | None
     unit: TermView | None
     period: TermView | None
+    shown: Quantity | None  # the number as the reader writes it, with its unit ("7 days", "1st")
 
 
 def key_value_of(builder: PageBuilder, node: ox.NamedNode) -> tuple[KeyValue | None, str | None]:
@@ -291,6 +293,17 @@ def key_value_of(builder: PageBuilder, node: ox.NamedNode) -> tuple[KeyValue | N
         number=number,
         unit=builder.iri_view(units[0]) if units and isinstance(units[0], ox.NamedNode) else None,
         period=builder.iri_view(periods[0]) if periods and isinstance(periods[0], ox.NamedNode) else None,
+        shown=None
+        if number is None
+        else observation_quantity(
+            builder.store,
+            node,
+            measure,
+            number,
+            lambda term: builder.iri_view(term).text,
+            builder.base_iri,
+            builder.language,
+        ),
     )
     return key, measure.value
 

@@ -34,8 +34,11 @@ def security_headers(response: Response, csp: str = CONTENT_SECURITY_POLICY) -> 
 
 
 def html_page(template: str, status: int = 200, **context: Any) -> Response:
-    """Render ``template`` as a UTF-8 HTML response with the security headers."""
-    response = Response(render_template(template, **context), status=status)
+    """Render ``template`` as a UTF-8 HTML response with the security headers.
+
+    ``status`` is the response's, and the template's variable of that name (an error page shows it).
+    """
+    response = Response(render_template(template, status=status, **context), status=status)
     response.headers["Content-Type"] = content_type("text/html")
     return security_headers(response)
 

@@ -42,6 +42,7 @@ class Result:
     iri: str
     label: str
     label_lang: str | None
+    label_is_name: bool  # no label: the label is the IRI's prefixed name (or the IRI)
     href: str | None
     types: list[str]
     match: Literal | None
@@ -106,6 +107,7 @@ def _results(hits: list[Hit], words: list[str], language: str) -> list[Result]:
                 hit.iri,
                 view.text,
                 view.lang,
+                view.note is None,
                 view.href,
                 sorted(set(types))[:3],
                 match,
