@@ -52,6 +52,15 @@ const theme = EditorView.theme({
   ".cm-activeLineGutter": { backgroundColor: "#e8edf5", color: "#1d2330" },
   ".cm-tooltip-autocomplete ul li[aria-selected]": { backgroundColor: "#1a4f9c", color: "#fff" },
   ".cm-completionDetail": { color: "inherit", opacity: "0.85", marginLeft: "0.6em", fontStyle: "normal" },
+  // @codemirror/lint draws its marks as data: SVG images, which the site's CSP (img-src 'self')
+  // refuses: the same marks in plain CSS instead.
+  ".cm-lint-marker": { width: "0.75em", height: "0.75em", margin: "0.3em 0.15em", borderRadius: "50%" },
+  ".cm-lint-marker-error": { content: "normal", backgroundColor: "#c5221f", boxShadow: "0 0 0 2px #f6c9c7" },
+  ".cm-lint-marker-warning": { content: "normal", backgroundColor: "#b06000" },
+  ".cm-lint-marker-info": { content: "normal", backgroundColor: "#5b6475" },
+  ".cm-lintRange": { backgroundImage: "none", paddingBottom: "0" },
+  ".cm-lintRange-error": { textDecoration: "underline wavy #c5221f", textDecorationSkipInk: "none", textUnderlineOffset: "3px" },
+  ".cm-lintRange-warning": { textDecoration: "underline wavy #b06000", textDecorationSkipInk: "none", textUnderlineOffset: "3px" },
 });
 
 /** The word source: keywords, prefixes and the prefixed terms of every known namespace. */
@@ -146,6 +155,8 @@ function create(textarea, options) {
       EditorView.contentAttributes.of({
         // aria-labelledby cannot reach the page's <label> from inside the shadow root.
         "aria-label": options.label || "",
+        // Tab indents here; Esc then Tab moves on (CodeMirror's tab focus mode), as the page says.
+        "aria-description": options.keyboardHint || "",
         "aria-multiline": "true",
         spellcheck: "false",
         autocapitalize: "off",

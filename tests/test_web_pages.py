@@ -72,6 +72,8 @@ NAMES = {
     "gzip",
     "Ctrl",
     "Enter",
+    "Esc",
+    "Tab",
     "UTC",
     "GeoNames",
     "Data",
@@ -136,10 +138,11 @@ def test_no_page_is_wider_than_a_phone(live_server, browser, name, language):
         page.context.close()
 
 
+@pytest.mark.parametrize("width", [390, 1280])
 @pytest.mark.parametrize("name", PAGE_TYPES)
-def test_axe_finds_no_serious_or_critical_violation(live_server, browser, name):
+def test_axe_finds_no_serious_or_critical_violation(live_server, browser, name, width):
     # axe is injected as a script of the page, which the site's CSP would refuse: bypass it here.
-    page = _open(browser, f"{live_server.url}{PAGE_TYPES[name][1:]}?lang=zh", bypass_csp=True)
+    page = _open(browser, f"{live_server.url}{PAGE_TYPES[name][1:]}?lang=zh", width=width, bypass_csp=True)
     try:
         page.add_script_tag(path=str(AXE))
         results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")

@@ -157,10 +157,13 @@
         prefixes: page.prefixes,
         completions: page.completions_path + (page.chosen_language ? "?lang=" + page.chosen_language : ""),
         label: t.query_label,
+        keyboardHint: t.editor_keys,
         onRun: () => run({ updateUrl: true }),
         onChange: () => showQuestion(currentExample(textarea.value)),
       })
     : null;
+  // Tab indents in CodeMirror: say how to leave it (the plain textarea keeps Tab for focus).
+  document.getElementById("editor-keys").hidden = !codeEditor;
   const editor = {
     get value() {
       return codeEditor ? codeEditor.getValue() : textarea.value;
@@ -514,14 +517,16 @@
     if (event.target.closest(".view-switch select")) updateShare();
   });
 
-  function showLinks(userText, completedText, isGraph) {
+  /** The share link, and the downloads of the answer's forms (none when the query failed). */
+  function showLinks(userText, completedText, isGraph, failed) {
     const share = pageUrl(userText);
     shareInput.value = share.href;
     sharedText = userText;
     updateShare();
     downloadLinks.replaceChildren();
+    downloadLinks.parentElement.hidden = failed;
     let tooLong = share.pathname.length + share.search.length > MAX_LINK_LENGTH;
-    const formats = isGraph ? page.formats.rdf : page.formats.results;
+    const formats = failed ? [] : isGraph ? page.formats.rdf : page.formats.results;
     formats.forEach((fmt, index) => {
       const url = new URL(page.endpoint, window.location.href);
       url.searchParams.set("query", completedText);
@@ -673,7 +678,7 @@
       if (running !== mine) return;
       const contentType = (response.headers.get("Content-Type") || "").split(";")[0].trim();
       const isGraph = contentType !== "application/sparql-results+json";
-      showLinks(userText, completed.text, isGraph);
+      showLinks(userText, completed.text, isGraph, !response.ok);
       if (!response.ok) {
         statusLine.textContent = "";
         if (response.status === 503 && response.headers.has("Retry-After")) showError(t.busy, errorDetail(text));

@@ -1,0 +1,128 @@
+"""Errors and the keyboard on the query page, in Chromium: the editor's error mark shows under
+the site's CSP, the engine's message wraps on a phone, a failed query offers no downloads, Tab
+leaves the editor after Esc (and the page says so), and on a phone the editor comes before the
+list of stored questions in the Tab order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import LiveServer
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+BROKEN = (
+    "SELECT ?s WHERE {\n  ?s rdfs:label ?l .\n"
+    '  FILTER(?l = "a long literal that a phone cannot show on one line" }\n'
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def _query_page(
+    browser: Browser, server: LiveServer, width: int, language: str = "en"
+) -> tuple[Page, list[str]]:
+    page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
+    page.set_default_timeout(15_000)
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto(f"{server.url}query?lang={language}")
+    page.wait_for_load_state("networkidle")
+    return page, refused
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_failed_query_is_marked_its_message_wraps_and_it_offers_no_downloads(
+    live_server: LiveServer, browser: Browser, width: int
+) -> None:
+    page, refused = _query_page(browser, live_server, width, "zh")
+    try:
+        page.evaluate("text => window.govkgQueryPage.setQuery(text)", BROKEN)
+        page.click("#run-query")
+        expect(page.locator("#result-error")).to_be_visible()
+        marker = page.locator(".cm-lint-marker-error")
+        expect(marker).to_be_visible()
+        box = marker.bounding_box()
+        assert box is not None and box["width"] >= 8 and box["height"] >= 8
+        assert (
+            page.evaluate(
+                "getComputedStyle(document.querySelector('.code-editor').shadowRoot"
+                ".querySelector('.cm-lint-marker-error')).backgroundColor"
+            )
+            == "rgb(197, 34, 31)"
+        )
+        assert refused == []  # no data: image refused by the CSP
+        # Nothing of the engine's message is cut off: it wraps inside its box.
+        detail = page.locator("#result-error pre")
+        assert detail.evaluate("e => e.scrollWidth <= e.clientWidth")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        # A failed query has no answer to download, in any format; its share link stays.
+        expect(page.locator("#result-tools .downloads")).to_be_hidden()
+        assert page.locator("#download-links a").count() == 0
+        expect(page.locator("#share-url")).to_be_visible()
+    finally:
+        page.context.close()
+
+
+def test_esc_then_tab_leaves_the_editor_and_the_page_says_so(
+    live_server: LiveServer, browser: Browser
+) -> None:
+    page, _ = _query_page(browser, live_server, 1280)
+    try:
+        expect(page.locator("#editor-keys")).to_be_visible()
+        expect(page.locator("#editor-keys")).to_contain_text("Esc, then Tab")
+        page.locator(".cm-content").click()
+        page.keyboard.press("Tab")  # indents: focus stays in the editor
+        assert page.evaluate("document.activeElement.className") == "code-editor"
+        page.keyboard.press("Escape")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "run-query"
+        description = page.evaluate(
+            "document.querySelector('.code-editor').shadowRoot.querySelector('.cm-content')"
+            ".getAttribute('aria-description')"
+        )
+        assert "Esc" in description
+    finally:
+        page.context.close()
+
+
+def test_on_a_phone_the_editor_comes_before_the_question_list(
+    live_server: LiveServer, browser: Browser
+) -> None:
+    page, _ = _query_page(browser, live_server, 390)
+    try:
+        page.locator("#content").focus()
+        for _ in range(14):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.className") == "code-editor":
+                break
+        else:
+            pytest.fail("14 Tabs from the top of the content did not reach the editor")
+        assert page.evaluate("document.activeElement.closest('.examples')") is None
+        # It is also above the list on the screen.
+        editor, first_question = (
+            page.locator(".code-editor").bounding_box(),
+            page.locator("a.example").first.bounding_box(),
+        )
+        assert editor and first_question and editor["y"] < first_question["y"]
+    finally:
+        page.context.close()
+    page, _ = _query_page(browser, live_server, 1280)
+    try:  # a wide screen still shows the questions to the editor's left
+        editor, first_question = (
+            page.locator(".code-editor").bounding_box(),
+            page.locator("a.example").first.bounding_box(),
+        )
+        assert editor and first_question and first_question["x"] < editor["x"]
+    finally:
+        page.context.close()
