@@ -29,7 +29,7 @@ class QueryTimedOut(ClientError):
 
 
 class QueryOutOfMemory(ClientError):
-    """The queries running grew the process past the ``query_memory_limit`` and were stopped."""
+    """The query passed the ``query_memory_limit`` of its query process, which the OS ended."""
 
 
 class ServerBusy(ClientError):

@@ -240,22 +240,22 @@ SETTINGS: tuple[Setting, ...] = (
         "query_memory_limit",
         _parse_positive_int,
         1024 * 1024 * 1024,
-        "Bytes of memory the queries running in one web worker may add, together, to the worker's "
-        "size when idle; past it they are stopped like a runaway (503) and the worker is replaced.",
+        "Bytes of memory one query may add to its query process (RLIMIT_AS over the process's idle "
+        "size); past it the OS ends that process alone and the query is answered 503.",
     ),
     Setting(
         "client_timeout",
         _parse_positive_float,
         30.0,
         "Seconds a client may stall, sending its request or reading the answer, before its connection "
-        "is dropped and its web worker thread freed.",
+        "is dropped (nginx's send_timeout in serve-public; socket time-outs in govkg serve).",
     ),
     Setting(
         "request_timeout",
         _parse_positive_float,
         10.0,
-        "Seconds a client has to send its whole request (request line, headers and body); a request "
-        "is read without holding a web worker thread, and one not complete by then is dropped.",
+        "`govkg serve-public`, `proxy-config`: seconds nginx waits for a request's line and headers, "
+        "and between two reads of its body; then the connection is closed, before any instance saw it.",
     ),
     Setting(
         "result_cache_bytes",
@@ -307,17 +307,24 @@ SETTINGS: tuple[Setting, ...] = (
         "workers",
         _parse_workers,
         "auto",
-        "Gunicorn web worker processes, each with 8 request threads and its own query threads. "
-        "Each holds its own copy of an in-memory store once it has read it. auto: 2 for an "
-        "in-memory store of at most 500,000 quads (its Python runs on two cores: about 1.4x the "
-        "queries per second at 100k triples), else 1.",
+        "Gunicorn web worker processes, each with query_workers + query_queue + 2 request threads "
+        "and its own query processes. auto: 2 for an in-memory store of at most 500,000 quads (the "
+        "request path's Python runs on two cores), else 1.",
     ),
     Setting(
         "query_workers",
         _parse_positive_int,
-        8,
-        "Queries one web worker evaluates at once, each on a thread of its own; more wait for one, "
-        "within the time limit.",
+        2,
+        "Query processes of each web worker: the queries it evaluates at once, each in a process the "
+        "OS stops at the time and memory limits (forked from the loaded store, never loading it "
+        "again). 2 use both cores of a 2-core machine even with one web worker.",
+    ),
+    Setting(
+        "query_queue",
+        _parse_non_negative_int,
+        4,
+        "Queries that may wait for a query process in each web worker (for at most their time limit); "
+        "one more is answered 503 with Retry-After at once.",
     ),
     Setting(
         "instances",

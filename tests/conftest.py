@@ -59,6 +59,24 @@ def child_pids(pid: int) -> set[int]:
     return children
 
 
+def web_worker_pids(pid: int) -> set[int]:
+    """The web workers of the server whose master is ``pid``: its children but the query forker."""
+    return {child for child in child_pids(pid) if _comm(child) != "govkg-forker"}
+
+
+def query_process_pids(server: LiveServer) -> set[int]:
+    """The query processes of a server: the children of its query process forker."""
+    forkers = set(child_pids(server.process.pid)) - web_worker_pids(server.process.pid)
+    return set().union(*(child_pids(forker) for forker in forkers))
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def start_server(
     tmp_dir: Path,
     *args: str,

@@ -43,6 +43,8 @@ def public(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         "5",
         "--client-connections",
         "64",
+        "--query-timeout",
+        "3",
         command_name="serve-public",
     )
     yield server
@@ -289,6 +291,41 @@ def test_stalled_and_slow_chunked_senders_do_not_delay_others(public: LiveServer
             trickler.join()
 
 
+def test_slow_header_senders_wait_at_nginx_and_are_dropped(public: LiveServer) -> None:
+    """50 clients send their request line and headers a byte at a time (8 threads per worker
+    were held before): /healthz answers within 2 s meanwhile, and nginx drops them at
+    request_timeout (3 s here) whatever their pace."""
+    stop = threading.Event()
+    request = head(public, "GET", "/readyz")
+    with held([connect(public) for _ in range(50)]) as slow:
+
+        def trickle() -> None:
+            for byte in request[:-1]:
+                for sock in slow:
+                    try:
+                        sock.send(bytes([byte]))
+                    except OSError:
+                        pass
+                if stop.wait(0.5):
+                    return
+
+        trickler = threading.Thread(target=trickle, daemon=True)
+        trickler.start()
+        try:
+            time.sleep(0.6)
+            for _ in range(3):
+                assert_healthy(public)
+                time.sleep(0.2)
+            slow[0].settimeout(6)
+            try:
+                assert slow[0].recv(4096) == b""  # closed, not answered
+            except ConnectionResetError:
+                pass  # reset_timedout_connection: nginx resets what timed out
+        finally:
+            stop.set()
+            trickler.join()
+
+
 # --- item 7: idle floods ----------------------------------------------------------------------
 
 
@@ -367,6 +404,42 @@ def test_bodies_within_the_limit_wait_at_nginx(public: LiveServer) -> None:
         assert refused.headers["Retry-After"] == "1"
         assert_healthy(public)
     assert '"POST /sparql?stalled=' not in public.log()  # no instance's access log has one
+
+
+# --- item 11: fairness under long queries ------------------------------------------------------
+
+
+def test_long_query_flood_leaves_healthz_and_answers_503_with_retry_after(public: LiveServer) -> None:
+    """32 clients each send a query that would run for minutes: each instance runs 2 and queues
+    4; every other query is answered 503 with Retry-After at once, /healthz within 2 s, and the
+    long ones 503 with Retry-After at the 3 s limit (none is resent to the other instance)."""
+    runaway = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    with ThreadPoolExecutor(32) as pool:
+        started = time.monotonic()
+        floods = [
+            pool.submit(requests.get, public.sparql_url, params={"query": f"{runaway} #{n}"}, timeout=30)
+            for n in range(32)
+        ]
+        time.sleep(0.5)
+        for _ in range(3):
+            assert_healthy(public)
+        small = ask(public)
+        assert small.status_code in (200, 503)
+        if small.status_code == 503:
+            assert small.headers["Retry-After"]
+        answers = [future.result() for future in floods]
+    assert {answer.status_code for answer in answers} == {503}
+    assert all(answer.headers.get("Retry-After") for answer in answers)
+    busy = [answer for answer in answers if "busy" in answer.text]
+    assert len(busy) >= 32 - 2 * (2 + 4)  # refused at once: past what 2 instances run and queue
+    assert time.monotonic() - started < 3 + 3  # the long ones stopped at the limit, not retried
+    timed_out = len([answer for answer in answers if "timed out" in answer.text])
+    assert timed_out <= 2 * (2 + 4)
+    # The instances serve again once the kernel has ended the runaways' query processes.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and ask(public, timeout=5).status_code != 200:
+        time.sleep(0.2)
+    assert ask(public).json()["boolean"] is True
 
 
 # --- an instance dies -------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pyoxigraph as ox
 from govkg.rdf.describe import concise_bounded_description, incoming_links
 from govkg.settings import DEFAULT_BASE_IRI
+from govkg.sparql.processes import QueryProcesses
 from govkg.sparql.threads import QueryThreads
 
 if TYPE_CHECKING:
@@ -70,7 +71,8 @@ LARGE_IN_MEMORY = 500_000
 
 
 class MemoryBackend:
-    """An embedded pyoxigraph Store: queries run on the web worker's query threads."""
+    """An embedded pyoxigraph Store: under the web server, queries run in the web worker's query
+    processes (:mod:`govkg.sparql.processes`); elsewhere (the CLI, a test client) on query threads."""
 
     kind = "memory"
     large = False
@@ -92,8 +94,10 @@ class MemoryBackend:
 
     #: How many queries run at once in each process (the ``query_workers`` setting).
     query_workers = 8
-    #: How much the process may grow while queries run, in bytes (``query_memory_limit``; None: no bound).
-    query_memory_limit: int | None = None
+    #: Where the query process forker listens, once the web server has started it (else None).
+    query_processes_address: str | None = None
+    _query_processes: QueryProcesses | None = None
+    _query_settings: dict[str, Any] | None = None
 
     def query_threads(self) -> QueryThreads:
         """This process's query threads, made on first use (a forked worker makes its own)."""
@@ -103,14 +107,38 @@ class MemoryBackend:
                 threads = self._query_threads
                 if threads is None or threads.owner_pid != os.getpid():
                     # a disk store's handle is opened lazily, once per process: look it up per query
-                    threads = QueryThreads(
-                        lambda: self.store, self.base_iri, self.query_workers, self.query_memory_limit
-                    )
+                    threads = QueryThreads(lambda: self.store, self.base_iri, self.query_workers)
                     self._query_threads = threads
         return threads
 
+    def use_query_processes(self, address: str, settings: dict[str, Any]) -> None:
+        """From now on (and in processes forked from now on) run queries in query processes
+        forked by the forker at ``address`` (``query_workers``, ``query_queue`` from ``settings``)."""
+        self.query_processes_address = address
+        self._query_settings = settings
+
+    def query_processes(self) -> QueryProcesses:
+        """This process's query processes, made on first use (a forked web worker makes its own)."""
+        pool = self._query_processes
+        if pool is None or pool.owner_pid != os.getpid():
+            with self._threads_lock:
+                pool = self._query_processes
+                if pool is None or pool.owner_pid != os.getpid():
+                    settings = self._query_settings or {}
+                    pool = QueryProcesses(
+                        self.query_processes_address or "",
+                        settings["query_workers"],
+                        settings["query_queue"],
+                        settings["query_timeout"],
+                        settings["query_memory_limit"],
+                    )
+                    self._query_processes = pool
+        return pool
+
     def run_query(self, job: QueryJob, timeout: float) -> QueryAnswer:
-        """On one of this process's query threads."""
+        """In one of this process's query processes (under the web server), else on a query thread."""
+        if self.query_processes_address is not None:
+            return self.query_processes().run(job, timeout)
         return self.query_threads().run(job, timeout)
 
     def describe(self, resource: ox.NamedNode | ox.BlankNode) -> list[ox.Triple]:

@@ -174,7 +174,6 @@ def open_configured_store(settings: Mapping[str, Any]) -> LoadedGraph:
     opener = next(opener for claims, opener in STORE_OPENERS if claims(location))
     loaded = opener(settings)
     loaded.backend.query_workers = settings["query_workers"]
-    loaded.backend.query_memory_limit = settings["query_memory_limit"]
     precompute_statistics(loaded)  # a large store's VoID counts: here, not in a worker beside clients
     return loaded
 

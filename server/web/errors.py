@@ -37,6 +37,10 @@ STATUS_OF_ERROR: dict[type[ClientError], int] = {
 }
 
 
+#: Seconds a client is told to wait (``Retry-After``) after a 503 that does not say otherwise.
+RETRY_AFTER = 2
+
+
 def status_of(error: ClientError) -> int:
     """The HTTP status that answers ``error``.
 
@@ -77,8 +81,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ClientError)
     def _client_error(error: ClientError) -> Response:
         response = error_response(status_of(error), error.message)
-        if isinstance(error, ServerBusy):
-            response.headers["Retry-After"] = str(error.retry_after)
+        if response.status_code == 503:  # every 503 says when to come back
+            response.headers["Retry-After"] = str(getattr(error, "retry_after", RETRY_AFTER))
         return response
 
     @app.errorhandler(HTTPException)
@@ -87,6 +91,8 @@ def init_app(app: Flask) -> None:
         for header in ("Allow", "Retry-After"):
             if error.get_response().headers.get(header):
                 response.headers[header] = error.get_response().headers[header]
+        if response.status_code == 503 and "Retry-After" not in response.headers:
+            response.headers["Retry-After"] = str(RETRY_AFTER)
         return response
 
     @app.errorhandler(Exception)

@@ -19,7 +19,7 @@ import base64
 import json
 import re
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,6 +31,7 @@ from govkg.rdf.formats import RDF_FORMATS, RESULTS_FORMATS, content_type
 from govkg.rdf.serialize import project_prefixes
 from govkg.sparql.text import complete_prefixes
 from govkg.store.loaded import LoadedGraph
+from govkg.store.service_description import service_description_quads
 from govkg.web.assets import asset_url
 from govkg.web.i18n import HTML_LANGUAGE, chosen_language, lang_url, messages, page_language
 from govkg.web.page_model import LABEL_PREDICATES, pick_literal
@@ -286,20 +287,25 @@ def completions() -> Response:
     loaded = loaded_graph()
     language = page_language()
     data = app_cache("query_page").get(
-        loaded.dataset_version, ("completions", language), lambda: completion_items(loaded, language)
+        loaded.dataset_version,
+        ("completions", language),
+        lambda: completion_items(
+            loaded, language, service_description_quads(loaded, current_app.config["GOVKG_SETTINGS"])
+        ),
     )
     response = Response(json.dumps(data, ensure_ascii=False), headers={"Content-Type": "application/json"})
     vary(response, "Accept-Language")
     return conditional(security_headers(response), loaded, f"completions-{language}")
 
 
-def completion_items(loaded: LoadedGraph, language: str) -> dict[str, Any]:
+def completion_items(loaded: LoadedGraph, language: str, described: Iterable[ox.Quad] = ()) -> dict[str, Any]:
     """The editor's completions, labels in ``language`` first.
 
     * ``prefixes``: every prefix the server knows (name -> IRI);
     * ``terms``: prefixed names in every one of those namespaces — the ``gov:`` ontology's
       terms, the standard-vocabulary terms :mod:`govkg.web.term_labels` names, and every
-      predicate and class the article's graphs use — each with its label;
+      predicate and class the article's graphs and ``described`` (the service description:
+      ``sd:``) use — each with its label;
     * ``resources``: IRIs under the base, one entry per label in each language (so a
       regulation completes from its Chinese title as well as its English name).
     """
@@ -320,6 +326,10 @@ def completion_items(loaded: LoadedGraph, language: str) -> dict[str, Any]:
                 and isinstance(quad.object, ox.Literal)
             ):
                 labels.setdefault(quad.subject.value, []).append(quad.object)
+    for quad in described:
+        used.add(quad.predicate.value)
+        if quad.predicate == RDF_TYPE_NODE and isinstance(quad.object, ox.NamedNode):
+            used.add(quad.object.value)
     ontology_namespace = prefixes["gov"]
     used.update(iri for iri in labels if iri.startswith(ontology_namespace) and iri != ontology_namespace)
     terms = []
