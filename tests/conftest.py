@@ -17,9 +17,8 @@ import requests
 from benchmarks.processes import stop_process_group
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-#: The W3C SPARQL test suites and the DCAT-AP shapes the tests read, vendored (see their README.md).
+#: The W3C SPARQL test files the tests read, vendored (see tests/w3c/README.md; DCAT-AP: tests/dcat-ap/).
 W3C_SUITE_DIR = PROJECT_ROOT / "tests" / "w3c" / "sparql"
-DCAT_AP_DIR = PROJECT_ROOT / "tests" / "dcat-ap"
 
 
 def free_port() -> int:

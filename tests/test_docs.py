@@ -1,11 +1,139 @@
-"""The README stays true: its commands, and a row for every setting."""
+"""The docs stay true: every code block of README.md and docs/ is run here, or marked as illustrative.
 
+A fenced block is preceded by a marker comment, invisible once rendered:
+
+* ``<!-- tested: NAME -->``: a test below fetches the block with ``doc_block("NAME")`` and runs
+  it (its commands against a real server, its Turtle through SHACL, its query through the
+  stored-query parser …), so the block cannot drift from what works;
+* ``<!-- illustrative: WHY -->``: not run, and WHY says what covers it instead (a block that
+  needs another machine's store, or the whole suite itself).
+
+An unmarked block, an unknown NAME or a NAME no test fetches fails
+:func:`test_every_doc_block_is_tested_or_marked_illustrative`. Also here: a row for every
+setting, and .ci/run running exactly README's test command.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from govkg.settings import SETTINGS, settings_table_markdown
+import pyshacl
+import rdflib
+import requests
+from govkg.settings import DEFAULT_BASE_IRI, SETTINGS, settings_table_markdown
 
-README = Path(__file__).resolve().parent.parent / "README.md"
-CI_RUN = Path(__file__).resolve().parent.parent / ".ci" / "run"
+from tests.conftest import PROJECT_ROOT, LiveServer, start_server, stop_server
+
+README = PROJECT_ROOT / "README.md"
+CI_RUN = PROJECT_ROOT / ".ci" / "run"
+DOC_FILES = [
+    README,
+    *sorted((PROJECT_ROOT / "docs").glob("*.md")),
+    PROJECT_ROOT / "queries" / "README.md",
+    PROJECT_ROOT / "data" / "links" / "README.md",
+]
+MARKER = re.compile(r"^\s*<!-- (tested|illustrative): (.+?) -->\s*$")
+FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
+#: The blocks the tests below run, by the name their marker gives.
+TESTED_BLOCKS = {
+    "readme-commands",
+    "readme-annotation",
+    "readme-query-header",
+    "readme-persistent-store",
+    "readme-development",
+    "linked-data-examples",
+    "dcat-ap-by-hand",
+    "query-header-example",
+    "write-expected",
+}
+
+
+@dataclass(frozen=True)
+class DocBlock:
+    """A fenced code block of a doc, with the marker comment above it (``kind``, ``name``)."""
+
+    path: Path
+    line: int
+    language: str
+    text: str
+    kind: str | None  # "tested", "illustrative" or None (unmarked)
+    name: str
+
+
+def doc_blocks(path: Path) -> list[DocBlock]:
+    """The fenced blocks of a Markdown file, each with the marker of the line above it (blank lines skipped).
+
+    >>> [(b.language, b.kind, b.name, b.text) for b in doc_blocks(README)][0][:3]
+    ('sh', 'tested', 'readme-commands')
+    """
+    lines = path.read_text(encoding="utf-8").splitlines()
+    blocks = []
+    number = 0
+    while number < len(lines):
+        opening = FENCE.match(lines[number])
+        if not opening:
+            number += 1
+            continue
+        above = next((line for line in reversed(lines[:number]) if line.strip()), "")
+        marker = MARKER.match(above)
+        indent = len(opening.group(1))
+        end = next(i for i in range(number + 1, len(lines)) if lines[i].strip() == "```")
+        text = "\n".join(line[indent:] for line in lines[number + 1 : end]) + "\n"
+        blocks.append(
+            DocBlock(
+                path,
+                number + 1,
+                opening.group(2),
+                text,
+                marker.group(1) if marker else None,
+                marker.group(2) if marker else "",
+            )
+        )
+        number = end + 1
+    return blocks
+
+
+def doc_block(name: str) -> str:
+    """The text of the block marked ``<!-- tested: name -->``."""
+    assert name in TESTED_BLOCKS, f"add {name!r} to TESTED_BLOCKS"
+    (block,) = [b for path in DOC_FILES for b in doc_blocks(path) if (b.kind, b.name) == ("tested", name)]
+    return block.text
+
+
+def command_lines(block: str) -> list[str]:
+    """The commands of a shell block: one a line, trailing ``  # comment`` and blank lines dropped.
+
+    >>> command_lines("ls -l   # list\\n\\necho '#x' a#b\\n")
+    ['ls -l', "echo '#x' a#b"]
+    """
+    stripped = (re.sub(r"\s+#\s.*$", "", line).strip() for line in block.splitlines())
+    return [line for line in stripped if line and not line.startswith("#")]
+
+
+def test_every_doc_block_is_tested_or_marked_illustrative() -> None:
+    blocks = [block for path in DOC_FILES for block in doc_blocks(path)]
+    unmarked = [f"{b.path.relative_to(PROJECT_ROOT)}:{b.line}" for b in blocks if b.kind is None]
+    assert not unmarked, "mark each block <!-- tested: NAME --> or <!-- illustrative: WHY -->"
+    tested = [b.name for b in blocks if b.kind == "tested"]
+    assert sorted(tested) == sorted(TESTED_BLOCKS)  # each name once, and each one known
+    source = Path(__file__).read_text(encoding="utf-8")
+    assert all(f'doc_block("{name}")' in source for name in TESTED_BLOCKS)  # and fetched by a test
+    assert all(len(b.name) > 20 for b in blocks if b.kind == "illustrative")  # says why
+
+
+def test_the_marker_check_finds_an_unmarked_block(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.md"
+    doc.write_text("Text.\n\n<!-- illustrative: shown only, see x -->\n```sh\nls\n```\n\n```sh\npwd\n```\n")
+    assert [(b.line, b.kind, b.text) for b in doc_blocks(doc)] == [
+        (4, "illustrative", "ls\n"),
+        (8, None, "pwd\n"),
+    ]
 
 
 def _readme() -> str:
@@ -25,8 +153,7 @@ def test_every_setting_is_documented():
 
 def _readme_commands() -> tuple[str, str]:
     """README's two opening commands: serve, and run the tests (comments stripped)."""
-    first_block = _readme().split("```sh\n", 1)[1].split("```", 1)[0]
-    serve_line, test_line = [line.split("#")[0].strip() for line in first_block.strip().splitlines()]
+    serve_line, test_line = command_lines(doc_block("readme-commands"))
     return serve_line, test_line
 
 
@@ -52,3 +179,157 @@ def test_readme_commands_run_in_a_venv():
             steps[0] == "bash scripts/install-test-deps.sh"
             and "python3 -m venv" in (README.parent / "scripts" / "install-test-deps.sh").read_text()
         )
+
+
+# --- the blocks, run -----------------------------------------------------------------------------
+
+LOCAL = "http://127.0.0.1:5000/"
+
+
+def _run(command: str, cwd: Path, server: LiveServer | None = None) -> subprocess.CompletedProcess:
+    """One documented shell command, in bash, with this interpreter's ``python`` and ``govkg`` first
+    on PATH and the documented server address replaced by the test server's."""
+    if server is not None:
+        command = command.replace(LOCAL, server.url)
+    bin_dir = Path(sys.executable).parent
+    return subprocess.run(
+        ["bash", "-c", f'export PATH="{bin_dir}:$PATH"; set -eo pipefail; {command}'],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _project_prefixes() -> str:
+    """Every ``@prefix`` line of the data files, once: what the README's Turtle fragments assume."""
+    lines = {
+        line.strip()
+        for path in sorted((PROJECT_ROOT / "data").glob("*.ttl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.startswith("@prefix")
+    }
+    return "\n".join(sorted(lines)) + "\n"
+
+
+def _remove_description(graph: rdflib.Graph, node: rdflib.term.Node) -> None:
+    """Remove what ``graph`` says of ``node`` and of the blank nodes it leads to (not the statements
+    about it that rdflib's ``cbd`` would take too: the editorial marks stay)."""
+    for _, _, value in list(graph.triples((node, None, None))):
+        if isinstance(value, rdflib.BNode):
+            _remove_description(graph, value)
+    graph.remove((node, None, None))
+
+
+def test_readme_annotation_example_is_valid_data():
+    """README's fact and annotation, in place of the graph's own, pass SHACL and the evidence check."""
+    from govkg.graph.evidence import check_annotations
+    from govkg.graph.knowledge_graph import ONTOLOGY_PATH, SHAPES_PATH, fact_files
+    from govkg.graph.source_text import article_text
+
+    example = rdflib.Graph().parse(data=_project_prefixes() + doc_block("readme-annotation"), format="turtle")
+    ontology = rdflib.Graph().parse(ONTOLOGY_PATH, format="turtle")
+    data = rdflib.Graph()
+    data += ontology
+    for path in fact_files():
+        data.parse(path, format="turtle")
+    for subject in set(example.subjects()) - {
+        node for node in example.subjects() if isinstance(node, rdflib.BNode)
+    }:
+        assert (subject, None, None) in data, f"README's example describes {subject}, which the data does not"
+        _remove_description(data, subject)
+    data += example
+    shapes = rdflib.Graph().parse(SHAPES_PATH, format="turtle")
+    # The rest of the graph conforms (tests/test_facts.py): the example's own nodes are validated here.
+    focus = sorted(node for node in example.subjects() if isinstance(node, rdflib.URIRef))
+    conforms, _, report = pyshacl.validate(
+        data, shacl_graph=shapes, ont_graph=ontology, inference="none", focus_nodes=focus
+    )
+    assert conforms, report
+    assert check_annotations(data, article_text()) == []
+
+
+def test_readme_query_header_example_parses():
+    from govkg.graph.stored_queries import parse_stored_query
+
+    header = doc_block("readme-query-header")
+    query = parse_stored_query("example", header + "ASK { ?_resource_iri ?p ?o }\n")
+    assert query.summary and query.tags == ("firsts",)
+
+
+def test_queries_readme_header_example_parses_and_answers():
+    from govkg.graph.knowledge_graph import load_store
+    from govkg.graph.stored_queries import answer_json, parse_stored_query
+
+    query = parse_stored_query("example", doc_block("query-header-example"))
+    assert query.tags == ("evidence", "provenance")
+    assert answer_json(query, load_store())["results"]["bindings"]
+
+
+def test_write_expected_command_is_the_cli_command():
+    """The recipe's command exists as written (NAME is a placeholder): ``--help`` names its argument."""
+    (command,) = command_lines(doc_block("write-expected"))
+    words = shlex.split(command)
+    assert words[:2] == ["govkg", "write-expected"] and words[2] == "NAME"
+    completed = subprocess.run(
+        [sys.executable, "-m", "govkg", "write-expected", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 0 and "NAMES" in completed.stdout
+
+
+def test_readme_persistent_store_commands_run(tmp_path: Path):
+    """README's load-then-serve recipe, with small files of the names it uses."""
+    load, serve = command_lines(doc_block("readme-persistent-store"))
+    with gzip.open(tmp_path / "census.nt.gz", "wt", encoding="utf-8") as census:
+        census.write('<https://example.org/a> <https://example.org/population> "Zhaoqing" .\n')
+    (tmp_path / "budget.ttl").write_text("<https://example.org/b> <https://example.org/total> 2 .\n")
+    loaded = _run(load, tmp_path)
+    assert loaded.returncode == 0, loaded.stderr
+    words = shlex.split(serve)
+    assert words[:2] == ["govkg", "serve"]
+    arguments = [str(tmp_path / word) if (tmp_path / word).exists() else word for word in words[2:]]
+    # The store keeps the base IRI it was loaded with (the default): the server is asked to serve under it.
+    server = start_server(tmp_path, *arguments, "--base-iri", DEFAULT_BASE_IRI)
+    try:
+        answer = requests.post(
+            server.sparql_url,
+            data={"query": "ASK { GRAPH <https://example.org/graph/budget> { ?s ?p 2 } }"},
+            headers={"Accept": "application/sparql-results+json"},
+            timeout=30,
+        )
+        assert answer.json()["boolean"] is True
+    finally:
+        stop_server(server)
+
+
+def test_readme_development_commands_run():
+    """The lint and validation commands as written (the pytest lines are what CI and you run)."""
+    for command in command_lines(doc_block("readme-development")):
+        if command == "govkg validate":  # a full SHACL run: tests/test_validate.py runs this very command
+            assert '["validate"]' in (PROJECT_ROOT / "tests" / "test_validate.py").read_text(encoding="utf-8")
+            continue
+        if command.startswith("python -m pytest"):
+            paths = [word for word in shlex.split(command)[3:] if not word.startswith("-")]
+            assert all((PROJECT_ROOT / path).is_file() for path in paths), command
+            continue
+        completed = _run(command, PROJECT_ROOT)
+        assert completed.returncode == 0, f"{command}:\n{completed.stdout}{completed.stderr}"
+
+
+def test_linked_data_examples_run_against_a_server(live_server: LiveServer, tmp_path: Path):
+    for command in command_lines(doc_block("linked-data-examples")):
+        completed = _run(command, tmp_path, live_server)
+        assert completed.returncode == 0, f"{command}:\n{completed.stderr}"
+        assert completed.stdout.strip() or list(tmp_path.iterdir()), command
+        assert "404" not in completed.stdout[:200] and "Traceback" not in completed.stderr
+
+
+def test_dcat_ap_recipe_runs_against_a_server(live_server: LiveServer, tmp_path: Path):
+    fetch, check = command_lines(doc_block("dcat-ap-by-hand"))
+    assert _run(fetch, tmp_path, live_server).returncode == 0
+    completed = _run(check.replace("catalog.ttl", str(tmp_path / "catalog.ttl")), PROJECT_ROOT)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "conforms to DCAT-AP 3.0.1" in completed.stdout
