@@ -32,23 +32,34 @@ function escapeText(text) {
   return span.innerHTML;
 }
 
-/** Wrap a long category label onto lines of about `width` characters (CJK counts double). */
-function wrapLabel(text, width) {
+const CJK = "\u2E80-\u9FFF\uF900-\uFAFF\uFF00-\uFFEF";
+// A Chinese character (with the closing marks that may not start a line), a word of another
+// script with the spaces after it, or spaces: the units a label may break between.
+const BREAK_UNITS = new RegExp(`[${CJK}][\u3001\u3002\uFF0C\uFF1A\uFF1B\uFF01\uFF1F\u201D\u2019\uFF09\u300D\u300F)]*|[^\\s${CJK}]+\\s*|\\s+`, "gu");
+
+function weight(text) {
+  let size = 0;
+  for (const character of text) size += new RegExp(`[${CJK}]`).test(character) ? 2 : 1;
+  return size;
+}
+
+/**
+ * Wrap a category label onto lines of about `width` columns (a Chinese character is two), breaking
+ * only between words or between Chinese characters, never inside a word; at most `maxLines`.
+ */
+function wrapLabel(text, width, maxLines = 4) {
   const lines = [];
   let line = "";
-  let size = 0;
-  for (const character of String(text)) {
-    const weight = /[\u2E80-\u9FFF\uFF00-\uFFEF]/.test(character) ? 2 : 1;
-    if (size + weight > width && line) {
-      lines.push(line);
-      line = "";
-      size = 0;
+  for (const unit of String(text).match(BREAK_UNITS) || []) {
+    if (line && weight(line.trimEnd() + unit.trimEnd()) > width) {
+      lines.push(line.trimEnd());
+      line = unit.trimStart();
+    } else {
+      line += unit;
     }
-    line += character;
-    size += weight;
   }
-  if (line) lines.push(line);
-  return lines.slice(0, 3).join("\n") + (lines.length > 3 ? "…" : "");
+  if (line.trim()) lines.push(line.trimEnd());
+  return lines.slice(0, maxLines).join("\n") + (lines.length > maxLines ? "…" : "");
 }
 
 /**
@@ -70,21 +81,32 @@ function draw(element, data, options) {
     element.style.height = sideways ? Math.max(240, points.length * 34 + 60) + "px" : "";
   }
   chart.resize();
+  // Columns of text a label may take: its share of the width (bars upright), or up to 40% of the
+  // width beside sideways bars; about 7 px a column at 12 px.
+  const width = element.clientWidth || 600;
+  const columns = sideways ? Math.max(12, Math.floor((width * 0.4) / 7)) : Math.max(8, Math.floor((width - 64) / points.length / 7));
+  const text = { color: "#3f4757", fontSize: 12 };
   const categories = {
     type: "category",
     data: points.map((p) => p.category),
     inverse: sideways,
-    axisLabel: {
-      interval: 0,
-      color: "#3f4757",
-      formatter: (text) => wrapLabel(text, sideways ? (narrow ? 14 : 28) : narrow ? 10 : Math.max(10, Math.floor(60 / points.length) + 6)),
-    },
+    axisLabel: { ...text, interval: 0, lineHeight: 15, formatter: (label) => wrapLabel(label, columns) },
   };
-  const values = { type: "value", axisLabel: { color: "#3f4757", formatter: (value) => formatNumber(value, language) } };
+  // The value axis says what it measures, in which unit ("processing time (days)").
+  const axisName = data.axis || data.measure || "";
+  const values = {
+    type: "value",
+    boundaryGap: [0, "15%"], // room above the tallest bar for its value and the axis's title
+    name: axisName ? wrapLabel(axisName, Math.max(20, Math.floor(width / 7) - 4), 2) : "",
+    nameLocation: sideways ? "middle" : "end",
+    nameGap: sideways ? 28 : 14,
+    nameTextStyle: { ...text, fontWeight: "bold", align: sideways ? "center" : "left" },
+    axisLabel: { ...text, formatter: (value) => formatNumber(value, language) },
+  };
   chart.setOption({
     animation: false,
     aria: { enabled: true, label: { description: data.title + ": " + points.map((p) => p.category + " " + formatNumber(p.value, language) + (p.unit ? " " + p.unit : "")).join("; ") } },
-    grid: { left: 8, right: sideways ? 48 : 16, top: 24, bottom: 8, containLabel: true },
+    grid: { left: 8, right: sideways ? 48 : 16, top: axisName && !sideways ? 54 : 24, bottom: axisName && sideways ? 40 : 8, containLabel: true },
     tooltip: {
       trigger: "item",
       confine: true,

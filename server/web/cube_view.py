@@ -79,6 +79,20 @@ class Series:
         """Whether there is something to draw: at least one numeric value."""
         return any(point.value is not None for point in self.points)
 
+    def by_unit(self) -> list[list[Point]]:
+        """The drawn points grouped by unit, in order of first appearance: one chart each, since
+        one axis cannot hold days and percentages.
+
+        >>> p = lambda unit: Point("i", "c", 1, "1", "l", unit, None)
+        >>> [[q.unit for q in part] for part in Series("x", "t", "m", [p("day"), p("%"), p("day")]).by_unit()]
+        [['day', 'day'], ['%']]
+        """
+        parts: dict[str | None, list[Point]] = {}
+        for point in self.points:
+            if point.value is not None:
+                parts.setdefault(point.unit, []).append(point)
+        return list(parts.values())
+
     def chart_data(self, current: str | None = None) -> dict:
         """The JSON the chart script draws (``current`` marks one observation)."""
         return {

@@ -22,7 +22,7 @@ from govkg.rdf.namespaces import SCHEMA
 from govkg.store.loaded import LoadedGraph
 from govkg.web import cube_view
 from govkg.web.i18n import lang_url, page_language
-from govkg.web.page_model import PageBuilder
+from govkg.web.page_model import PageBuilder, chart_parts
 from govkg.web.quantities import Quantity, observation_quantity
 from govkg.web.responses import app_cache, conditional, html_page, install_cache, vary
 from govkg.web.store import loaded_graph
@@ -179,7 +179,7 @@ def home_content(loaded: LoadedGraph, language: str) -> dict:
             store, dataset, label, lambda iri: builder.iri_view(ox.NamedNode(iri)).href
         )
         if series.numeric:
-            charts.append((link(dataset), len(series.points)))
+            charts.append((link(dataset), len(series.points), chart_parts(series, None, language)))
 
     city = ox.NamedNode(f"{loaded.base_iri}id/place/zhaoqing")
     return {

@@ -198,8 +198,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "home_firsts": "What Zhaoqing did first",
         "home_firsts_lead": "The report credits Zhaoqing with {count} firsts (率先, 首创):",
         "home_charts": "Statistics as charts",
-        "home_charts_lead": "The report's numbers are grouped into statistical datasets; each page draws "
-        "its series.",
+        "home_charts_lead": "The report's numbers, grouped into statistical datasets: one chart per "
+        "dataset (and per unit); each title opens the dataset's page with its table.",
         "home_explore": "Explore",
         "home_city": "The city of Zhaoqing",
         "home_city_text": "Everything the report says about the city",
@@ -320,6 +320,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "series": "The series of this dataset",
         "series_of": "The series this figure belongs to",
         "chart_table": "The numbers of the chart",
+        "chart_split": "These values have {count} different units: one chart for each unit.",
+        "chart_current": "this observation",
+        "chart_others": "the other observations of the dataset",
         "neighbourhood": "Its links at a glance",
         "neighbourhood_hint": "This resource in the middle, what it links to and what links to it; "
         "select a node to open its page. The tables below list the same links.",
@@ -464,7 +467,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "home_firsts": "肇庆的“率先”",
         "home_firsts_lead": "报道称肇庆在以下 {count} 个事项上率先（率先、首创）：",
         "home_charts": "统计图表",
-        "home_charts_lead": "报道中的数字按统计数据集归类；每个数据集的页面都绘有其数据序列。",
+        "home_charts_lead": "报道中的数字按统计数据集归类：每个数据集（每种单位）一张图；"
+        "点击标题可打开该数据集的页面及其数据表。",
         "home_explore": "浏览",
         "home_city": "肇庆市",
         "home_city_text": "报道中关于这座城市的一切",
@@ -580,6 +584,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "series": "本数据集的数据序列",
         "series_of": "此数字所属的数据序列",
         "chart_table": "图表中的数字",
+        "chart_split": "这些数值有 {count} 种不同的单位：每种单位各绘一张图。",
+        "chart_current": "本观测值",
+        "chart_others": "该数据集的其他观测值",
         "neighbourhood": "关联一览",
         "neighbourhood_hint": "中间是本资源，周围是它链接到的资源和链接到它的资源；"
         "点击节点可打开其页面。下方表格列出同样的链接。",

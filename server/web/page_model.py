@@ -20,7 +20,7 @@ from govkg.store.loaded import LoadedGraph
 from govkg.web import cube_view
 from govkg.web.i18n import HTML_LANGUAGE, lang_url
 from govkg.web.i18n import PAGE_LANGUAGES as I18N_LANGUAGES
-from govkg.web.quantities import Quantity, observation_quantity
+from govkg.web.quantities import Quantity, english_plural, observation_quantity, quantity
 from govkg.web.term_labels import term_label
 
 RDF_TYPE = ox.NamedNode(RDF + "type")
@@ -314,6 +314,31 @@ class Chart:
     series: cube_view.Series
     data: dict
     current: str | None
+    parts: list[ChartPart] = field(default_factory=list)
+    shown: dict[str, Quantity] = field(default_factory=dict)  # each point's value as the table writes it
+
+
+@dataclass
+class ChartPart:
+    """One drawn chart of a series: the points of one unit, with the value axis's title."""
+
+    data: dict
+    size: str  # the box's size class, reserved by CSS before the chart is drawn
+
+
+def axis_title(measure: str, unit: str | None, language: str) -> str:
+    """The value axis's title: the measure and its unit.
+
+    >>> axis_title("processing time", "day", "en"), axis_title("办理时限", "天", "zh")
+    ('processing time (days)', '办理时限（天）')
+    >>> axis_title("rank", None, "en")
+    'rank'
+    """
+    if not unit:
+        return measure
+    if language == "zh":
+        return f"{measure}（{unit}）"
+    return f"{measure} ({english_plural(unit)})"
 
 
 def chart_of(builder: PageBuilder, node: ox.NamedNode) -> Chart | None:
@@ -337,7 +362,40 @@ def chart_of(builder: PageBuilder, node: ox.NamedNode) -> Chart | None:
         return None
     data = series.chart_data(current)
     data["language"] = builder.language
-    return Chart(heading, builder.iri_view(dataset), series, data, current)
+    shown = {
+        point.iri: quantity(point.value, point.unit, None, False, builder.language)
+        for point in series.points
+        if point.value is not None
+    }
+    parts = chart_parts(series, current, builder.language)
+    return Chart(heading, builder.iri_view(dataset), series, data, current, parts, shown)
+
+
+def chart_parts(series: cube_view.Series, current: str | None, language: str) -> list[ChartPart]:
+    """The charts of ``series``: one per unit, each titled with its measure and unit."""
+    whole = series.chart_data(current)
+    parts = []
+    for points in series.by_unit():
+        iris = {point.iri for point in points}
+        drawn = [
+            point
+            for point, source in zip(
+                whole["points"], [p for p in series.points if p.value is not None], strict=True
+            )
+            if source.iri in iris
+        ]
+        unit = points[0].unit
+        data = {
+            "title": series.title,
+            "measure": series.measure,
+            "axis": axis_title(series.measure, unit, language),
+            "unit": unit or "",
+            "language": language,
+            "points": drawn,
+        }
+        size = "few" if len(points) <= 8 else "many" if len(points) <= 16 else "lots"
+        parts.append(ChartPart(data, size))
+    return parts
 
 
 def neighbourhood(

@@ -1,0 +1,100 @@
+"""Charts one can read, in Chromium at 390 and 1280 px: the value axis names its measure and unit,
+labels break between words (or Chinese characters), never inside one, one unit per chart, a
+legend where a bar is singled out, and the home page draws its statistics."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import LiveServer
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def _open(browser: Browser, url: str, width: int) -> Page:
+    page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
+    page.set_default_timeout(15_000)
+    page.goto(url)
+    page.wait_for_load_state("networkidle")
+    return page
+
+
+def _drawn_texts(page: Page, selector: str) -> list[str]:
+    chart = page.locator(selector).first
+    chart.scroll_into_view_if_needed()
+    expect(chart.locator("svg")).to_be_visible()
+    return chart.locator("svg text").all_text_contents()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_chart_titles_its_axis_with_the_unit_and_never_breaks_a_word(
+    live_server: LiveServer, browser: Browser, width: int
+) -> None:
+    page = _open(browser, f"{live_server.url}id/dataset-cube/major-decision-review-rates?lang=en", width)
+    try:
+        texts = _drawn_texts(page, ".chart")
+        joined = " ".join(texts)
+        assert "(percent)" in joined, texts
+        categories = page.locator("table.series tbody th").all_text_contents()
+        words = {word for label in categories for word in label.split()} | {"rate", "(percent)"}
+        for text in texts:
+            for word in text.split():
+                assert re.fullmatch(r"[\d,.%…]+", word) or word.rstrip("…") in words or word in joined, (
+                    f"{word!r} is not a whole word of a label: {texts}"
+                )
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    finally:
+        page.context.close()
+
+
+def test_values_of_different_units_get_a_chart_each(live_server: LiveServer, browser: Browser) -> None:
+    page = _open(browser, f"{live_server.url}id/dataset-cube/legal-acts-made?lang=en", 1280)
+    try:
+        expect(page.locator(".chart-section p.muted", has_text="2 different units")).to_be_visible()
+        charts = page.locator(".chart-section .chart")
+        assert charts.count() == 2
+        titles = [" ".join(_drawn_texts(page, f".chart[data-chart='chart-data-{n}']")) for n in (1, 2)]
+        assert "(documents)" in titles[0] and "(acts)" in titles[1], titles
+        # The table says the values with their units, in the plural where English has one.
+        cells = page.locator("table.series td.number").all_text_contents()
+        assert any(re.fullmatch(r"38\s+documents", cell.strip()) for cell in cells), cells
+    finally:
+        page.context.close()
+
+
+def test_a_singled_out_bar_has_a_legend(live_server: LiveServer, browser: Browser) -> None:
+    page = _open(browser, f"{live_server.url}id/observation/business-opening-time-step-1?lang=zh", 390)
+    try:
+        expect(page.locator(".chart-legend")).to_contain_text("本观测值")
+        assert "（天）" in " ".join(_drawn_texts(page, ".chart"))
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize(("width", "language"), [(390, "zh"), (1280, "en")])
+def test_the_home_page_draws_its_statistics(
+    live_server: LiveServer, browser: Browser, width: int, language: str
+) -> None:
+    page = _open(browser, f"{live_server.url}?lang={language}", width)
+    try:
+        boxes = page.locator(".home-charts .chart")
+        assert boxes.count() >= 10
+        for index in range(boxes.count()):
+            boxes.nth(index).scroll_into_view_if_needed()
+        expect(page.locator(".home-charts .chart[data-drawn='true'] svg")).to_have_count(boxes.count())
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    finally:
+        page.context.close()
