@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import signal
 import socket
 import statistics
 import subprocess
@@ -514,6 +515,26 @@ def test_runaway_query_is_stopped_while_others_are_served(limited_server):
     idle_start = _tree_cpu_seconds(limited_server)
     time.sleep(1.0)
     assert _tree_cpu_seconds(limited_server) - idle_start < 0.2
+
+
+def test_a_forker_that_ends_is_forked_again(limited_server):
+    """Killed with its query processes, the forker is forked again by the master on the same
+    socket: queries are answered again within seconds (503 with Retry-After meanwhile)."""
+    _get(limited_server, "ASK {}")
+    workers = web_worker_pids(limited_server.process.pid)
+    (forker,) = set(child_pids(limited_server.process.pid)) - workers
+    for pid in query_process_pids(limited_server) | {forker}:
+        os.kill(pid, signal.SIGKILL)
+    statuses, deadline = [], time.monotonic() + 10
+    while time.monotonic() < deadline and statuses[-1:] != [200]:
+        response = _get(limited_server, f"ASK {{ ?s ?p {len(statuses)} }}")
+        statuses.append(response.status_code)
+        if response.status_code == 503:
+            assert response.headers["Retry-After"]
+        time.sleep(0.1)
+    assert statuses[-1] == 200 and set(statuses) <= {200, 503}, statuses
+    (again,) = set(child_pids(limited_server.process.pid)) - workers
+    assert again != forker and web_worker_pids(limited_server.process.pid) == workers
 
 
 def test_a_short_client_timeout_costs_no_process(limited_server):

@@ -86,7 +86,7 @@ _PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 _ANSWER = struct.Struct("=cQ?")  # kind (A: answer, E: error), count, truncated; then the body
 _PID = struct.Struct("=II")  # the query process's PID and its query thread's native ID
 _FAILED = errors.InternalError("Query evaluation failed; the incident was logged.")
-_NO_PROCESS = "No query process could be started; the incident was logged."
+_NO_PROCESS = "No query process could be started just now; try again in a second."
 
 
 def _name_process(name: bytes) -> None:
@@ -116,14 +116,22 @@ class Forker:
 
 
 def start_forker(
-    store_of: Callable[[], ox.Store], base_iri: str, query_timeout: float, memory_limit: int | None
+    store_of: Callable[[], ox.Store],
+    base_iri: str,
+    query_timeout: float,
+    memory_limit: int | None,
+    address: str | None = None,
 ) -> Forker:
     """Fork the forker (see the module docstring). Call it with no other thread running.
 
-    It ends when the process that started it has gone (it looks once a second).
+    It ends when the process that started it has gone (it looks once a second). ``address``:
+    the socket of a forker that ended, to listen on again (the web workers know that one).
     """
-    folder = tempfile.mkdtemp(prefix="govkg-queries-")
-    address = os.path.join(folder, "forker.sock")
+    if address is None:
+        address = os.path.join(tempfile.mkdtemp(prefix="govkg-queries-"), "forker.sock")
+    elif os.path.exists(address):
+        os.unlink(address)
+    folder = os.path.dirname(address)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)
     listener.listen(64)
@@ -412,13 +420,15 @@ class QueryProcesses:
             sock.settimeout(START_TIMEOUT)
             sock.connect(self.address)
             sock.settimeout(None)
-        except OSError as error:
+        except OSError as error:  # the forker has ended: the master forks it again at once
             sock.close()
-            raise errors.InternalError(_NO_PROCESS) from error
+            log.error("no query process: the forker cannot be reached (%s)", error)
+            raise errors.ServerBusy(_NO_PROCESS, retry_after=1) from None
         connection = Connection(sock.detach())
         if not connection.poll(START_TIMEOUT):
             connection.close()
-            raise errors.InternalError(_NO_PROCESS)
+            log.error("no query process: the forker did not hand one over within %g s", START_TIMEOUT)
+            raise errors.ServerBusy(_NO_PROCESS, retry_after=1)
         pid, thread_id = _PID.unpack(connection.recv_bytes())
         return _QueryProcess(connection, pid, thread_id)
 

@@ -43,10 +43,11 @@ from typing import Any
 
 from flask import Flask
 from govkg.malloc import limit_arenas
-from govkg.sparql.processes import start_forker
+from govkg.sparql.processes import Forker, start_forker
 from govkg.web.app import create_app
 from govkg.web.store import EXTENSION_KEY
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import ThreadWorker
 
@@ -104,14 +105,31 @@ class _GunicornApplication(BaseApplication):
         # loaded store, and every query process of every worker is forked from it.
         backend = self.app.extensions[EXTENSION_KEY].backend
         if hasattr(backend, "use_query_processes"):
-            forker = start_forker(
-                lambda: backend.store,
-                backend.base_iri,
-                self.settings["query_timeout"],
-                self.settings["query_memory_limit"],
-            )
-            backend.use_query_processes(forker.address, self.settings)
-        super().run()
+            self.forker = self._start_forker()
+            backend.use_query_processes(self.forker.address, self.settings)
+        _Arbiter(self).run()
+
+    forker: Forker | None = None
+
+    def _start_forker(self, address: str | None = None) -> Forker:
+        backend = self.app.extensions[EXTENSION_KEY].backend
+        return start_forker(
+            lambda: backend.store,
+            backend.base_iri,
+            self.settings["query_timeout"],
+            self.settings["query_memory_limit"],
+            address,
+        )
+
+    def keep_forker(self) -> None:
+        """In the master's loop: fork the forker again, on the same socket, if it has ended."""
+        if self.forker is None:
+            return
+        try:
+            os.kill(self.forker.pid, 0)
+        except ProcessLookupError:  # ended, and reaped by the arbiter
+            logging.getLogger("gunicorn.error").warning("The query process forker ended; forking it again.")
+            self.forker = self._start_forker(self.forker.address)
 
     def load_config(self) -> None:
         if self.unix_socket is not None:
@@ -148,6 +166,14 @@ class _GunicornApplication(BaseApplication):
 
     def load(self) -> Flask:
         return self.app
+
+
+class _Arbiter(Arbiter):
+    """Gunicorn's arbiter, which also keeps the query process forker (see ``keep_forker``)."""
+
+    def manage_workers(self) -> None:
+        super().manage_workers()
+        self.app.keep_forker()
 
 
 def _leave_at_once(arbiter: Any, worker: Any) -> None:
