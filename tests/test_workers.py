@@ -14,7 +14,9 @@ from govkg.web.serving import web_workers
 
 from tests.conftest import start_server, stop_server, web_worker_pids
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason=("needs Linux /proc: the auto worker count is left untested")
+)
 
 
 def test_auto_is_the_default():
