@@ -52,10 +52,15 @@ function draw(element, data) {
     })),
     ...data.edges.map((edge, index) => ({
       group: "edges",
-      // Many arrows' names would cover each other: then only the resource's own links are named.
-      data: { id: "e" + index, source: edge.source, target: edge.target, label: data.edges.length <= 12 || outgoing(edge) ? shorten(edge.label, narrow ? 14 : 22) : "" },
+      // Arrows' names are shown on hover (of the arrow or either end), so they never cover the
+      // resources' names; a small graph names them all.
+      data: { id: "e" + index, source: edge.source, target: edge.target, name: shorten(edge.label, narrow ? 14 : 28), label: data.edges.length <= 6 ? shorten(edge.label, narrow ? 14 : 28) : "" },
     })),
   ];
+  const labelSides = new Map();
+  // The room of a name beside a column: from the column to the box's edge (see layoutFor).
+  const room = Math.max(120, Math.round(element.clientWidth * 0.3 - 24));
+  const layout = layoutFor(data, element, labelSides);
   const cy = cytoscape({
     container: element,
     elements: elements,
@@ -87,6 +92,10 @@ function draw(element, data) {
           "text-background-padding": 1,
         },
       },
+      // Beside a column of neighbours, a name reads outwards from its node, on one line.
+      { selector: "node.label-left", style: { label: "data(full)", "text-halign": "left", "text-valign": "center", "text-margin-x": -6, "text-margin-y": 0, "text-wrap": "ellipsis", "text-max-width": room } },
+      { selector: "node.label-right", style: { label: "data(full)", "text-halign": "right", "text-valign": "center", "text-margin-x": 6, "text-margin-y": 0, "text-wrap": "ellipsis", "text-max-width": room } },
+      { selector: "edge.named", style: { label: "data(name)", "line-color": "#1a4f9c", "target-arrow-color": "#1a4f9c", width: 2, "z-index": 10 } },
       { selector: "node[role = 'self']", style: { width: 22, height: 22, "font-weight": "bold", "font-size": narrow ? 12 : 14 } },
       { selector: "node[role = 'literal']", style: { shape: "round-rectangle", width: 10, height: 10 } },
       {
@@ -106,7 +115,7 @@ function draw(element, data) {
         },
       },
     ],
-    layout: layoutFor(data, element),
+    layout: layout,
   });
   cy.on("tap", "node", (event) => {
     const href = event.target.data("href");
@@ -114,10 +123,15 @@ function draw(element, data) {
   });
   cy.on("mouseover", "node", (event) => {
     element.style.cursor = event.target.data("href") ? "pointer" : "default";
+    event.target.connectedEdges().addClass("named");
   });
-  cy.on("mouseout", "node", () => {
+  cy.on("mouseout", "node", (event) => {
     element.style.cursor = "default";
+    event.target.connectedEdges().removeClass("named");
   });
+  cy.on("mouseover", "edge", (event) => event.target.addClass("named"));
+  cy.on("mouseout", "edge", (event) => event.target.removeClass("named"));
+  for (const [id, side] of labelSides) cy.getElementById(id).addClass("label-" + side);
   instances.set(element, cy);
   if (!element.dataset.resizeWatched) {
     element.dataset.resizeWatched = "1";
@@ -133,16 +147,44 @@ function draw(element, data) {
   return cy;
 }
 
-/** A resource in the middle of its neighbours; any other graph by force (cose). */
-function layoutFor(data, element) {
-  if (!data.nodes.some((node) => node.role === "self")) {
+/**
+ * A resource in the middle of its neighbours, any other graph by force (cose). On a wide box the
+ * resources that link to it stand in two columns, left and right, their names reading outwards on
+ * one line each, so no two names meet; what it links to is in a ring close around it.
+ */
+function layoutFor(data, element, labelSides) {
+  const self = data.nodes.find((node) => node.role === "self");
+  const boxWidth = element.clientWidth;
+  const boxHeight = element.clientHeight;
+  const outer = data.nodes.filter((node) => node.role === "in");
+  if (self && boxWidth >= 700 && outer.length > 6) {
+    const inner = data.nodes.filter((node) => node.role === "out" || node.role === "both" || node.role === "literal");
+    const positions = new Map([[self.id, { x: boxWidth / 2, y: boxHeight / 2 }]]);
+    const columnX = { left: boxWidth * 0.3, right: boxWidth * 0.7 };
+    const halves = { left: outer.slice(0, Math.ceil(outer.length / 2)), right: outer.slice(Math.ceil(outer.length / 2)) };
+    for (const side of ["left", "right"]) {
+      const column = halves[side];
+      const step = (boxHeight - 40) / Math.max(1, column.length);
+      column.forEach((node, index) => {
+        positions.set(node.id, { x: columnX[side], y: 20 + step * (index + 0.5) });
+        labelSides.set(node.id, side);
+      });
+    }
+    const radius = Math.min(boxWidth * 0.12, boxHeight * 0.32);
+    inner.forEach((node, index) => {
+      // Half a step off the vertical: none straight below the resource, where its own name is.
+      const angle = (2 * Math.PI * (index + 0.5)) / inner.length - Math.PI / 2;
+      positions.set(node.id, { x: boxWidth / 2 + radius * Math.cos(angle), y: boxHeight / 2 + radius * 0.9 * Math.sin(angle) });
+    });
+    return { name: "preset", positions: (node) => positions.get(node.id()), fit: false, zoom: 1, pan: { x: 0, y: 0 }, animate: false };
+  }
+  if (!self) {
     return { name: "cose", animate: false, padding: 24, randomize: true, nodeRepulsion: () => 400000, idealEdgeLength: () => 110, nodeOverlap: 20, componentSpacing: 60 };
   }
   // Two rings: what the resource links to close around it, what links to it outside; each
   // ring wide enough for a label's room per node (Cytoscape's concentric layout packs the
   // inner ring so tightly that its labels cover the resource's own).
   const inner = data.nodes.filter((node) => node.role === "out" || node.role === "both");
-  const outer = data.nodes.filter((node) => node.role === "in");
   const room = 70;
   const innerRadius = inner.length ? Math.max(130, (inner.length * room) / (2 * Math.PI)) : 0;
   const outerRadius = outer.length ? Math.max(innerRadius + 150, (outer.length * room) / (2 * Math.PI)) : 0;

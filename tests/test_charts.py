@@ -98,3 +98,35 @@ def test_the_home_page_draws_its_statistics(
         assert page.evaluate("document.documentElement.scrollWidth") <= width
     finally:
         page.context.close()
+
+
+_LABEL_BOXES = """() => {
+  const cy = govkgGraph.instance(document.querySelector('.diagram-section .graph'));
+  return cy.nodes().map(n => ({ name: n.data('full'), box: n.boundingBox({ includeLabels: true }) }));
+}"""
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_at_1280_px_no_two_names_in_a_diagram_overlap_and_arrows_are_named_on_hover(
+    live_server: LiveServer, browser: Browser, language: str
+) -> None:
+    page = _open(browser, f"{live_server.url}id/place/zhaoqing?lang={language}", 1280)
+    try:
+        page.locator(".diagram-section .graph").scroll_into_view_if_needed()
+        expect(page.locator(".graph[data-drawn='true']")).to_be_visible()
+        boxes = page.evaluate(_LABEL_BOXES)
+        assert len(boxes) > 20
+        for index, first in enumerate(boxes):
+            for second in boxes[index + 1 :]:
+                a, b = first["box"], second["box"]
+                apart = a["x2"] <= b["x1"] or b["x2"] <= a["x1"] or a["y2"] <= b["y1"] or b["y2"] <= a["y1"]
+                assert apart, f"{first['name']!r} overlaps {second['name']!r}"
+        # An arrow's name shows when the pointer is on either of its ends.
+        named = page.evaluate(
+            "() => { const cy = govkgGraph.instance(document.querySelector('.diagram-section .graph'));"
+            " const node = cy.nodes().filter(n => n.data('role') === 'in')[0]; node.emit('mouseover');"
+            " return node.connectedEdges().map(e => e.hasClass('named') && e.data('name')); }"
+        )
+        assert named and all(named), named
+    finally:
+        page.context.close()

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,19 @@ def test_the_cycle_check_sees_an_import_inside_a_function(tmp_path: Path) -> Non
     second.write_text("def late():\n    from govkg.store import first\n")
     graph = import_graph({"govkg.store.first": first, "govkg.store.second": second})
     assert import_cycles(graph) == [["govkg.store.first", "govkg.store.second"]]
+
+
+def test_namespaces_are_defined_once() -> None:
+    """A vocabulary's namespace IRI is written in govkg.rdf.namespaces only; modules import it from there."""
+    from govkg.rdf import namespaces
+
+    known = {value for name, value in vars(namespaces).items() if name.isupper() and isinstance(value, str)}
+    known |= set(namespaces.PREFIXES.values())
+    redefined = [
+        f"{module_name(path)}: {line.strip()}"
+        for path in SOURCES
+        if path.name != "namespaces.py"
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if (assigned := re.match(r'^[A-Z_]+ = "([^"]+)"$', line)) and assigned.group(1) in known
+    ]
+    assert redefined == []

@@ -4,6 +4,7 @@ Real server, real HTTP."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -73,3 +74,21 @@ def test_the_catalogue_names_its_themes_in_chinese(live_server: LiveServer) -> N
         requests.get(live_server.url + "catalog", params={"lang": "zh"}, headers=HTML, timeout=30).text
     )
     assert "政府和公共部门" in text and "Government and public sector" not in text
+
+
+def test_every_stored_question_is_described_in_chinese_on_the_chinese_pages(live_server: LiveServer) -> None:
+    from govkg.graph.stored_queries import load_stored_queries
+
+    queries = load_stored_queries()
+    assert all(re.search("[\u4e00-\u9fff]", query.description_zh) for query in queries), [
+        query.name for query in queries if not query.description_zh
+    ]
+    listing = requests.get(live_server.url + "queries/", params={"lang": "zh"}, headers=HTML, timeout=30).text
+    assert '<p lang="en">' not in listing
+    assert queries[0].description_zh in listing
+    query_page = requests.get(live_server.url + "query", params={"lang": "zh"}, timeout=30).text
+    data = json.loads(re.search(r'id="govkg-page-data">(.*?)</script>', query_page, re.S).group(1))
+    assert all(example["description_lang"] == "zh-Hans" for example in data["examples"])
+    english = requests.get(live_server.url + "query", params={"lang": "en"}, timeout=30).text
+    data = json.loads(re.search(r'id="govkg-page-data">(.*?)</script>', english, re.S).group(1))
+    assert all(example["description_lang"] == "en" for example in data["examples"])

@@ -13,7 +13,9 @@ from govkg.web.serving import web_workers
 
 from tests.conftest import start_server, stop_server, wait_for_web_workers
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason=("needs Linux /proc: the auto worker count is left untested")
+)
 
 
 def test_auto_is_the_default():

@@ -26,7 +26,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-OA = "http://www.w3.org/ns/oa#"
+from govkg.rdf.namespaces import OA
+
 TEXT_QUOTE_SELECTOR = OA + "TextQuoteSelector"
 TEXT_POSITION_SELECTOR = OA + "TextPositionSelector"
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyoxigraph as ox
+from govkg.rdf.namespaces import RDF
 
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 PROV_WAS_GENERATED_BY = ox.NamedNode("http://www.w3.org/ns/prov#wasGeneratedBy")
 SKOS_EDITORIAL_NOTE = ox.NamedNode("http://www.w3.org/2004/02/skos/core#editorialNote")
 #: Where the activity lives under the base IRI.

@@ -22,6 +22,8 @@ Keys (an unknown key is an error):
 ``description`` (required)
     What the answer holds; indented ``#+`` lines continue it (a ``#+`` line
     with nothing else on it starts a new paragraph).
+``description_zh`` (optional; every query shipped in queries/ has one)
+    The description in Chinese, for the Chinese pages.
 ``tags`` (required)
     A list: ``#+ tags: [a, b]`` or one ``#+   - tag`` line per tag.
 ``federated`` (optional, ``true``/``false``, default ``false``)
@@ -68,10 +70,10 @@ from govkg.sparql.text import code_only, query_form, rebase_iris
 #: Where the project's competency questions live.
 
 REQUIRED_KEYS = ("summary", "summary_zh", "description", "tags")
-OPTIONAL_KEYS = ("federated", "endpoint_in_url", "defaults")
+OPTIONAL_KEYS = ("description_zh", "federated", "endpoint_in_url", "defaults")
 #: URL parameters that /queries/NAME (and the SPARQL endpoint behind it) read themselves.
 RESERVED_PARAMETERS = frozenset({"query", "update", "format", "output", "results", "endpoint", "lang"})
-_SCALAR_KEYS = ("summary", "summary_zh", "description")
+_SCALAR_KEYS = ("summary", "summary_zh", "description", "description_zh")
 _BOOLEAN_KEYS = ("federated", "endpoint_in_url")
 _LIST_KEYS = ("tags", "defaults")
 
@@ -112,6 +114,7 @@ class StoredQuery:
     summary_zh: str
     description: str
     tags: tuple[str, ...]
+    description_zh: str = ""
     federated: bool = False
     endpoint_in_url: bool = False
     defaults: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -251,7 +254,7 @@ def parse_stored_query(name: str, text: str, path: Path | str | None = None) -> 
     Traceback (most recent call last):
     ...
     govkg.graph.stored_queries.StoredQueryError: demo.rq, line 2: unknown key 'sumary' \
-(known: summary, summary_zh, description, tags, federated, endpoint_in_url, defaults)
+(known: summary, summary_zh, description, tags, description_zh, federated, endpoint_in_url, defaults)
     """
     path = Path(path) if path is not None else Path(f"{name}.rq")
     header, body_start = _parse_header(text, path)
@@ -267,6 +270,7 @@ def parse_stored_query(name: str, text: str, path: Path | str | None = None) -> 
         summary_zh=values["summary_zh"],
         description=values["description"],
         tags=tuple(values["tags"]),
+        description_zh=values.get("description_zh", ""),
         federated=values.get("federated", False),
         endpoint_in_url=values.get("endpoint_in_url", False),
         defaults=MappingProxyType(dict(values.get("defaults", []))),

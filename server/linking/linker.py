@@ -82,6 +82,25 @@ import opencc
 import pyoxigraph as ox
 from govkg.graph.knowledge_graph import DataFileError, graph_parts, load_store, read_quads
 from govkg.rdf.formats import rdf_format, rdf_format_for_path
+from govkg.rdf.namespaces import (
+    CV,
+    DBO,
+    FOAF,
+    GEOSPARQL,
+    GN,
+    ORG,
+    OWL,
+    PROV,
+    RDF,
+    RDFS,
+    SCHEMA,
+    SKOS,
+    VOID,
+    WD,
+    WDT,
+    XSD,
+)
+from govkg.rdf.namespaces import DCT as DCTERMS
 from govkg.rdf.serialize import project_prefixes, serialize_quads
 from govkg.settings import DEFAULT_BASE_IRI
 
@@ -96,24 +115,7 @@ OUR_DATASET_PATH = "id/dataset/zhaoqing-rule-of-law"
 
 # -- vocabulary ----------------------------------------------------------------------------------
 
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-OWL = "http://www.w3.org/2002/07/owl#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-DCTERMS = "http://purl.org/dc/terms/"
-SCHEMA = "http://schema.org/"
-FOAF = "http://xmlns.com/foaf/0.1/"
-ORG = "http://www.w3.org/ns/org#"
-CV = "http://data.europa.eu/m8g/"
-VOID = "http://rdfs.org/ns/void#"
-PROV = "http://www.w3.org/ns/prov#"
 WGS84 = "http://www.w3.org/2003/01/geo/wgs84_pos#"
-GEOSPARQL = "http://www.opengis.net/ont/geosparql#"
-GN = "http://www.geonames.org/ontology#"
-WD = "http://www.wikidata.org/entity/"
-WDT = "http://www.wikidata.org/prop/direct/"
-DBO = "http://dbpedia.org/ontology/"
 
 RDF_TYPE = RDF + "type"
 OWL_SAME_AS = OWL + "sameAs"

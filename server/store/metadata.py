@@ -43,22 +43,12 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from govkg.rdf.formats import RDF_FORMATS
+from govkg.rdf.namespaces import DCAT, DCT, FOAF, PROV, RDF, RDFS, SKOS, SPDX, VCARD, VOID, XSD
 from govkg.store.dumps import GZIP_MEDIA_TYPE, BuiltDump, dataset_graphs, dump_url, known_dumps
 from govkg.store.loaded import LoadedGraph
 
 log = logging.getLogger(__name__)
 
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-DCT = "http://purl.org/dc/terms/"
-DCAT = "http://www.w3.org/ns/dcat#"
-VOID = "http://rdfs.org/ns/void#"
-FOAF = "http://xmlns.com/foaf/0.1/"
-VCARD = "http://www.w3.org/2006/vcard/ns#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-SPDX = "http://spdx.org/rdf/terms#"
-PROV = "http://www.w3.org/ns/prov#"
 EU_AUTHORITY = "http://publications.europa.eu/resource/authority/"
 IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
 

@@ -34,6 +34,9 @@ from govkg.store.versions import article_version, dataset_version
 
 log = logging.getLogger(__name__)
 
+#: A data file from this size on is announced before it loads (about a second's work and more).
+ANNOUNCED_FILE_SIZE = 8 * 1024 * 1024
+
 
 def open_knowledge_graph(base_iri: str, data: Iterable[str] = ()) -> LoadedGraph:
     """Load ontology, facts and links, then add the dataset metadata built from them.
@@ -49,9 +52,10 @@ def open_knowledge_graph(base_iri: str, data: Iterable[str] = ()) -> LoadedGraph
     extra = knowledge_graph.data_file_parts(data, base_iri)
     parts = article + extra
     files = tuple(path for part in parts for path in part.files)
-    for part in extra:  # a big file takes a while: say what is going on (progress follows every 5 s)
+    for part in extra:  # a big file takes seconds: say what is going on (progress follows every 5 s)
         size = sum(path.stat().st_size for path in part.files if path.is_file())
-        log.info("loading %s (%s bytes) into <%s>", part.files[0], f"{size:,}", part.iri(base_iri))
+        if size >= ANNOUNCED_FILE_SIZE:
+            log.info("loading %s (%s bytes) into <%s>", part.files[0], f"{size:,}", part.iri(base_iri))
     if base_iri == DEFAULT_BASE_IRI and extra:
         # Nothing to rewrite in the data files: pyoxigraph streams them into the store itself,
         # never as Python objects (a million triples would leave the process a gigabyte bigger).

@@ -50,9 +50,10 @@ from typing import Any
 import pyoxigraph as ox
 import requests
 from govkg.errors import ClientError, QueryTimedOut, StoreFailed
+from govkg.rdf.namespaces import DCAT
 from govkg.sparql.lexer import describe_as_select, has_dataset_clause
 from govkg.store.loaded import LoadedGraph
-from govkg.store.metadata import DCAT, MetadataIris
+from govkg.store.metadata import MetadataIris
 from SPARQLWrapper import DIGEST, JSON, POST, TURTLE, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 

@@ -31,12 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
-
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-DCTERMS = "http://purl.org/dc/terms/"
-SCHEMA = "http://schema.org/"
-OA = "http://www.w3.org/ns/oa#"
+from govkg.rdf.namespaces import DCT as DCTERMS
+from govkg.rdf.namespaces import OA, RDFS, SCHEMA, SKOS
 
 #: The predicates whose literals are a resource's names, best first.
 LABEL_PREDICATES: tuple[str, ...] = (

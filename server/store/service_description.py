@@ -15,9 +15,9 @@ from typing import Any
 
 import pyoxigraph as ox
 from govkg.rdf.formats import RDF_FORMATS, RESULTS_FORMATS
+from govkg.rdf.namespaces import SD
 from govkg.store.loaded import LoadedGraph
 
-SD = "http://www.w3.org/ns/sparql-service-description#"
 _RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _SIMPLE_ENTAILMENT = ox.NamedNode("http://www.w3.org/ns/entailment/Simple")
 # pyoxigraph names JSON-LD by an IRI that is not in the W3C list at http://www.w3.org/ns/formats/.

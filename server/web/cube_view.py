@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
+from govkg.rdf.namespaces import OA, QB
 
-QB = "http://purl.org/linked-data/cube#"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 QB_DATASET = ox.NamedNode(QB + "dataSet")
 QB_OBSERVATION = ox.NamedNode(QB + "Observation")
@@ -24,7 +24,6 @@ QB_MEASURE_PROPERTY = ox.NamedNode(QB + "MeasureProperty")
 QB_DIMENSION_PROPERTY = ox.NamedNode(QB + "DimensionProperty")
 UNIT_MEASURE = ox.NamedNode("http://purl.org/linked-data/sdmx/2009/attribute#unitMeasure")
 REF_PERIOD = ox.NamedNode("http://purl.org/linked-data/sdmx/2009/dimension#refPeriod")
-OA = "http://www.w3.org/ns/oa#"
 NUMERIC_DATATYPES = frozenset(
     "http://www.w3.org/2001/XMLSchema#" + name
     for name in (

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 from govkg.graph.interpretation import interpretations_about
 from govkg.graph.source_text import article_text
+from govkg.rdf.namespaces import OA
 from govkg.web.page_model import (
     MAX_NESTING,
-    OA,
     RDF_TYPE,
     PageBuilder,
     TermView,

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 import pyoxigraph as ox
 from flask import Blueprint, Response, redirect, request, url_for
 from govkg.graph.stored_queries import load_stored_queries
+from govkg.rdf.namespaces import SCHEMA
 from govkg.store.loaded import LoadedGraph
 from govkg.web import cube_view
 from govkg.web.i18n import lang_url, page_language
@@ -28,7 +29,6 @@ from govkg.web.store import loaded_graph
 
 blueprint = Blueprint("home", __name__)
 
-SCHEMA = "http://schema.org/"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 SKOS_PREF_LABEL = ox.NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel")
 DCTERMS_HAS_FORMAT = ox.NamedNode("http://purl.org/dc/terms/hasFormat")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 from flask import request
+from govkg.rdf.namespaces import RDF, RDFS, SKOS
 from govkg.rdf.serialize import project_prefixes
 from govkg.store.loaded import LoadedGraph
 from govkg.web import cube_view
@@ -22,10 +23,6 @@ from govkg.web.i18n import PAGE_LANGUAGES as I18N_LANGUAGES
 from govkg.web.quantities import Quantity, english_plural, observation_quantity, quantity
 from govkg.web.term_labels import term_label
 
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-OA = "http://www.w3.org/ns/oa#"
 RDF_TYPE = ox.NamedNode(RDF + "type")
 
 #: Properties whose values name a resource, best first.

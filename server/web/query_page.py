@@ -134,6 +134,7 @@ def example_view(query: StoredQuery, base_iri: str, language: str) -> dict[str, 
     """What the page shows of one stored query: summaries (page language first) and its text."""
     text = editor_text(query.bound_text(base_iri), project_prefixes(base_iri))
     summaries = [("en", query.summary), ("zh", query.summary_zh)]
+    chinese_description = query.description_zh if language == "zh" else ""
     if language == "zh":
         summaries.reverse()
     return {
@@ -142,7 +143,9 @@ def example_view(query: StoredQuery, base_iri: str, language: str) -> dict[str, 
         "summary_lang": HTML_LANGUAGE[summaries[0][0]],
         "other_summary": summaries[1][1],
         "other_summary_lang": HTML_LANGUAGE[summaries[1][0]],
-        "description": query.description,
+        # The Chinese page says it in Chinese when the query's header does (every shipped one).
+        "description": chinese_description if chinese_description else query.description,
+        "description_lang": "zh-Hans" if chinese_description else "en",
         "tags": list(query.tags),
         "federated": query.federated,
         "text": text,
@@ -190,6 +193,7 @@ def query_page() -> Response:
                 "summary": example["summary"],
                 "summary_lang": example["summary_lang"],
                 "description": example["description"],
+                "description_lang": example["description_lang"],
             }
             for example in examples
         ],

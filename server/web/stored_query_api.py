@@ -57,6 +57,7 @@ def query_description(query: StoredQuery, base_iri: str) -> dict[str, Any]:
         "summary": query.summary,
         "summary_zh": query.summary_zh,
         "description": query.description,
+        "description_zh": query.description_zh,
         "tags": list(query.tags),
         "form": query.form,
         "federated": query.federated,

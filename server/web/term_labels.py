@@ -29,6 +29,12 @@ _EXTRA_PREFIXES = {
 # term | English | 中文 — one term a line.
 _TABLE = """
 dcterms:isVersionOf | version of | 版本源自
+dcterms:AgentClass | agent class | 主体类别
+dcterms:audience | audience | 受众
+dcterms:subject | subject | 主题
+qb:CodedProperty | coded property | 编码属性
+qb:codeList | code list | 代码表
+owl:unionOf | union of | 并集
 time:DateTimeDescription | date-time description | 日期时间描述
 time:DateTimeInterval | date-time interval | 日期时间区间
 time:ProperInterval | interval | 时间区间

@@ -433,6 +433,7 @@
     questionSummary.textContent = example.summary;
     questionSummary.lang = example.summary_lang;
     questionDescription.textContent = example.description;
+    questionDescription.lang = example.description_lang || "en";
   }
 
   // ---- short share links that keep the view ---------------------------------------------------
