@@ -63,6 +63,15 @@ def web_worker_pids(pid: int) -> set[int]:
     return {child for child in child_pids(pid) if _comm(child) != "govkg-forker"}
 
 
+def wait_for_web_workers(server: LiveServer, count: int, within: float = 20) -> set[int]:
+    """The server's web workers once there are ``count`` (/readyz may be answered by the first
+    before the others have booted on a loaded machine)."""
+    deadline = time.monotonic() + within
+    while len(web_worker_pids(server.process.pid)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return web_worker_pids(server.process.pid)
+
+
 def query_process_pids(server: LiveServer) -> set[int]:
     """The query processes of a server: the children of its query process forker."""
     forkers = set(child_pids(server.process.pid)) - web_worker_pids(server.process.pid)

@@ -45,7 +45,10 @@ def test_refuses_to_start_above_the_load_threshold(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())
 
 
-@pytest.mark.skipif(not Path("/proc/loadavg").exists(), reason="needs Linux /proc")
+@pytest.mark.skipif(
+    not Path("/proc/loadavg").exists(),
+    reason=("needs Linux /proc/loadavg: naming a busy process in a benchmark run is left untested"),
+)
 def test_a_busy_process_is_named_unless_it_is_one_of_the_run() -> None:
     spinner = subprocess.Popen(
         [

@@ -105,7 +105,10 @@ def test_competency_questions_are_read_when_present(tmp_path: Path) -> None:
     assert [(q.name, q.form) for q in found] == [("cq:a", "construct"), ("cq:b", "ask")]
 
 
-@pytest.mark.skipif(not Path(f"/proc/{os.getpid()}/smaps_rollup").exists(), reason="needs Linux /proc")
+@pytest.mark.skipif(
+    not Path(f"/proc/{os.getpid()}/smaps_rollup").exists(),
+    reason=("needs Linux /proc/PID/smaps_rollup: the PSS reader is left untested"),
+)
 def test_pss_reader_on_this_process() -> None:
     assert os.getpid() in loadgen.process_tree(os.getpid())
     counters = loadgen.smaps_rollup(os.getpid())

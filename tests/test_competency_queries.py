@@ -93,7 +93,10 @@ def test_there_are_at_least_15_competency_questions():
 @pytest.mark.parametrize("query", QUERIES, ids=lambda query: query.name)
 def test_the_query_gives_its_reviewed_answer(query, store):
     if query.federated:
-        pytest.skip("'#+ federated: true': its answer depends on another endpoint")
+        pytest.skip(
+            "'#+ federated: true': its answer depends on another endpoint, so it has no reviewed answer "
+            "(its SERVICE call is tested in tests/test_federation.py)"
+        )
     expected_path = EXPECTED_DIR / f"{query.name}.srj"
     assert expected_path.is_file(), (
         f"{query.name} has no reviewed answer: run `{WRITE_COMMAND} {query.name}`, "

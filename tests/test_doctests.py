@@ -20,12 +20,14 @@ MODULES = sorted(
 )
 
 
-def test_every_module_is_found_and_the_examples_run() -> None:
+def test_every_module_is_found_and_its_examples_too() -> None:
+    """The examples are found, not silently skipped (counted here, run once each below)."""
     assert {"govkg.sparql.executor", "govkg.web.app", "govkg.store.backends"} <= set(MODULES)
-    attempted = sum(
-        doctest.testmod(importlib.import_module(name), report=False).attempted for name in MODULES
+    finder = doctest.DocTestFinder()
+    found = sum(
+        len(test.examples) for name in MODULES for test in finder.find(importlib.import_module(name), name)
     )
-    assert attempted > 200  # 254 when written: the examples are found, not silently skipped
+    assert found > 200  # 254 when written
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -123,6 +123,7 @@ def test_the_wheel_holds_govkg_with_its_data_and_no_server(wheel: Path) -> None:
         "govkg/ontology/govkg.ttl",
         "govkg/ontology/shapes.ttl",
         "govkg/data/00-article.ttl",
+        "govkg/data/dataset.toml",
         "govkg/data/links/wikidata.ttl",
         "govkg/data/sources/xijiang-daily-zhaoqing-rule-of-law.raw.txt",
         "govkg/queries/six-firsts.rq",

@@ -37,6 +37,7 @@ from tests.conftest import (
     query_process_pids,
     start_server,
     stop_server,
+    wait_for_web_workers,
     web_worker_pids,
 )
 
@@ -595,7 +596,8 @@ def test_a_query_that_aborts_the_engine_costs_one_query_process_and_service_resu
     and the next queries are answered (a fresh query process, forked from the loaded store)."""
     server = start_server(tmp_path, "--workers", "2", "--base-iri", DEFAULT_BASE_IRI)
     try:
-        workers = web_worker_pids(server.process.pid)
+        workers = wait_for_web_workers(server, 2)
+        assert len(workers) == 2
         response = requests.get(server.sparql_url, params={"query": ENGINE_ABORT_QUERY}, timeout=30)
         assert response.status_code in (200, 503)  # answered either way, never a dropped connection
         outcome: dict[str, requests.Response] = {}

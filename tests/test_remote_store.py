@@ -76,7 +76,10 @@ def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         running = start_oxigraph_store(workdir, timeout_s=5)
     else:
         if not virtuoso_available():
-            pytest.skip("Virtuoso is not installed (apt-get install virtuoso-opensource)")
+            pytest.skip(
+                "Virtuoso is not installed (apt-get install virtuoso-opensource): "
+                "the Virtuoso backend is left untested"
+            )
         running = start_virtuoso(workdir)
     try:
         yield running

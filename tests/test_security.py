@@ -238,7 +238,10 @@ def _worker_cpu_seconds(server: LiveServer) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process CPU times from /proc")
+@pytest.mark.skipif(
+    not Path("/proc/self/stat").exists(),
+    reason=("needs Linux /proc/self/stat: the CPU cost of refused SERVICE floods is left untested"),
+)
 def test_a_flood_of_refused_service_queries_costs_little_and_starves_nothing(guarded_server, listener):
     """Issue 17, item 4: 57 KB SERVICE-shaped queries, refused only after rdflib had parsed them
     holding the GIL, pushed /healthz to 9.6 s; shapes in comments did the same. Now each costs

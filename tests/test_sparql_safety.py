@@ -471,7 +471,10 @@ def _tree_cpu_seconds(server: LiveServer) -> float:
     return _cpu_seconds(sorted(child_pids(server.process.pid) | query_process_pids(server)))
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process CPU times from /proc")
+@pytest.mark.skipif(
+    not Path("/proc/self/stat").exists(),
+    reason=("needs Linux /proc/self/stat: that a runaway query starves no other is left untested"),
+)
 def test_runaway_query_is_stopped_while_others_are_served(limited_server):
     """The client gets 503 at the limit; the kernel ends the query process 1 s later; no web
     worker is retired or forked, and the other client was served meanwhile."""

@@ -32,16 +32,19 @@ as the DCAT-AP SHACL guidance asks of data that does not ship the vocabularies.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import threading
 import time
+import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
+from govkg.package_data import DATA_DIR
 from govkg.rdf.formats import RDF_FORMATS
 from govkg.rdf.namespaces import DCAT, DCT, FOAF, PROV, RDF, RDFS, SKOS, SPDX, VCARD, VOID, XSD
 from govkg.store.dumps import GZIP_MEDIA_TYPE, BuiltDump, dataset_graphs, dump_url, known_dumps
@@ -73,21 +76,30 @@ THEME_SCHEME_LABELS = {"zh": "数据主题", "en": "Data theme"}
 LANGUAGES: tuple[str, ...] = (EU_AUTHORITY + "language/ZHO", EU_AUTHORITY + "language/ENG")
 PUBLIC_ACCESS = EU_AUTHORITY + "access-right/PUBLIC"
 
-TITLE = {
-    "zh": "肇庆市法治政府建设知识图谱",
-    "en": "Zhaoqing rule-of-law government knowledge graph",
-}
-DESCRIPTION = {
-    "zh": "《西江日报》关于广东省肇庆市法治政府建设与政务服务改革的报道中的全部事实，以 RDF 表示；"
-    "每个事实都附有原文依据（W3C Web 标注），并链接到其他数据集。",
-    "en": "Every fact of a Xijiang Daily article on the rule-of-law government and the public-service "
-    "reforms of Zhaoqing, Guangdong, as RDF; each fact carries its evidence, the verbatim span of the "
-    "article that states it (W3C Web Annotation), and links to other datasets.",
-}
-KEYWORDS = {
-    "zh": ("法治政府", "肇庆市", "政务服务", "行政审批", "依法决策", "地方立法"),
-    "en": ("rule of law", "Zhaoqing", "government services", "administrative approval", "legislation"),
-}
+
+@dataclass(frozen=True)
+class DatasetProse:
+    """The dataset's title, description and keywords by language (``data/dataset.toml``)."""
+
+    title: dict[str, str]
+    description: dict[str, str]
+    keywords: dict[str, tuple[str, ...]]
+
+
+@functools.cache
+def dataset_prose(path: Path = DATA_DIR / "dataset.toml") -> DatasetProse:
+    """The dataset's prose, read once from ``data/dataset.toml``.
+
+    >>> dataset_prose().title["en"]
+    'Zhaoqing rule-of-law government knowledge graph'
+    """
+    with path.open("rb") as file:
+        prose = tomllib.load(file)
+    return DatasetProse(
+        title=dict(prose["title"]),
+        description=dict(prose["description"]),
+        keywords={language: tuple(words) for language, words in prose["keywords"].items()},
+    )
 
 
 class MetadataIris:
@@ -384,11 +396,13 @@ def void_triples(
     t = _Triples()
     dataset = iris.dataset
     t.add(iris.void_document, RDF + "type", VOID + "DatasetDescription")
-    t.texts(iris.void_document, DCT + "title", {"en": "VoID description of the " + TITLE["en"]})
+    t.texts(
+        iris.void_document, DCT + "title", {"en": "VoID description of the " + dataset_prose().title["en"]}
+    )
     t.add(iris.void_document, FOAF + "primaryTopic", dataset)
     t.add(dataset, RDF + "type", VOID + "Dataset")
-    t.texts(dataset, DCT + "title", TITLE)
-    t.texts(dataset, DCT + "description", DESCRIPTION)
+    t.texts(dataset, DCT + "title", dataset_prose().title)
+    t.texts(dataset, DCT + "description", dataset_prose().description)
     t.add(dataset, DCT + "license", LICENSE_IRI)
     t.add(dataset, DCT + "publisher", iris.publisher)
     t.add(dataset, DCT + "modified", _date_time(loaded))
@@ -492,8 +506,8 @@ def dcat_triples(loaded: LoadedGraph, dumps: Iterable[BuiltDump]) -> list[ox.Tri
 
     t.add(iris.catalog, RDF + "type", DCAT + "Catalog")
     t.texts(iris.catalog, DCT + "title", {lang: f"{title}（目录）" if lang == "zh" else f"{title} catalogue"
-                                          for lang, title in TITLE.items()})  # fmt: skip
-    t.texts(iris.catalog, DCT + "description", DESCRIPTION)
+                                          for lang, title in dataset_prose().title.items()})  # fmt: skip
+    t.texts(iris.catalog, DCT + "description", dataset_prose().description)
     t.add(iris.catalog, DCT + "publisher", iris.publisher)
     t.add(iris.catalog, DCT + "license", LICENSE_IRI)
     t.add(iris.catalog, DCT + "issued", _issued())
@@ -515,8 +529,8 @@ def dcat_triples(loaded: LoadedGraph, dumps: Iterable[BuiltDump]) -> list[ox.Tri
     dataset = iris.dataset
     t.add(dataset, RDF + "type", DCAT + "Dataset")
     t.add(dataset, RDF + "type", DCAT + "Resource")  # the record's primaryTopic range, stated
-    t.texts(dataset, DCT + "title", TITLE)
-    t.texts(dataset, DCT + "description", DESCRIPTION)
+    t.texts(dataset, DCT + "title", dataset_prose().title)
+    t.texts(dataset, DCT + "description", dataset_prose().description)
     t.add(dataset, DCT + "identifier", ox.Literal(dataset))
     t.add(dataset, DCT + "publisher", iris.publisher)
     t.add(dataset, DCAT + "contactPoint", iris.contact)
@@ -526,7 +540,7 @@ def dcat_triples(loaded: LoadedGraph, dumps: Iterable[BuiltDump]) -> list[ox.Tri
     t.add(dataset, DCT + "accessRights", PUBLIC_ACCESS)
     t.add(dataset, DCAT + "landingPage", loaded.base_iri)
     t.add(dataset, PROV + "wasDerivedFrom", iris.article)
-    for language, words in KEYWORDS.items():
+    for language, words in dataset_prose().keywords.items():
         for word in words:
             t.add(dataset, DCAT + "keyword", ox.Literal(word, language=language))
     for theme in THEMES:
