@@ -130,3 +130,25 @@ def test_at_1280_px_no_two_names_in_a_diagram_overlap_and_arrows_are_named_on_ho
         assert named and all(named), named
     finally:
         page.context.close()
+
+
+def test_a_query_answer_with_several_units_draws_one_unit_at_a_time(
+    live_server: LiveServer, browser: Browser
+) -> None:
+    # The stored question listing every figure: ranks, percentages, days and 220,000 entities.
+    page = _open(browser, f"{live_server.url}query?lang=en&example=statistics-overview", 1280)
+    try:
+        expect(page.locator("table.results-table tbody tr").first).to_be_visible()
+        page.locator("[data-view='bar']").click()
+        unit = page.locator("select[data-choice='unit']")
+        expect(unit).to_be_visible()
+        units = unit.locator("option").all_text_contents()
+        assert len(units) > 2 and "percent" in units, units
+        expect(page.locator(".view-switch p.hint", has_text="different units")).to_be_visible()
+        unit.select_option("percent")
+        expect(page.locator(".result-chart svg")).to_be_visible()
+        page.wait_for_timeout(300)
+        texts = " ".join(page.locator(".result-chart svg text").all_text_contents())
+        assert "(percent)" in texts and "220,000" not in texts, texts
+    finally:
+        page.context.close()

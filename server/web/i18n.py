@@ -250,6 +250,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "chart_of": "{value} by {category}",
         "chart_value": "Values",
         "chart_category": "Names",
+        "chart_unit": "Unit",
+        "chart_no_unit": "(none)",
+        "chart_units": "These values have {count} different units; one axis holds one: the chart draws "
+        "the unit chosen here.",
         "sort_by": "Sort by {column}",
         "running": "Running…",
         "running_for": "Running… {seconds} s (stopped at {limit} s)",
@@ -516,6 +520,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "chart_of": "{value}（按 {category}）",
         "chart_value": "数值列",
         "chart_category": "名称列",
+        "chart_unit": "单位",
+        "chart_no_unit": "（无）",
+        "chart_units": "这些数值有 {count} 种不同的单位，一条坐标轴只能有一种："
+        "图表只绘制在此选定的单位。",
         "sort_by": "按 {column} 排序",
         "running": "正在运行…",
         "running_for": "正在运行… {seconds} 秒（超过 {limit} 秒将被停止）",

@@ -749,6 +749,16 @@
     const others = headings.map((_, index) => index).filter((index) => !chartable.includes(index));
     const distinct = (index) => new Set(rows.map((row) => (row[index] ? row[index].value : ""))).size;
     let categoryIndex = others.reduce((best, index) => (best < 0 || distinct(index) > distinct(best) ? index : best), -1);
+    // One axis holds one unit: with a unit column (unit, unit_en, unit_zh …) whose rows differ,
+    // one unit is drawn at a time, chosen here (ranks, percentages and counts never share an axis).
+    const bare = (index) => headings[index].replace(/^\?/, "").toLowerCase();
+    const unitColumns = headings.map((heading, index) => index).filter((index) => /^unit(_|$)/.test(bare(index)));
+    const unitIndex = unitColumns.find((index) => bare(index) === "unit_" + page.language) ?? unitColumns[0] ?? -1;
+    const unitOf = (row) => (unitIndex >= 0 && row[unitIndex] ? row[unitIndex].value : "");
+    const units = [...new Set(rows.filter((row) => isNumericTerm(row[valueIndex])).map(unitOf))];
+    let chosenUnit = units[0];
+    const unitNote = el("p", { className: "hint", text: format(t.chart_units, { count: units.length }) });
+    unitNote.hidden = units.length < 2;
     const chart = el("div", {
       className: "chart result-chart",
       role: "img",
@@ -769,14 +779,16 @@
         chart.hidden = kind === "table";
         if (kind === "table") return;
         const points = rows
-          .filter((row) => isNumericTerm(row[valueIndex]))
+          .filter((row) => isNumericTerm(row[valueIndex]) && (units.length < 2 || unitOf(row) === chosenUnit))
           .map((row, index) => {
             const category = categoryIndex >= 0 ? row[categoryIndex] : null;
             const shown = shownText(category, index);
             const href = category && category.type === "uri" && isWebIri(category.value) ? localHref(category.value) : null;
             return { category: shown, value: Number(row[valueIndex].value), label: shown, unit: "", href: href, current: false };
           });
-        const data = { title: headings[valueIndex], measure: headings[valueIndex], language: page.language, points: points };
+        const unit = units.length < 2 ? units[0] : chosenUnit;
+        const axis = unit ? headings[valueIndex] + (page.language === "zh" ? "（" + unit + "）" : " (" + unit + ")") : headings[valueIndex];
+        const data = { title: headings[valueIndex], measure: headings[valueIndex], axis: axis, language: page.language, points: points };
         chart.setAttribute("aria-label", format(t.chart_of, { value: headings[valueIndex], category: headings[categoryIndex] || "#" }));
         loadBundle("charts_script", "govkgCharts").then(
           () => window.govkgCharts.draw(chart, data, { kind: kind }),
@@ -801,6 +813,15 @@
     views.append(...buttons);
     if (chartable.length > 1) views.append(selector(t.chart_value, chartable, valueIndex, (index) => (valueIndex = index), "value"));
     if (others.length > 1) views.append(selector(t.chart_category, others, categoryIndex, (index) => (categoryIndex = index), "category"));
+    if (units.length > 1) {
+      const select = el("select", { "aria-label": t.chart_unit, "data-choice": "unit" }, units.map((unit) => el("option", { value: unit, text: unit || t.chart_no_unit })));
+      select.addEventListener("change", () => {
+        chosenUnit = select.value;
+        const pressed = buttons.find((button) => button.getAttribute("aria-pressed") === "true");
+        if (pressed && pressed.dataset.view !== "table") pressed.click();
+      });
+      views.append(el("label", { className: "chart-choice" }, [t.chart_unit + " ", select]), unitNote);
+    }
     views.chart = chart;
     return views;
   }
