@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyshacl
+import pytest
 import rdflib
 import requests
 from govkg.settings import DEFAULT_BASE_IRI, SETTINGS, settings_table_markdown
@@ -333,3 +334,46 @@ def test_dcat_ap_recipe_runs_against_a_server(live_server: LiveServer, tmp_path:
     completed = _run(check.replace("catalog.ttl", str(tmp_path / "catalog.ttl")), PROJECT_ROOT)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "conforms to DCAT-AP 3.0.1" in completed.stdout
+
+
+# --- names and paths the docs give --------------------------------------------------------------
+
+FILE_NAME = re.compile(r"govkg\.(css|js|ttl|nt|nq|trig|jsonld|rdf)(\.gz)?$")
+REPO_PATH = re.compile(
+    r"`((?:server|tests|data|ontology|queries|scripts|benchmarks|docs|frontend)/[\w./-]*)`"
+)
+
+
+def _resolve(dotted: str) -> object:
+    """The object a dotted name like ``govkg.store.opening.STORE_OPENERS`` names, or AttributeError."""
+    import importlib
+
+    parts = dotted.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for name in parts[split:]:
+            found = getattr(found, name)
+        return found
+    raise ImportError(dotted)
+
+
+@pytest.mark.parametrize("path", DOC_FILES, ids=lambda path: str(path.relative_to(PROJECT_ROOT)))
+def test_the_code_and_files_the_docs_name_exist(path: Path) -> None:
+    """Recipes name real places: every `govkg.…` name imports, every repository path exists
+    (``NAME`` and ``{…}`` are placeholders)."""
+    text = path.read_text(encoding="utf-8")
+    missing = []
+    for dotted in sorted(set(re.findall(r"`(govkg(?:\.\w+)+)`", text))):
+        if FILE_NAME.match(dotted):
+            continue
+        try:
+            _resolve(dotted)
+        except (ImportError, AttributeError):
+            missing.append(dotted)
+    for repo_path in sorted(set(REPO_PATH.findall(text))):
+        if "NAME" not in repo_path and not (PROJECT_ROOT / repo_path.rstrip("/")).exists():
+            missing.append(repo_path)
+    assert missing == []
