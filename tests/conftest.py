@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,32 @@ from benchmarks.processes import stop_process_group
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: The W3C SPARQL test files the tests read, vendored (see tests/w3c/README.md; DCAT-AP: tests/dcat-ap/).
 W3C_SUITE_DIR = PROJECT_ROOT / "tests" / "w3c" / "sparql"
+
+
+def wait_until_ready(
+    process: subprocess.Popen, is_ready: Callable[[], bool], timeout: float, interval: float = 0.1
+) -> bool:
+    """Poll ``is_ready`` (a request that answers ``True`` once the service serves) every ``interval`` s:
+    ``True`` as soon as it does, ``False`` if ``process`` exits first or ``timeout`` s pass.
+
+    A refused or reset connection counts as not ready yet.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            if is_ready():
+                return True
+        except requests.ConnectionError:
+            pass
+        time.sleep(interval)
+    return False
+
+
+def http_ok(url: str) -> Callable[[], bool]:
+    """A readiness check: ``url`` answers 200."""
+    return lambda: requests.get(url, timeout=2).status_code == 200
 
 
 def free_port() -> int:
@@ -112,16 +138,10 @@ def start_server(
             start_new_session=True,
         )
     server = LiveServer(process, url, log_path)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
-        try:
-            if requests.get(url + "readyz", timeout=2).status_code == 200:
-                return server
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
+    if wait_until_ready(process, http_ok(url + "readyz"), timeout):
+        return server
+    if process.poll() is not None:
+        raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
     stop_server(server)
     raise RuntimeError(f"server did not become ready in {timeout} s:\n{server.log()}")
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import requests
 
 from benchmarks.processes import spawn_logged, stop_process_group
 from benchmarks.virtuoso_ini import virtuoso_ini
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until_ready
 
 
 @dataclass
@@ -65,16 +64,11 @@ def start_oxigraph(tmp_dir: Path, data_file: Path, timeout: float = 30) -> Oxigr
             start_new_session=True,
         )
     server = OxigraphServer(process, f"http://127.0.0.1:{port}/query", log_path)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"oxigraph exited with {process.returncode}: {log_path.read_text()}")
-        try:
-            if requests.get(server.query_url, params={"query": "ASK {}"}, timeout=2).ok:
-                return server
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.05)
+    ready = lambda: requests.get(server.query_url, params={"query": "ASK {}"}, timeout=2).ok  # noqa: E731
+    if wait_until_ready(process, ready, timeout, interval=0.05):
+        return server
+    if process.poll() is not None:
+        raise RuntimeError(f"oxigraph exited with {process.returncode}: {log_path.read_text()}")
     stop_oxigraph(server)
     raise RuntimeError(f"oxigraph did not answer in {timeout} s")
 
@@ -121,14 +115,7 @@ def _answers(url: str) -> bool:
 
 
 def _wait(process: subprocess.Popen, url: str, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        if _answers(url):
-            return True
-        time.sleep(0.2)
-    return False
+    return wait_until_ready(process, lambda: _answers(url), timeout, interval=0.2)
 
 
 def virtuoso_available() -> bool:

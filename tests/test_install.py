@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pytest
 import requests
 
 from benchmarks.processes import stop_process_group
-from tests.conftest import PROJECT_ROOT, free_port
+from tests.conftest import PROJECT_ROOT, free_port, http_ok, wait_until_ready
 
 
 def clean_source_tree(target: Path) -> Path:
@@ -171,14 +170,9 @@ def test_installed_server_serves_a_resource(installed: Path, tmp_path: Path) -> 
     )
     try:
         url = f"http://127.0.0.1:{port}/"
-        for _ in range(600):
-            try:
-                if requests.get(url + "readyz", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert process.poll() is None, "the installed server stopped"
-            time.sleep(0.1)
+        assert wait_until_ready(process, http_ok(url + "readyz"), timeout=60), (
+            "the installed server did not start"
+        )
         page = requests.get(url + "id/place/zhaoqing", headers={"Accept": "text/html"}, timeout=10)
         assert page.status_code == 200 and "肇庆" in page.text
         turtle = requests.get(url + "id/place/zhaoqing", headers={"Accept": "text/turtle"}, timeout=10)

@@ -522,8 +522,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "chart_category": "名称列",
         "chart_unit": "单位",
         "chart_no_unit": "（无）",
-        "chart_units": "这些数值有 {count} 种不同的单位，一条坐标轴只能有一种："
-        "图表只绘制在此选定的单位。",
+        "chart_units": "这些数值有 {count} 种不同的单位，一条坐标轴只能有一种：图表只绘制在此选定的单位。",
         "sort_by": "按 {column} 排序",
         "running": "正在运行…",
         "running_for": "正在运行… {seconds} 秒（超过 {limit} 秒将被停止）",
