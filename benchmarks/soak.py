@@ -32,7 +32,9 @@ time limit with 503.
 The bounds (exit status 1 if one is broken, 2 if the server did not start):
 
 * no error in the 16 clients (any other status, a connection error or a time-out);
-* every pathological query answered 503 "timed out", never sooner than its limit, and 90 % of
+* every pathological query answered 503, never sooner than its limit: "timed out" (it ran and was
+  stopped), or "stayed busy" (it waited its whole limit for a free query process while the 16
+  clients held them: admission control, the other way a query is bounded); and 90 % of
   them within twice the limit plus :data:`PATHOLOGICAL_MARGIN` seconds (a query may first wait up
   to its limit for a free query thread, then run up to its limit; the slowest are reported);
 * p99 latency of each class under :data:`P99_BOUNDS`;
@@ -374,7 +376,8 @@ def pathological_client(port: int, deadline: float, samples: list[Sample]) -> No
                 connection.close()
                 connection = http.client.HTTPConnection(HOST, port, timeout=query_timeout + 30)
             elapsed = time.perf_counter() - started
-            ok = status == 503 and "timed out" in text and elapsed >= query_timeout
+            stopped = "timed out" in text or "stayed busy" in text
+            ok = status == 503 and stopped and elapsed >= query_timeout
             samples.append(Sample(f"pathological:{name}", status, elapsed, ok, "" if ok else text[:200]))
     finally:
         connection.close()
