@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import Browser, sync_playwright
 
 from benchmarks.processes import stop_process_group
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: The W3C SPARQL test files the tests read, vendored (see tests/w3c/README.md; DCAT-AP: tests/dcat-ap/).
@@ -177,3 +179,14 @@ def runner():  # noqa: ANN201
     from click.testing import CliRunner
 
     return CliRunner()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium (Debian's), one per test module."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

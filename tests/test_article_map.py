@@ -4,14 +4,10 @@ words its fact selects (``oa:TextPositionSelector``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import requests
 from govkg.graph.source_text import article_text
-from playwright.sync_api import Browser, Page, sync_playwright
-
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+from playwright.sync_api import Browser, Page
 
 ARTICLE = "id/article-text/xijiang-daily-zhaoqing-rule-of-law"
 
@@ -39,16 +35,6 @@ _MAP = """() => {
   }
   return facts;
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _article(browser: Browser, live_server, width: int = 1280, javascript: bool = True) -> Page:  # noqa: ANN001

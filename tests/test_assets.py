@@ -7,29 +7,17 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import PROJECT_ROOT, LiveServer
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.test_web_pages import PAGE_TYPES
 
 STATIC = PROJECT_ROOT / "server" / "web" / "static"
 _HASHED = re.compile(r'(?:src|href|data-bundle)="(/static/[^"]+)"')
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _open(browser: Browser, url: str, width: int = 1280) -> Page:

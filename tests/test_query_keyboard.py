@@ -5,28 +5,15 @@ list of stored questions in the Tab order."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import LiveServer
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 BROKEN = (
     "SELECT ?s WHERE {\n  ?s rdfs:label ?l .\n"
     '  FILTER(?l = "a long literal that a phone cannot show on one line" }\n'
 )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _query_page(

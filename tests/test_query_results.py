@@ -4,23 +4,10 @@ name; the editor completes every prefix the server knows and labels in both lang
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+from playwright.sync_api import Browser, Page, expect
 
 
 def _open(browser: Browser, url: str, width: int) -> Page:

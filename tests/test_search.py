@@ -7,15 +7,12 @@ tests ask the real server as a reader would: by the header's box, by a link, by 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import Browser, sync_playwright
 
 from tests.conftest import start_server, stop_server
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
 
@@ -95,16 +92,6 @@ def test_search_negotiates_html_and_json_and_refuses_bad_parameters(live_server)
     assert empty["results"] == [] and empty["count"] == 0
     # FTS5 syntax in the box is text, not an operator.
     assert _search(live_server, 'NEAR("a" OR * ^')["query"] == 'NEAR("a" OR * ^'
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.mark.parametrize("width", [390, 1280])

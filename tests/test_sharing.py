@@ -8,7 +8,6 @@ import csv
 import html
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -17,22 +16,10 @@ import requests
 from govkg.graph.stored_queries import load_stored_queries
 from govkg.rdf.serialize import project_prefixes
 from govkg.web.query_page import editor_text, pack_query
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+from playwright.sync_api import Browser, Page, expect
 
 BOM = "\ufeff".encode()
 LABELS = "SELECT ?label WHERE { ?s rdfs:label ?label FILTER(LANG(?label) = 'zh') } ORDER BY ?label LIMIT 3"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _open(browser: Browser, url: str, width: int = 1280, javascript: bool = True) -> Page:

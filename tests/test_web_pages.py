@@ -10,15 +10,12 @@ prefix, and a Data Cube dataset page draws its chart. axe-core comes from ``node
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+from playwright.sync_api import Browser, Page, expect
 
 AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
 
@@ -106,16 +103,6 @@ NAMES = {
     "T",
     "ISO",
 }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _open(browser: Browser, url: str, width: int = 1280, **options) -> Page:  # noqa: ANN003
