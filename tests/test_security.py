@@ -505,4 +505,6 @@ def test_the_ontology_page_is_built_once_per_normalised_language(live_server):
         assert response.status_code == 200
         assert ('<html lang="zh' in response.text) == tag.startswith("zh")
     builds = [line for line in live_server.log().splitlines() if "Documented the ontology in" in line]
-    assert 1 <= len(builds) <= 2, builds  # one per language (a test before may have built one already)
+    # One page per page language and reader's choice as normalised (en or zh page; no choice, en or
+    # zh chosen): at most 4 builds, however many distinct tags come (the old cache built 42 here).
+    assert 1 <= len(builds) <= 4, builds

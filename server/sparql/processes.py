@@ -332,7 +332,11 @@ class QueryProcesses:
         except OSError:  # it ended while idle (killed from outside): once more, on a fresh one
             self._lost(process)
             process = self._take(deadline, timeout)
-            process.connection.send_bytes(payload)
+            try:
+                process.connection.send_bytes(payload)
+            except OSError:  # that one ended too (the forker and its processes were killed)
+                self._lost(process)
+                raise errors.ServerBusy(_NO_PROCESS, retry_after=1) from None
         process.hard_deadline = time.monotonic() + self._hard_bound
         answered = process.connection.poll(min(DEMOTE_AFTER, max(deadline - time.monotonic(), 0)))
         if not answered and deadline > time.monotonic():
@@ -429,7 +433,12 @@ class QueryProcesses:
             connection.close()
             log.error("no query process: the forker did not hand one over within %g s", START_TIMEOUT)
             raise errors.ServerBusy(_NO_PROCESS, retry_after=1)
-        pid, thread_id = _PID.unpack(connection.recv_bytes())
+        try:
+            pid, thread_id = _PID.unpack(connection.recv_bytes())
+        except (EOFError, OSError):  # the forker ended after it accepted: no process came
+            connection.close()
+            log.error("no query process: the forker ended before it handed one over")
+            raise errors.ServerBusy(_NO_PROCESS, retry_after=1) from None
         return _QueryProcess(connection, pid, thread_id)
 
     # --- draining the answers nobody waits for ------------------------------------------------
