@@ -532,6 +532,8 @@ def test_a_forker_that_ends_is_forked_again(limited_server):
     while time.monotonic() < deadline and statuses[-1:] != [200]:
         response = _get(limited_server, f"ASK {{ ?s ?p {len(statuses)} }}")
         statuses.append(response.status_code)
+        if response.status_code not in (200, 503):
+            statuses.append(response.text[:200])  # what went wrong, shown in the failure message
         if response.status_code == 503:
             assert response.headers["Retry-After"]
         time.sleep(0.1)
