@@ -215,10 +215,7 @@ def serialize_solutions(
     """
     if fmt.oxigraph == ox.QueryResultsFormat.JSON and again is not None:
         json_writer = _JsonRowWriter(max_rows)
-        try:
-            solutions.serialize(json_writer, format=ox.QueryResultsFormat.JSON)
-        except _RowLimitReached:
-            pass
+        _serialize_counted(solutions, json_writer, ox.QueryResultsFormat.JSON)
         if not json_writer.ambiguous:
             return QueryAnswer(json_writer.body(), json_writer.rows, json_writer.truncated)
         solutions = again()
@@ -228,16 +225,29 @@ def serialize_solutions(
         writer = _RowCountingWriter(b"\n", max_rows, header_marks=1)
     else:
         writer = _RowCountingWriter(b"<result>", max_rows)
-    try:
-        solutions.serialize(writer, format=counted)
-    except _RowLimitReached:
-        pass
+    _serialize_counted(solutions, writer, counted)
     body = writer.body()
     if writer.truncated and not tsv:
         body += b"</results></sparql>"
     if counted != fmt.oxigraph:
         body = ox.parse_query_results(body, counted).serialize(format=fmt.oxigraph)
     return QueryAnswer(body, writer.rows, writer.truncated)
+
+
+def _serialize_counted(solutions: ox.QuerySolutions, writer: object, fmt: ox.QueryResultsFormat) -> None:
+    """Write ``solutions`` into a row-counting ``writer``, which stops it at the row limit.
+
+    The stop is an exception raised through pyoxigraph; its traceback is dropped here, so no
+    frame that holds the solutions outlives this call: pyoxigraph's objects may only be
+    dropped on the thread that made them, and one left for the cycle collector was once
+    dropped on another thread ("PyQuerySolutions is unsendable, but is being dropped on
+    another thread", seen once in a full test run).
+    """
+    try:
+        solutions.serialize(writer, format=fmt)
+    except _RowLimitReached as stop:
+        stop.__traceback__ = None
+        stop.__context__ = None
 
 
 class _RowLimitReached(Exception):
