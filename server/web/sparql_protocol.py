@@ -66,6 +66,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, redirect, request
 from govkg.errors import ClientError, QueryRefused
 from govkg.rdf.formats import RDF_FORMATS, RESULTS_FORMATS, RdfFormat, ResultsFormat
+from govkg.rdf.routes import SPARQL_ENDPOINT, rule
 from govkg.rdf.serialize import serialize_triples
 from govkg.sparql.executor import READ_ONLY_MESSAGE, check_query, plan_query
 from govkg.sparql.result_cache import ResultCache
@@ -210,7 +211,7 @@ def _add_protocol_headers(response: Response) -> Response:
     return protocol_headers(response)
 
 
-@blueprint.route("/sparql", methods=["GET", "POST", "OPTIONS"], provide_automatic_options=False)
+@blueprint.route(rule(SPARQL_ENDPOINT), methods=["GET", "POST", "OPTIONS"], provide_automatic_options=False)
 def sparql() -> Response:
     """The SPARQL 1.1 Protocol query operation (see the module docstring)."""
     if request.method == "OPTIONS":
