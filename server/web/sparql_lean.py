@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask
+from govkg.rdf.routes import SPARQL_ENDPOINT, endpoint_url, rule
 from govkg.sparql.executor import check_query, plan_query
 from govkg.web import sparql_protocol as protocol
 from govkg.web.compression import MIN_SIZE, compressible, gzip_accepted
@@ -35,7 +36,7 @@ from govkg.web.store import EXTENSION_KEY
 
 PENDING_ERROR = protocol.PENDING_ERROR  # the error of a query it ran, for Flask to answer
 
-_PATH = "/sparql"
+_PATH = rule(SPARQL_ENDPOINT)
 #: Parameters that change the answer: a request with any of them goes to Flask.
 _OTHER_PARAMETERS = frozenset(
     {"update", "default-graph-uri", "named-graph-uri", "format", "output", "timeout", "bom"}
@@ -100,7 +101,7 @@ class LeanSparql:
     def _answer(self, environ: dict, settings: dict, query: str) -> tuple[str, list, bytes] | None:
         """The answer's status, headers and body; ``None`` to let Flask answer."""
         loaded = self.app.extensions[EXTENSION_KEY]
-        base_iri = f"{loaded.base_iri}sparql"  # service_description.endpoint_iri(loaded)
+        base_iri = endpoint_url(loaded.base_iri)  # service_description.endpoint_iri(loaded)
         try:
             checked = check_query(query, settings, base_iri)
         except Exception:  # noqa: BLE001 - Flask checks it again and answers the refusal
