@@ -440,7 +440,9 @@ def link(
 
     The links are a proposal to review; curated links live in data/links/.
     """
-    from govkg.linking.linker import LinkingError, linkset_turtle, near_miss_csv, run_link_discovery, summary
+    from govkg.linking.linker import run_link_discovery
+    from govkg.linking.sources import LinkingError
+    from govkg.linking.writing import linkset_turtle, near_miss_csv, summary
 
     try:
         run = run_link_discovery(

@@ -22,7 +22,7 @@ from govkg.cli import link as link_command
 from govkg.cli import main
 from govkg.graph.knowledge_graph import load_store
 from govkg.graph.stored_queries import QUERIES_DIR, read_stored_query
-from govkg.linking import linker as linking
+from govkg.linking import linker, matching, sources, writing
 from govkg.settings import DEFAULT_BASE_IRI, load_settings
 from govkg.sparql import outbound_guard
 from govkg.sparql.local import answer_locally
@@ -99,12 +99,12 @@ def endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
 
 
 @pytest.fixture(scope="module")
-def runs(endpoints: dict[str, str]) -> dict[str, linking.LinkRun]:
+def runs(endpoints: dict[str, str]) -> dict[str, linker.LinkRun]:
     """One run of link discovery against each endpoint, with the default settings."""
-    return {name: linking.run_link_discovery(url, data_dir=OURS) for name, url in endpoints.items()}
+    return {name: linker.run_link_discovery(url, data_dir=OURS) for name, url in endpoints.items()}
 
 
-def found_links(run: linking.LinkRun) -> set[tuple[str, str, str]]:
+def found_links(run: linker.LinkRun) -> set[tuple[str, str, str]]:
     return {(link.pair.ours.iri, link.pair.theirs.iri, link.predicate) for link in run.links}
 
 
@@ -173,7 +173,7 @@ def cli_outputs(endpoints, tmp_path_factory) -> dict[str, tuple[Path, Path, str]
 def test_the_near_miss_csv_lists_the_near_misses_for_review(cli_outputs):
     _, near_misses, _ = cli_outputs["wikidata"]
     rows = list(csv.DictReader(io.StringIO(near_misses.read_text(encoding="utf-8"))))
-    assert tuple(rows[0]) == linking.NEAR_MISS_COLUMNS
+    assert tuple(rows[0]) == writing.NEAR_MISS_COLUMNS
     assert {(row["our_iri"], row["target_iri"]) for row in rows} == LABELLED["wikidata"].near_misses
     by_target = {row["target_iri"]: row for row in rows}
     newspaper = by_target[WD + "Q999000006"]
@@ -184,7 +184,7 @@ def test_the_near_miss_csv_lists_the_near_misses_for_review(cli_outputs):
     assert ai["verdict"] == "below threshold" and "type not recognised" in ai["reasons"]
     scores = [float(row["score"]) for row in rows]
     assert scores == sorted(scores, reverse=True)
-    assert all(linking.DEFAULT_NEAR_MISS_FLOOR <= score <= 1 for score in scores)
+    assert all(matching.DEFAULT_NEAR_MISS_FLOOR <= score <= 1 for score in scores)
 
 
 @pytest.mark.parametrize("name", sorted(LABELLED))
@@ -217,7 +217,7 @@ def test_the_linkset_parses_and_describes_itself(cli_outputs, name):
     }
     assert parameters.keys() == {"target", "type", "threshold", "near-miss floor", "software version"}
     assert parameters["target"].startswith("http://127.0.0.1:")
-    assert float(parameters["threshold"]) == linking.DEFAULT_THRESHOLD
+    assert float(parameters["threshold"]) == matching.DEFAULT_THRESHOLD
     assert parameters["type"] == "any"
     assert f"linked {len({ours for ours, _, _ in LABELLED[name].links})} of " in said
 
@@ -235,21 +235,21 @@ def test_the_linkset_goes_to_stdout_without_an_output_file(runner):
 def test_a_gzipped_dump_gives_the_same_links_as_the_endpoint(runs, tmp_path):
     dump = tmp_path / "wikidata-sample.ttl.gz"
     dump.write_bytes(gzip.compress(DUMPS["wikidata"].read_bytes()))
-    run = linking.run_link_discovery(str(dump), data_dir=OURS)
+    run = linker.run_link_discovery(str(dump), data_dir=OURS)
     assert found_links(run) == found_links(runs["wikidata"])
     assert run.target_name == "wikidata-sample.ttl.gz"
 
 
 def test_the_endpoint_is_read_in_ordered_pages(endpoints, runs):
-    run = linking.run_link_discovery(endpoints["wikidata"], data_dir=OURS, page_size=2, max_pages=100)
+    run = linker.run_link_discovery(endpoints["wikidata"], data_dir=OURS, page_size=2, max_pages=100)
     assert found_links(run) == found_links(runs["wikidata"])
     assert run.requests > runs["wikidata"].requests and not run.truncated
 
 
 def test_the_page_bound_stops_the_reading_and_says_so(endpoints):
-    run = linking.run_link_discovery(endpoints["wikidata"], data_dir=OURS, page_size=1, max_pages=1)
+    run = linker.run_link_discovery(endpoints["wikidata"], data_dir=OURS, page_size=1, max_pages=1)
     assert run.truncated
-    assert "some may be missing" in linking.summary(run)
+    assert "some may be missing" in writing.summary(run)
 
 
 @pytest.mark.parametrize(
@@ -263,12 +263,12 @@ def test_the_page_bound_stops_the_reading_and_says_so(endpoints):
     ],
 )
 def test_type_restricts_the_resources_linked(type_filter, expected):
-    run = linking.run_link_discovery(str(DUMPS["wikidata"]), type_filter=type_filter, data_dir=OURS)
+    run = linker.run_link_discovery(str(DUMPS["wikidata"]), type_filter=type_filter, data_dir=OURS)
     assert {link.pair.ours.iri for link in run.links} == expected
 
 
 def test_a_higher_threshold_turns_links_into_near_misses():
-    run = linking.run_link_discovery(str(DUMPS["wikidata"]), threshold=0.95, data_dir=OURS)
+    run = linker.run_link_discovery(str(DUMPS["wikidata"]), threshold=0.95, data_dir=OURS)
     assert {link.pair.ours.iri for link in run.links} == {ZHAOQING, GUANGDONG, CHINA}
     below = {miss.pair.ours.iri for miss in run.near_misses if miss.verdict == "below threshold"}
     assert {GOVERNMENT, BIG_DATA} <= below
@@ -299,16 +299,16 @@ def test_errors_are_one_line_messages(runner, arguments, message):
 
 def test_the_command_defaults_are_the_module_defaults():
     defaults = {param.name: param.default for param in link_command.params}
-    assert defaults["threshold"] == linking.DEFAULT_THRESHOLD
-    assert defaults["near_miss_floor"] == linking.DEFAULT_NEAR_MISS_FLOOR
-    assert defaults["page_size"] == linking.DEFAULT_PAGE_SIZE
-    assert defaults["max_pages"] == linking.DEFAULT_MAX_PAGES
-    assert defaults["timeout"] == linking.DEFAULT_TIMEOUT
+    assert defaults["threshold"] == matching.DEFAULT_THRESHOLD
+    assert defaults["near_miss_floor"] == matching.DEFAULT_NEAR_MISS_FLOOR
+    assert defaults["page_size"] == sources.DEFAULT_PAGE_SIZE
+    assert defaults["max_pages"] == sources.DEFAULT_MAX_PAGES
+    assert defaults["timeout"] == sources.DEFAULT_TIMEOUT
 
 
 def test_the_project_graph_links_to_the_wikidata_sample():
     """The real data/ (its labels and codes) finds the fixture's Zhaoqing and keeps the curated links."""
-    run = linking.run_link_discovery(str(DUMPS["wikidata"]), type_filter="place")
+    run = linker.run_link_discovery(str(DUMPS["wikidata"]), type_filter="place")
     links = found_links(run)
     assert (ZHAOQING, WD + "Q999000001", str(OWL.sameAs)) in links
     assert (CHINA, WD + "Q148", str(OWL.sameAs)) in links

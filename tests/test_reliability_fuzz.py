@@ -40,7 +40,7 @@ from urllib.parse import quote, urlencode
 import pytest
 import requests
 from govkg.graph.knowledge_graph import DataFileError, read_quads
-from govkg.linking.linker import LinkingError, dump_entities
+from govkg.linking.sources import LinkingError, dump_entities
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -57,6 +57,28 @@ def test_inline_lists_quoted_values_and_booleans():
     assert query.returns_graph
 
 
+def test_the_header_is_yaml_so_its_other_forms_read_as_yaml_reads_them():
+    text = (
+        "#+ summary: 'Where: here'  # a comment after a quoted value is YAML's, not the value's\n"
+        "#+ summary_zh: 问\n"
+        "#+ # a comment line\n"
+        "#+ description: >-\n"
+        "#+   Folded: a line ending in a colon\n"
+        "#+   continues here.\n"
+        "#+ tags:\n"
+        "#+ - at the key's indent\n"
+        "#+ - 'on'\n"
+        "#+ federated: false  # a comment after a boolean\n"
+        "#+ defaults: [{scope: x, }]\n"
+        "ASK { ?s ?p ?_scope }\n"
+    )
+    query = parse_stored_query("yaml", text)
+    assert query.summary == "Where: here"
+    assert query.description == "Folded: a line ending in a colon continues here."
+    assert query.tags == ("at the key's indent", "on")
+    assert dict(query.defaults) == {"scope": "x"} and not query.federated
+
+
 def test_defaults_bind_parameters_by_a_trailing_values_clause():
     text = GOOD_HEADER + (
         "#+ defaults:\n"
@@ -161,24 +183,71 @@ def _header(**replace: str) -> str:
             _header(summary_zh="") + ASK, 4, r"missing required key\(s\): summary_zh", id="missing-key"
         ),
         pytest.param(_header(tags="") + ASK, 4, r"missing required key\(s\): tags", id="missing-tags"),
+        # YAML reads "summary:No space" and the next line as one plain value, up to the next ': '.
         pytest.param(
-            _header(summary="#+ summary:No space\n") + ASK, 1, "malformed header line", id="no-space"
+            _header(summary="#+ summary:No space\n") + ASK,
+            2,
+            "not valid YAML: mapping values are not allowed here",
+            id="no-space",
         ),
         pytest.param(
             _header(summary="#+summary: x\n") + ASK, 1, "malformed header line", id="no-space-after-plus"
         ),
         pytest.param(_header(summary="#+ summary:\n") + ASK, 1, "summary is empty", id="empty-value"),
-        pytest.param(_header(summary="#+ summary: a: b\n") + ASK, 1, "must be quoted", id="colon-unquoted"),
-        pytest.param(_header(summary="#+ summary: a #b\n") + ASK, 1, "must be quoted", id="comment-unquoted"),
-        pytest.param(_header(summary="#+ summary: [x\n") + ASK, 1, "must be quoted", id="indicator"),
         pytest.param(
-            _header(summary='#+ summary: "open\n') + ASK, 1, "malformed double-quoted", id="bad-quote"
+            _header(summary="#+ summary: a: b\n") + ASK,
+            1,
+            "not allowed here; quote a value",
+            id="colon-unquoted",
         ),
+        pytest.param(
+            _header(summary="#+ summary: a #b\n") + ASK, 1, "starts a YAML comment", id="comment-unquoted"
+        ),
+        pytest.param(
+            _header(description="#+ description: a\n#+   b #c\n") + ASK,
+            4,
+            "starts a YAML comment after description",
+            id="comment-after-continuation",
+        ),
+        pytest.param(
+            _header(summary="#+ summary: [x\n") + ASK, 1, "while parsing a flow sequence", id="indicator"
+        ),
+        pytest.param(
+            _header(summary='#+ summary: "open\n') + ASK, 1, "while scanning a quoted scalar", id="bad-quote"
+        ),
+        pytest.param(
+            _header(summary="#+ summary: 2020\n") + ASK, 1, "read by YAML as a number", id="number-unquoted"
+        ),
+        pytest.param(
+            _header(summary="#+ summary: no\n") + ASK, 1, "read by YAML as a boolean", id="boolean-unquoted"
+        ),
+        pytest.param(
+            _header(tags="#+ tags: [a, on]\n") + ASK,
+            4,
+            "a tag is read by YAML as a boolean",
+            id="boolean-tag",
+        ),
+        pytest.param(
+            _header(summary="#+ summary: [a, b]\n") + ASK,
+            1,
+            "summary must be text, not a list",
+            id="list-text",
+        ),
+        pytest.param(
+            _header(summary="#+ summary: a\x07\n") + ASK,
+            1,
+            "not valid YAML: unacceptable character",
+            id="control",
+        ),
+        pytest.param("#+\n#+\n" + ASK, 1, "the header is empty", id="empty-header"),
+        pytest.param("#+ - summary\n" + ASK, 1, "expected '#\\+ key: value' lines", id="not-a-mapping"),
         pytest.param(_header() + "#+ summary: again\n" + ASK, 5, "given twice", id="duplicate-key"),
         pytest.param(_header(tags="#+ tags:\n") + ASK, 4, "'tags' has no items", id="empty-block-list"),
-        pytest.param(_header(tags="#+ tags: []\n") + ASK, 4, "the list is empty", id="empty-inline-list"),
-        pytest.param(_header(tags="#+ tags: [a, , b]\n") + ASK, 4, "empty item", id="empty-list-item"),
-        pytest.param(_header(tags="#+ tags: [a, b,]\n") + ASK, 4, "empty item", id="trailing-comma"),
+        pytest.param(_header(tags="#+ tags: []\n") + ASK, 4, "'tags' has no items", id="empty-inline-list"),
+        pytest.param(
+            _header(tags="#+ tags: [a, , b]\n") + ASK, 4, "expected the node content", id="empty-list-item"
+        ),
+        pytest.param(_header(tags='#+ tags: [a, ""]\n') + ASK, 4, "a tag is empty", id="empty-quoted-tag"),
         pytest.param(_header(tags="#+ tags: [a, a]\n") + ASK, 4, "listed twice", id="duplicate-inline-tag"),
         pytest.param(
             _header(tags="#+ tags: a, b\n") + ASK, 4, r"a list is written \[a, b\]", id="tags-not-list"
@@ -186,18 +255,15 @@ def _header(**replace: str) -> str:
         pytest.param(
             _header(tags="#+ tags:\n#+   - a\n#+   - a\n") + ASK, 6, "listed twice", id="duplicate-block-tag"
         ),
-        pytest.param(_header() + "#+   - stray\n" + ASK, 5, "belongs under a list key", id="stray-item"),
+        pytest.param(_header() + "#+   - stray\n" + ASK, 5, "not valid YAML", id="stray-item"),
         pytest.param(
-            _header(tags="#+ tags:\n#+ - a\n") + ASK, 5, "malformed header line", id="item-not-indented"
+            _header(tags="#+ tags:\n#+   -a\n") + ASK, 5, r"a list is written \[a, b\]", id="item-no-space"
         ),
         pytest.param(
-            _header(tags="#+ tags:\n#+   -a\n") + ASK, 5, "a space after the hyphen", id="item-no-space"
-        ),
-        pytest.param(
-            _header(tags="#+ tags: [t]\n#+   more\n") + ASK, 5, "continues only", id="continue-list"
+            _header(tags="#+ tags: [t]\n#+   more\n") + ASK, 5, "not valid YAML", id="continue-list"
         ),
         pytest.param(_header() + "#+ federated: yes\n" + ASK, 5, "true or false", id="bad-boolean"),
-        pytest.param(_header(summary="#+ summary:\tx\n") + ASK, 1, "tabs", id="tab"),
+        pytest.param(_header(summary="#+ summary:\tx\n") + ASK, 1, "found character '\\\\t'", id="tab"),
         pytest.param(
             _header() + "\n#+ federated: false\n" + ASK, 6, "after the header ended", id="split-header"
         ),
@@ -233,7 +299,10 @@ def _header(**replace: str) -> str:
             id="unused-parameter",
         ),
         pytest.param(
-            _header() + "#+ defaults:\n#+   - scope x\n" + ASK, 6, "written '- name: value'", id="bad-default"
+            _header() + "#+ defaults:\n#+   - scope x\n" + ASK,
+            6,
+            "one '#\\+   - name: value' line",
+            id="bad-default",
         ),
         pytest.param(
             _header() + "#+ defaults:\n#+   - format: csv\n" + "ASK { ?s ?p ?_format }\n",

@@ -1,7 +1,8 @@
 """Competency questions: SPARQL files that describe themselves with a ``#+`` header (grlc style).
 
 Each ``queries/NAME.rq`` is a valid SPARQL query (the header lines are SPARQL
-comments) that starts with a header of YAML-like ``#+`` lines::
+comments) that starts with a header of ``#+`` lines; without their ``#+``, they
+are YAML, read by PyYAML's safe loader as grlc reads them::
 
     #+ summary: Which firsts did Zhaoqing achieve, and in which scope?
     #+ summary_zh: 肇庆在哪些事项上率先，率先的范围是全省还是全国？
@@ -21,7 +22,8 @@ Keys (an unknown key is an error):
     The question in Chinese.
 ``description`` (required)
     What the answer holds; indented ``#+`` lines continue it (a ``#+`` line
-    with nothing else on it starts a new paragraph).
+    with nothing else on it starts a new paragraph), or ``>-`` and the text on
+    the lines below, when a line would end in a colon.
 ``description_zh`` (optional; every query shipped in queries/ has one)
     The description in Chinese, for the Chinese pages.
 ``tags`` (required)
@@ -42,11 +44,14 @@ Keys (an unknown key is an error):
     it unbound). A name ending in ``_iri`` takes an absolute http(s) IRI; any
     other takes a plain string.
 
-Values are plain text, or quoted (``"..."`` with JSON escapes, ``'...'`` with
-``''`` for a quote) when they hold ``: `` or `` #`` or start with a YAML indicator.
-Everything is checked when the files are loaded: the header, the parameters'
-use, ``SERVICE`` against ``federated``, and the SPARQL syntax. Any problem is a
-:class:`StoredQueryError` naming the file and line; nothing is silently defaulted.
+Text values are plain, or quoted (``"..."`` with YAML's escapes, ``'...'`` with
+``''`` for a quote) when they hold ``: `` or `` #``, start with a YAML indicator,
+or would read as another type (``2020``, ``no``). Everything is checked when the
+files are loaded: the YAML, each value's type (a number or a boolean where text
+is due is an error, not converted), a key given twice, a comment that would cut a
+plain value short, the parameters' use, ``SERVICE`` against ``federated``, and
+the SPARQL syntax. Any problem is a :class:`StoredQueryError` naming the file and
+line; nothing is silently defaulted.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 import pyoxigraph as ox
+import yaml
 from govkg.graph.knowledge_graph import DataFileError
 from govkg.package_data import QUERIES_DIR
 from govkg.settings import DEFAULT_BASE_IRI
@@ -73,20 +79,11 @@ REQUIRED_KEYS = ("summary", "summary_zh", "description", "tags")
 OPTIONAL_KEYS = ("description_zh", "federated", "endpoint_in_url", "defaults")
 #: URL parameters that /queries/NAME (and the SPARQL endpoint behind it) read themselves.
 RESERVED_PARAMETERS = frozenset({"query", "update", "format", "output", "results", "endpoint", "lang"})
-_SCALAR_KEYS = ("summary", "summary_zh", "description", "description_zh")
 _BOOLEAN_KEYS = ("federated", "endpoint_in_url")
 _LIST_KEYS = ("tags", "defaults")
 
 _NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 _PARAMETER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_KEY_LINE = re.compile(r" ([A-Za-z_][A-Za-z0-9_]*):(?: (.*))?")
-_ITEM_LINE = re.compile(r"( {2,})- (.*)")
-_CONTINUATION_LINE = re.compile(r" {2,}(\S.*)")
-# YAML indicators that cannot start a plain value.
-_PLAIN_FORBIDDEN_START = tuple("[]{}\"'|>&*!%@`#,")
-_INLINE_ITEM = re.compile(
-    r"\s*(\"(?:[^\"\\]|\\.)*\"|'(?:[^']|'')*'|[^,\"'\s](?:[^,\"']*[^,\"'\s])?)?\s*(,|$)"
-)
 _IRI = re.compile(r"https?://[^<>\"{}|^`\\\x00-\x20]+")
 _SYNTAX_POSITION = re.compile(r"error at (\d+):(\d+)")
 
@@ -281,9 +278,30 @@ def parse_stored_query(name: str, text: str, path: Path | str | None = None) -> 
 
 # -- the header ---------------------------------------------------------------------------------
 
+#: The tags a YAML value resolves to (PyYAML's safe schema), as a person would name them.
+_YAML_TYPES = {
+    "tag:yaml.org,2002:null": "nothing (null)",
+    "tag:yaml.org,2002:bool": "a boolean",
+    "tag:yaml.org,2002:int": "a number",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:timestamp": "a date",
+    "tag:yaml.org,2002:binary": "binary data",
+}
+_STR_TAG = "tag:yaml.org,2002:str"
+_QUOTING_HINT = "quote a value that holds ': ' or ' #' or starts with a YAML indicator such as [ or \""
 
-def _parse_header(text: str, path: Path) -> tuple[dict[str, tuple[object, int]], int]:
-    """The header's values (each with its line number) and the number of the first body line."""
+Header = dict[str, tuple[object, int]]
+
+
+def _parse_header(text: str, path: Path) -> tuple[Header, int]:
+    """The header's values (each with its line number) and the number of the first body line.
+
+    The ``#+`` block, without its ``#+`` prefixes, is YAML, read by PyYAML's safe loader
+    as grlc reads it. The loader's node tree (the first half of ``yaml.safe_load``) is
+    kept rather than the Python values, because it has each key's and value's line, sees
+    a key given twice (``safe_load`` keeps the last one silently) and tells a quoted
+    ``"2020"`` from a number.
+    """
     lines = text.splitlines()
     if text.startswith("\ufeff"):
         raise StoredQueryError(
@@ -297,104 +315,109 @@ def _parse_header(text: str, path: Path) -> tuple[dict[str, tuple[object, int]],
             raise StoredQueryError(
                 path, "a '#+' line after the header ended; the header must be one block", number
             )
-    header: dict[str, tuple[object, int]] = {}
-    # The key whose value the following lines continue or list, and its kind.
-    open_key: str | None = None
-    open_kind = ""  # "scalar", "list" or "" (nothing may continue)
-    paragraph_break = False
     for number, line in enumerate(lines[:end], start=1):
-        rest = line[2:]
-        if "\t" in rest:
-            raise StoredQueryError(path, "tabs are not allowed in the header; indent with spaces", number)
-        if not rest.strip():
-            paragraph_break = True
-            continue
-        if match := _KEY_LINE.fullmatch(rest):
-            key, raw = match.group(1), (match.group(2) or "").strip()
-            if key not in REQUIRED_KEYS + OPTIONAL_KEYS:
-                known = ", ".join(REQUIRED_KEYS + OPTIONAL_KEYS)
-                raise StoredQueryError(path, f"unknown key {key!r} (known: {known})", number)
-            if key in header:
-                raise StoredQueryError(
-                    path, f"key {key!r} is given twice (first on line {header[key][1]})", number
-                )
-            if open_key and open_kind == "list" and not header[open_key][0]:
-                raise StoredQueryError(path, f"{open_key!r} has no items", header[open_key][1])
-            header[key] = (_key_value(key, raw, path, number), number)
-            open_key, paragraph_break = key, False
-            if key in _LIST_KEYS and not raw:
-                open_kind = "list"
-            elif key in _SCALAR_KEYS and raw and raw[0] not in "\"'":
-                open_kind = "scalar"
-            else:
-                open_kind = ""
-            continue
-        if match := _ITEM_LINE.fullmatch(rest):
-            if open_kind != "list":
-                raise StoredQueryError(
-                    path, "a '- item' line belongs under a list key (tags, defaults)", number
-                )
-            assert open_key is not None
-            items = header[open_key][0]
-            assert isinstance(items, list)
-            items.append(_list_item(open_key, match.group(2).strip(), items, path, number))
-            continue
-        if match := _CONTINUATION_LINE.fullmatch(rest):
-            if open_kind == "list" and match.group(1).startswith("-"):
-                raise StoredQueryError(
-                    path, "a list item is written '- item', with a space after the hyphen", number
-                )
-            if open_kind != "scalar":
-                raise StoredQueryError(
-                    path, "an indented line continues only an unquoted summary or description", number
-                )
-            assert open_key is not None
-            value, first_line = header[open_key]
-            piece = _plain(match.group(1).rstrip(), path, number)
-            header[open_key] = (f"{value}{chr(10) if paragraph_break else ' '}{piece}", first_line)
-            paragraph_break = False
-            continue
-        raise StoredQueryError(
-            path,
-            "malformed header line: expected '#+ key: value', '#+   - item' or an indented continuation",
-            number,
-        )
-    if open_key and open_kind == "list" and not header[open_key][0]:
-        raise StoredQueryError(path, f"{open_key!r} has no items", header[open_key][1])
+        if line[2:3] not in ("", " "):
+            raise StoredQueryError(
+                path, "malformed header line: '#+' is followed by a space, then YAML ('key: value')", number
+            )
+    root = _header_node("\n".join(line[2:] for line in lines[:end]), path)
+    if root is None:
+        raise StoredQueryError(path, "the header is empty", 1)
+    if not isinstance(root, yaml.MappingNode):
+        raise StoredQueryError(path, "malformed header: expected '#+ key: value' lines", _line(root))
+    header: Header = {}
+    for key_node, value_node in root.value:
+        number = _line(key_node)
+        key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "(a collection)"
+        if key not in REQUIRED_KEYS + OPTIONAL_KEYS:
+            known = ", ".join(REQUIRED_KEYS + OPTIONAL_KEYS)
+            raise StoredQueryError(path, f"unknown key {key!r} (known: {known})", number)
+        if key in header:
+            raise StoredQueryError(
+                path, f"key {key!r} is given twice (first on line {header[key][1]})", number
+            )
+        header[key] = (_key_value(key, value_node, number, path), number)
     return header, end + 1
 
 
-def _key_value(key: str, raw: str, path: Path, number: int) -> object:
+def _header_node(block: str, path: Path) -> yaml.Node | None:
+    """The YAML node tree of the header block; a YAML error becomes a :class:`StoredQueryError`."""
+    try:
+        loader = yaml.SafeLoader(block)
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow, found before parsing
+        line = block.count("\n", 0, error.position) + 1
+        raise StoredQueryError(
+            path, f"not valid YAML: unacceptable character #x{error.character:04x} ({error.reason})", line
+        ) from None
+    try:
+        return loader.get_single_node()
+    except yaml.MarkedYAMLError as error:
+        # An unclosed quote or bracket is reported where it opened; anything else where it was found.
+        opened = error.context_mark is not None and "block" not in (error.context or "")
+        mark = error.context_mark if opened else error.problem_mark
+        where = f" ({error.context} on line {error.context_mark.line + 1})" if opened else ""
+        line = mark.line + 1 if mark is not None else None
+        raise StoredQueryError(
+            path, f"not valid YAML: {error.problem}{where}; {_QUOTING_HINT}", line
+        ) from None
+    finally:
+        loader.dispose()
+
+
+def _line(node: yaml.Node) -> int:
+    """The header line (1-based, as in the file) where ``node`` starts."""
+    return node.start_mark.line + 1
+
+
+def _key_value(key: str, node: yaml.Node, number: int, path: Path) -> object:
+    """The value of ``key``, checked for its kind; ``number`` is the key's line."""
     if key in _BOOLEAN_KEYS:
-        if raw not in ("true", "false"):
-            raise StoredQueryError(path, f"{key} must be true or false, not {raw!r}", number)
-        return raw == "true"
+        if not (isinstance(node, yaml.ScalarNode) and node.style is None and node.value in ("true", "false")):
+            shown = node.value if isinstance(node, yaml.ScalarNode) else "a collection"
+            raise StoredQueryError(path, f"{key} must be true or false, not {shown!r}", number)
+        return node.value == "true"
     if key in _LIST_KEYS:
-        if not raw:
-            return []  # items follow on '- ' lines
+        if _is_null(node) or (isinstance(node, yaml.SequenceNode) and not node.value):
+            raise StoredQueryError(path, f"{key!r} has no items", number)
         if key == "defaults":
-            raise StoredQueryError(path, "defaults takes one '#+   - name: value' line per parameter", number)
-        return _inline_list(raw, path, number)
-    if not raw:
+            if not isinstance(node, yaml.SequenceNode):
+                raise StoredQueryError(path, _DEFAULT_FORM, _line(node))
+            defaults: list[tuple[str, str]] = []
+            for item in node.value:
+                defaults.append(_default(item, defaults, path))
+            return defaults
+        if not isinstance(node, yaml.SequenceNode):
+            raise StoredQueryError(
+                path, "a list is written [a, b] or as '#+   - item' lines below the key", _line(node)
+            )
+        tags: list[str] = []
+        for item in node.value:
+            tag = _text(item, "a tag", path)
+            if tag in tags:
+                raise StoredQueryError(path, f"tag {tag!r} is listed twice", _line(item))
+            tags.append(tag)
+        return tags
+    if _is_null(node):
         raise StoredQueryError(path, f"{key} is empty", number)
-    return _scalar(raw, path, number)
+    return _text(node, key, path)
 
 
-def _list_item(key: str, raw: str, items: list, path: Path, number: int) -> object:
-    if key == "tags":
-        tag = _scalar(raw, path, number)
-        if tag in items:
-            raise StoredQueryError(path, f"tag {tag!r} is listed twice", number)
-        return tag
-    match = re.fullmatch(r"([A-Za-z0-9_]+): (.+)", raw)
-    if not match:
-        raise StoredQueryError(path, "a default is written '- name: value'", number)
-    name, value = match.group(1), _scalar(match.group(2).strip(), path, number)
+_DEFAULT_FORM = "defaults are written one '#+   - name: value' line per parameter"
+
+
+def _default(node: yaml.Node, earlier: list[tuple[str, str]], path: Path) -> tuple[str, str]:
+    """One ``- name: value`` item of ``defaults``, checked against the ``earlier`` ones."""
+    number = _line(node)
+    if not (isinstance(node, yaml.MappingNode) and len(node.value) == 1):
+        raise StoredQueryError(path, _DEFAULT_FORM, number)
+    ((name_node, value_node),) = node.value
+    name = _text(name_node, "a parameter name", path)
+    value = _text(value_node, f"the default of {name}", path)
     if not _PARAMETER.fullmatch(name):
         raise StoredQueryError(path, f"parameter name {name!r} must start with a letter", number)
     if name in RESERVED_PARAMETERS:
         raise StoredQueryError(path, f"parameter name {name!r} is reserved for the endpoint", number)
-    if any(name == existing for existing, _ in items):
+    if any(name == existing for existing, _ in earlier):
         raise StoredQueryError(path, f"parameter {name!r} is given twice", number)
     try:
         parameter_term(name, value)
@@ -403,57 +426,29 @@ def _list_item(key: str, raw: str, items: list, path: Path, number: int) -> obje
     return (name, value)
 
 
-def _inline_list(raw: str, path: Path, number: int) -> list[str]:
-    """``[a, "b c"]`` as a list of strings."""
-    if not (raw.startswith("[") and raw.endswith("]")):
-        raise StoredQueryError(
-            path, "a list is written [a, b] or as '#+   - item' lines below the key", number
-        )
-    inner, position, items = raw[1:-1], 0, []
-    if not inner.strip():
-        raise StoredQueryError(path, "the list is empty", number)
-    while True:
-        match = _INLINE_ITEM.match(inner, position)
-        if not match:
-            raise StoredQueryError(path, f"malformed list {raw}", number)
-        if not match.group(1):
-            raise StoredQueryError(path, f"the list {raw} has an empty item", number)
-        item = _scalar(match.group(1), path, number)
-        if item in items:
-            raise StoredQueryError(path, f"{item!r} is listed twice", number)
-        items.append(item)
-        if not match.group(2):
-            return items
-        position = match.end()
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null" and not node.value
 
 
-def _scalar(raw: str, path: Path, number: int) -> str:
-    """One value: quoted (JSON-style ``"..."`` or YAML ``'...'``) or plain."""
-    if raw.startswith('"'):
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            raise StoredQueryError(path, f"malformed double-quoted value {raw}", number) from None
-        if not isinstance(value, str):
-            raise StoredQueryError(path, f"malformed double-quoted value {raw}", number)
-    elif raw.startswith("'"):
-        if not re.fullmatch(r"'(?:[^']|'')*'", raw):
-            raise StoredQueryError(path, f"malformed single-quoted value {raw}", number)
-        value = raw[1:-1].replace("''", "'")
-    else:
-        value = _plain(raw, path, number)
-    if not value.strip():
-        raise StoredQueryError(path, "the value is empty", number)
-    return value
-
-
-def _plain(raw: str, path: Path, number: int) -> str:
-    """An unquoted value, refused where YAML would read it as something else."""
-    if raw.startswith(_PLAIN_FORBIDDEN_START) or raw[:2] in ("- ", "? ", ": ") or raw in ("-", "?", ":"):
-        raise StoredQueryError(path, f"a value starting with {raw[0]!r} must be quoted", number)
-    if ": " in raw or " #" in raw:
-        raise StoredQueryError(path, "a value holding ': ' or ' #' must be quoted", number)
-    return raw
+def _text(node: yaml.Node, what: str, path: Path) -> str:
+    """A YAML scalar that is text: a number, date or boolean left unquoted is an error, not text."""
+    number = _line(node)
+    if not isinstance(node, yaml.ScalarNode):
+        kind = "a list" if isinstance(node, yaml.SequenceNode) else "a mapping"
+        raise StoredQueryError(path, f"{what} must be text, not {kind}; {_QUOTING_HINT}", number)
+    if node.tag != _STR_TAG:
+        kind = _YAML_TYPES.get(node.tag, node.tag)
+        raise StoredQueryError(path, f"{what} is read by YAML as {kind}; quote it to make it text", number)
+    if node.style is None:
+        # A plain value ends where ' #' starts a YAML comment: refuse it rather than cut the value short.
+        rest = node.end_mark.buffer[node.end_mark.index :].split("\n", 1)[0]
+        if rest.lstrip().startswith("#"):
+            raise StoredQueryError(
+                path, f"' #' starts a YAML comment after {what}; {_QUOTING_HINT}", node.end_mark.line + 1
+            )
+    if not node.value.strip():
+        raise StoredQueryError(path, f"{what} is empty", number)
+    return node.value
 
 
 # -- the query against its header ---------------------------------------------------------------
