@@ -8,6 +8,7 @@ import sys
 import pytest
 import rdflib
 import requests
+from govkg.rdf import routes
 from govkg.rdf.formats import RDF_FORMATS
 from govkg.store.dumps import DUMP_FILES
 from rdflib import RDF, XSD, Literal, Namespace, URIRef
@@ -313,6 +314,54 @@ def test_void_names_vocabularies_dumps_endpoint_and_examples(live_server, void):
     for example in examples:
         page = requests.get(str(example), headers={"Accept": "text/turtle"}, timeout=30)
         assert page.status_code == 200 and len(rdflib.Graph().parse(data=page.content, format="turtle")) > 0
+
+
+# --- the route table: one spelling for a served route and the URL the metadata names ----------
+
+
+@pytest.mark.parametrize(
+    ("path", "endpoint"),
+    [
+        (routes.SPARQL_ENDPOINT, "sparql_protocol.sparql"),
+        (routes.VOID_DOCUMENT, "metadata.void_document"),
+        (routes.CATALOG, "metadata.catalog"),
+        (routes.DUMPS, "dumps.index"),
+        (routes.DUMPS + "<name>", "dumps.download"),
+    ],
+)
+def test_the_web_layer_registers_its_rules_from_the_route_table(app, path, endpoint):
+    assert [r.rule for r in app.url_map.iter_rules(endpoint) if "<extension>" not in r.rule] == [
+        routes.rule(path)
+    ]
+
+
+def test_the_metadata_names_its_urls_from_the_route_table(live_server, void, catalogue):
+    base = live_server.url
+    dataset = URIRef(base + "id/dataset/zhaoqing-rule-of-law")
+    assert void.value(dataset, VOID.sparqlEndpoint) == URIRef(routes.endpoint_url(base))
+    assert (URIRef(routes.void_url(base)), RDF.type, VOID.DatasetDescription) in void
+    assert (None, DCAT.endpointURL, URIRef(routes.endpoint_url(base))) in catalogue
+    assert (URIRef(routes.catalog_url(base)), RDF.type, DCAT.Catalog) in catalogue
+    downloads = {str(url) for url in catalogue.objects(None, DCAT.downloadURL)}
+    assert downloads == {routes.dump_url(base, dump.name) for dump in DUMP_FILES}
+
+
+def test_every_url_the_void_and_dcat_documents_name_under_the_base_is_answered(live_server, void, catalogue):
+    named = {
+        str(term).split("#", 1)[0]
+        for graph in (void, catalogue)
+        for triple in graph
+        for term in triple
+        if isinstance(term, URIRef) and str(term).startswith(live_server.url)
+    }
+    # the endpoint, the two documents, the dumps and every resource the documents describe
+    assert {routes.endpoint_url(live_server.url), routes.catalog_url(live_server.url)} <= named
+    unanswered = {}
+    for url in sorted(named):
+        response = requests.get(url, timeout=60)
+        if response.status_code != 200:
+            unanswered[url] = response.status_code
+    assert unanswered == {}
 
 
 def test_the_metadata_graph_holds_void_dcat_and_the_service_description(live_server):

@@ -355,7 +355,15 @@ class _JsonRowWriter:
             self.ambiguous = True
             raise _RowLimitReached
         cut = None
-        for match in _ROW_START.finditer(data, self._scanned):
+        # Most chunks end well below the limit: count their rows in one C-level pass. Every
+        # occurrence of the mark is a row (see above), so the last one found ends the last row.
+        found = _ROW_START.findall(data, self._scanned)
+        if self.rows + len(found) <= self.limit:
+            if found:
+                self.rows += len(found)
+                self._scanned = data.rfind(found[-1], self._scanned) + len(found[-1])
+            found = []
+        for match in _ROW_START.finditer(data, self._scanned) if found else ():
             if self.rows == self.limit:
                 cut = match.start()  # the comma that starts the row after the limit
                 break

@@ -248,15 +248,6 @@ def _build_file(loaded: LoadedGraph, dump: DumpFile, folder: Path) -> None:
     os.replace(checksum.with_suffix(".tmp"), checksum)
 
 
-def dump_url(base_iri: str, dump: DumpFile) -> str:
-    """The download URL of a dump under the base IRI.
-
-    >>> dump_url("https://w3id.org/govkg/", DUMP_FILES[1])
-    'https://w3id.org/govkg/dumps/govkg.ttl.gz'
-    """
-    return f"{base_iri}dumps/{dump.name}"
-
-
 def human_size(byte_size: int) -> str:
     """A byte count for people.
 

@@ -47,7 +47,8 @@ import pyoxigraph as ox
 from govkg.package_data import DATA_DIR
 from govkg.rdf.formats import RDF_FORMATS
 from govkg.rdf.namespaces import DCAT, DCT, FOAF, PROV, RDF, RDFS, SKOS, SPDX, VCARD, VOID, XSD
-from govkg.store.dumps import GZIP_MEDIA_TYPE, BuiltDump, dataset_graphs, dump_url, known_dumps
+from govkg.rdf.routes import catalog_url, dump_url, endpoint_url, void_url
+from govkg.store.dumps import GZIP_MEDIA_TYPE, BuiltDump, dataset_graphs, known_dumps
 from govkg.store.loaded import LoadedGraph
 
 log = logging.getLogger(__name__)
@@ -108,11 +109,11 @@ class MetadataIris:
     def __init__(self, base_iri: str) -> None:
         self.base = base_iri
         self.dataset = f"{base_iri}id/dataset/{DATASET_SLUG}"
-        self.void_document = f"{base_iri}.well-known/void"
-        self.catalog = f"{base_iri}catalog"
+        self.void_document = void_url(base_iri)
+        self.catalog = catalog_url(base_iri)
         self.record = f"{base_iri}id/catalog-record/{DATASET_SLUG}"
         self.service = f"{base_iri}id/service/sparql"
-        self.endpoint = f"{base_iri}sparql"
+        self.endpoint = endpoint_url(base_iri)
         self.publisher = f"{base_iri}id/agent/govkg"
         self.contact = f"{base_iri}id/contact/govkg"
         self.place = f"{base_iri}id/place/zhaoqing"
@@ -428,7 +429,7 @@ def void_triples(
     for fmt in RDF_FORMATS:
         t.add(dataset, VOID + "feature", fmt.format_iri)
     for built in dumps:
-        t.add(dataset, VOID + "dataDump", dump_url(loaded.base_iri, built.file))
+        t.add(dataset, VOID + "dataDump", dump_url(loaded.base_iri, built.file.name))
     for example in example_resources(loaded):
         t.add(dataset, VOID + "exampleResource", example)
     if _is_subject(loaded, iris.article):
@@ -567,7 +568,7 @@ def dcat_triples(loaded: LoadedGraph, dumps: Iterable[BuiltDump]) -> list[ox.Tri
     for built in dumps:
         dump = built.file
         distribution = iris.distribution(dump.name)
-        url = dump_url(loaded.base_iri, dump)
+        url = dump_url(loaded.base_iri, dump.name)
         t.add(dataset, DCAT + "distribution", distribution)
         t.add(distribution, RDF + "type", DCAT + "Distribution")
         gzipped = ", gzipped" if dump.compressed else ""

@@ -16,6 +16,7 @@ from typing import Any
 import pyoxigraph as ox
 from govkg.rdf.formats import RDF_FORMATS, RESULTS_FORMATS
 from govkg.rdf.namespaces import SD
+from govkg.rdf.routes import endpoint_url
 from govkg.store.loaded import LoadedGraph
 
 _RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
@@ -29,7 +30,7 @@ def _sd(name: str) -> ox.NamedNode:
 
 def endpoint_iri(loaded: LoadedGraph) -> str:
     """The endpoint's URL, which is also the base IRI its queries are resolved against."""
-    return f"{loaded.base_iri}sparql"
+    return endpoint_url(loaded.base_iri)
 
 
 def service_iri(loaded: LoadedGraph) -> ox.NamedNode:

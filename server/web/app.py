@@ -44,6 +44,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)
+    from govkg.web import sparql_lean
+
+    sparql_lean.install(app)  # the common /sparql POST, answered the same way before Flask
     return app
 
 

@@ -6,11 +6,11 @@ import base64
 
 from flask import Blueprint, Response, jsonify, request, send_file
 from govkg.rdf.formats import content_type
+from govkg.rdf.routes import DUMPS, dump_url, rule
 from govkg.store.dumps import (
     DUMP_FILES_BY_NAME,
     cached_dump,
     dataset_graphs,
-    dump_url,
     human_size,
     listed_dumps,
 )
@@ -20,7 +20,7 @@ from govkg.web.responses import conditional, html_page, security_headers, vary
 from govkg.web.store import loaded_graph
 from werkzeug.exceptions import NotAcceptable, NotFound
 
-blueprint = Blueprint("dumps", __name__, url_prefix="/dumps")
+blueprint = Blueprint("dumps", __name__, url_prefix=rule(DUMPS).removesuffix("/"))
 
 
 @blueprint.get("/")
@@ -41,7 +41,7 @@ def index() -> Response:
             dumps=[
                 {
                     "name": item.file.name,
-                    "url": dump_url(loaded.base_iri, item.file),
+                    "url": dump_url(loaded.base_iri, item.file.name),
                     "format": item.file.fmt.label,
                     "media_type": item.file.media_type,
                     "rdf_media_type": item.file.fmt.media_type,
@@ -76,7 +76,7 @@ def download(name: str) -> Response:
     """One dump file, as an attachment; supports HEAD, conditional GET and byte ranges."""
     dump = DUMP_FILES_BY_NAME.get(name)
     if dump is None:
-        raise NotFound("No such dump; the index at /dumps/ lists them all.")
+        raise NotFound(f"No such dump; the index at {rule(DUMPS)} lists them all.")
     loaded = loaded_graph()
     built = cached_dump(loaded, dump)
     assert built.path is not None

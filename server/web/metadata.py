@@ -7,6 +7,7 @@ import importlib.util
 
 import pyoxigraph as ox
 from flask import Blueprint, Flask, Response, request
+from govkg.rdf.routes import CATALOG, VOID_DOCUMENT, rule
 from govkg.rdf.serialize import serialize_triples
 from govkg.store.loaded import LoadedGraph
 from govkg.store.metadata import (
@@ -173,15 +174,15 @@ def _serve(kind: str, local_path: str, extension: str | None, template: str) -> 
     return representation_headers(response, loaded, local_path, "html", extension is None, f"html-{language}")
 
 
-@blueprint.get("/.well-known/void")
-@blueprint.get("/.well-known/void.<extension>")
+@blueprint.get(rule(VOID_DOCUMENT))
+@blueprint.get(rule(VOID_DOCUMENT) + ".<extension>")
 def void_document(extension: str | None = None) -> Response:
     """The VoID description of the dataset (Turtle unless the client prefers another form)."""
-    return _serve("void", ".well-known/void", extension, "void.html")
+    return _serve("void", VOID_DOCUMENT, extension, "void.html")
 
 
-@blueprint.get("/catalog")
-@blueprint.get("/catalog.<extension>")
+@blueprint.get(rule(CATALOG))
+@blueprint.get(rule(CATALOG) + ".<extension>")
 def catalog(extension: str | None = None) -> Response:
     """The DCAT-AP 3.0.1 catalogue (Turtle unless the client prefers another form)."""
-    return _serve("catalog", "catalog", extension, "catalog.html")
+    return _serve("catalog", CATALOG, extension, "catalog.html")

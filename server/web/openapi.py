@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from govkg.graph.stored_queries import StoredQuery, load_stored_queries
+from govkg.rdf import routes
 from govkg.rdf.formats import RDF_FORMATS, RESULTS_FORMATS
 
 blueprint = Blueprint("openapi", __name__)
@@ -258,7 +259,10 @@ def detailed_operations(names: Sequence[str]) -> dict[tuple[str, str], Operation
     """The operations described by hand, keyed by (OpenAPI path, method)."""
     json_status = {"type": "object", "properties": {"status": {"type": "string"}}, "required": ["status"]}
     return {
-        **{("/sparql", method): operation for method, operation in sparql_operations().items()},
+        **{
+            (routes.rule(routes.SPARQL_ENDPOINT), method): operation
+            for method, operation in sparql_operations().items()
+        },
         ("/queries/", "get"): {
             "operationId": "list_stored_queries",
             "tags": ["Stored queries"],

@@ -28,6 +28,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from govkg.errors import ClientError
 from govkg.graph.stored_queries import StoredQuery, load_stored_queries
 from govkg.rdf.formats import RDF_FORMATS, RESULTS_FORMATS, content_type
+from govkg.rdf.routes import SPARQL_ENDPOINT, rule
 from govkg.rdf.serialize import project_prefixes
 from govkg.sparql.text import complete_prefixes
 from govkg.store.loaded import LoadedGraph
@@ -89,7 +90,7 @@ def sparql_url(**params: str) -> str:
     ...     sparql_url(query="ASK {}", format="json")
     '/sparql?query=ASK+%7B%7D&format=json'
     """
-    url = request.script_root + "/sparql"
+    url = request.script_root + rule(SPARQL_ENDPOINT)
     return f"{url}?{urlencode(params)}" if params else url
 
 

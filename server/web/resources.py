@@ -40,6 +40,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, redirect, request
 from govkg.errors import ClientError
 from govkg.rdf.formats import content_type
+from govkg.rdf.routes import DUMPS, rule
 from govkg.store.loaded import LoadedGraph
 from govkg.web.evidence import article_segments, evidence_for, interpretation_views
 from govkg.web.i18n import messages, page_language
@@ -251,7 +252,7 @@ def named_graph(path: str) -> Response:
     graph = ox.NamedNode(loaded.base_iri + local_path)
     if loaded.backend.large and slug not in ARTICLE_GRAPHS:
         # A graph of a large store is no one document: its triples are in the dumps.
-        return redirect(request.script_root + "/dumps/", 303)
+        return redirect(request.script_root + rule(DUMPS), 303)
     fmt = choose_representation(extension)
     if fmt is not None:
 

@@ -66,6 +66,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, redirect, request
 from govkg.errors import ClientError, QueryRefused
 from govkg.rdf.formats import RDF_FORMATS, RESULTS_FORMATS, RdfFormat, ResultsFormat
+from govkg.rdf.routes import SPARQL_ENDPOINT, rule
 from govkg.rdf.serialize import serialize_triples
 from govkg.sparql.executor import READ_ONLY_MESSAGE, check_query, plan_query
 from govkg.sparql.result_cache import ResultCache
@@ -82,6 +83,8 @@ from werkzeug.http import is_resource_modified
 blueprint = Blueprint("sparql_protocol", __name__)
 
 TRUNCATED_HEADER = "X-Govkg-Truncated"
+#: The environ key under which :mod:`govkg.web.sparql_lean` hands over the error of a query it ran.
+PENDING_ERROR = "govkg.sparql.pending_error"
 MAX_ROWS_HEADER = "X-Govkg-Max-Rows"
 CACHE_HEADER = "X-Govkg-Cache"  # hit, miss, or none (an answer that is never cached)
 _ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
@@ -208,7 +211,7 @@ def _add_protocol_headers(response: Response) -> Response:
     return protocol_headers(response)
 
 
-@blueprint.route("/sparql", methods=["GET", "POST", "OPTIONS"], provide_automatic_options=False)
+@blueprint.route(rule(SPARQL_ENDPOINT), methods=["GET", "POST", "OPTIONS"], provide_automatic_options=False)
 def sparql() -> Response:
     """The SPARQL 1.1 Protocol query operation (see the module docstring)."""
     if request.method == "OPTIONS":
@@ -358,6 +361,9 @@ def _answer(query: str, parameters: MultiDict) -> Response:
     answer = cache.get(cache_key) if answer_key is not None else None
     cache_status = "hit" if answer is not None else "miss" if answer_key is not None else "none"
     if answer is None:
+        pending = request.environ.pop(PENDING_ERROR, None)
+        if pending is not None:  # the lean path ran this very query, and it failed: that answer
+            raise pending
         answer = loaded.backend.run_query(job, settings["query_timeout"])
         if answer_key is not None:
             cache.put(cache_key, answer, len(answer.body))

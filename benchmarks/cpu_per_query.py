@@ -1,0 +1,123 @@
+"""Server CPU per query of ours and the naive app, side by side, on a machine that may be busy.
+
+Load distorts queries per second, much less the CPU each server spends per query (user + system
+time of its whole process tree, from ``/proc``). This starts ours (``govkg serve --data``) and the
+naive app (``benchmarks/naive_app.py``) on the same bench data, warms both up, then sends the
+benchmark's mix (every request with its own comment: every query evaluated) ``--requests`` times
+from ``--clients`` keep-alive clients to each in turn, ``--repeats`` times, alternating the order,
+and prints each system's CPU ms per query (median and spread) and PSS. Not the protocol
+(``benchmarks/run.py``): no q/s claims from it.
+
+    python benchmarks/cpu_per_query.py --size 100k --requests 2000
+    python benchmarks/cpu_per_query.py --size 1M --serve-option=--store-threshold=0
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if __package__ in (None, ""):
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from benchmarks import generate, loadgen, protocol, queries, run  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="100k")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "govkg-bench")
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--systems", default="govkg,naive-flask")
+    parser.add_argument("--workers", default="auto", help="ours: --workers")
+    parser.add_argument(
+        "--serve-option", action="append", default=[], help="ours: one more `govkg serve` argument"
+    )
+    args = parser.parse_args(argv)
+
+    triples = generate.parse_size(args.size)
+    data_path = args.data_dir / f"bench-{args.size}-seed{args.seed}.nt"
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    manifest = generate.ensure_dataset(data_path, triples, args.seed)
+    mix = list(queries.build_mix(manifest.seed, manifest.complete_cities).values())
+    names = args.systems.split(",")
+    print(f"load average at start: {protocol.load_average()}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="govkg-cpu-") as scratch:
+        workdir = Path(scratch)
+        article = run.dump_article(workdir)
+        running: dict[str, run.Running] = {}
+        try:
+            for name in names:
+                inputs = run.Inputs(data_path, article, workdir, triples)
+                if name == run.OURS:
+                    system = _start_ours(inputs, args.workers, args.serve_option)
+                else:
+                    system = run.STARTERS[name](inputs)
+                running[name] = system
+                print(f"{name}: ready in {system.load_seconds:.2f} s", flush=True)
+                errors = loadgen.warm_up(system.endpoint, mix, rounds=2)
+                if errors:
+                    print(f"{name}: {errors} errors in the warm-up", flush=True)
+            spent: dict[str, list[float]] = {name: [] for name in names}
+            for repeat in range(args.repeats):
+                for name in protocol.rotated(names, repeat):
+                    system = running[name]
+                    result = loadgen.run_scenario(
+                        system.endpoint,
+                        mix,
+                        args.clients,
+                        3600,
+                        max_requests=args.requests,
+                        server_pid=system.process.pid,
+                    )
+                    per_query = (result.server_cpu_seconds or 0) / max(result.completed, 1) * 1000
+                    spent[name].append(per_query)
+                    print(
+                        f"  {name}: {result.completed} answered, {result.errors} errors, "
+                        f"{per_query:.3f} ms CPU/query, load {protocol.load_average()[0]:.2f}",
+                        flush=True,
+                    )
+            for name in names:
+                memory = loadgen.tree_memory(running[name].process.pid)
+                values = spent[name]
+                print(
+                    f"{name}: CPU ms/query median {statistics.median(values):.3f} "
+                    f"({min(values):.3f}-{max(values):.3f}), PSS {memory.pss_mib:.0f} MiB"
+                )
+            if run.OURS in spent and "naive-flask" in spent:
+                pairs = zip(spent[run.OURS], spent["naive-flask"], strict=True)
+                ratios = [ours / naive for ours, naive in pairs]
+                print(
+                    f"ours / naive CPU per query: {statistics.median(ratios):.2f}x "
+                    f"({min(ratios):.2f}-{max(ratios):.2f}), each within one repeat"
+                )
+        finally:
+            for system in running.values():
+                system.stop()
+    return 0
+
+
+def _start_ours(inputs: run.Inputs, workers: str, options: list[str]) -> run.Running:
+    if not options:
+        return run.start_govkg(inputs, workers)
+    original = run.spawn_logged
+
+    def spawn(command: list[str], *rest: object, **kwargs: object) -> object:
+        return original([*command, *options], *rest, **kwargs)
+
+    run.spawn_logged = spawn  # type: ignore[assignment]
+    try:
+        return run.start_govkg(inputs, workers)
+    finally:
+        run.spawn_logged = original  # type: ignore[assignment]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""The common /sparql POST is answered before Flask (govkg.web.sparql_lean), exactly as Flask answers it.
+
+A form POST with only ``query`` takes the lean path; the same query sent as
+``application/sparql-query`` always goes through the Flask view. Both answers must carry the
+same status, headers and body, over real HTTP, for every query form, format and encoding, and
+for queries refused by the checks, by negotiation or by the engine while they run.
+"""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from govkg.web.sparql_lean import LeanSparql
+
+TIMEOUT = 10
+#: Headers that differ between any two answers (the clock), or by the result cache's state.
+_UNCOMPARED = {"date", "x-govkg-cache"}
+
+QUERIES = [
+    # no blank nodes in the answers: their labels differ from one evaluation to the next
+    "SELECT ?s ?l WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l FILTER isIRI(?s) } "
+    "ORDER BY ?s ?l LIMIT 200",
+    "SELECT ?s WHERE { ?s ?p ?o FILTER isIRI(?s) } ORDER BY ?s LIMIT 2",
+    "ASK { ?s ?p ?o }",
+    "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o FILTER (isIRI(?s) && !isBlank(?o)) } ORDER BY ?s ?p ?o LIMIT 40",
+    "SELECT * WHERE { ?s ?p ",  # malformed: refused by the engine, while it runs
+    "INSERT DATA { <urn:a> <urn:b> <urn:c> }",  # refused by the checks: read-only
+]
+ACCEPTS = [None, "application/sparql-results+xml", "text/csv", "text/turtle", "application/n-triples"]
+
+
+def _compared(response: requests.Response) -> tuple[int, dict[str, str], bytes]:
+    headers = {name.lower(): value for name, value in response.headers.items()}
+    return (
+        response.status_code,
+        {name: value for name, value in headers.items() if name not in _UNCOMPARED},
+        response.content,
+    )
+
+
+@pytest.mark.parametrize("query", QUERIES)
+@pytest.mark.parametrize("accept", ACCEPTS)
+@pytest.mark.parametrize("encoding", [None, "gzip"])
+def test_lean_answer_is_the_flask_answer(live_server, query, accept, encoding):
+    headers = {"Accept-Encoding": encoding or "identity"}
+    if accept:
+        headers["Accept"] = accept
+    lean = requests.post(live_server.sparql_url, data={"query": query}, headers=headers, timeout=TIMEOUT)
+    flask = requests.post(
+        live_server.sparql_url,
+        data=query.encode(),
+        headers={**headers, "Content-Type": "application/sparql-query"},
+        timeout=TIMEOUT,
+    )
+    assert _compared(lean) == _compared(flask)
+    assert lean.status_code in (200, 400, 403, 406)
+
+
+def test_the_app_answers_sparql_through_the_lean_path(app):
+    assert isinstance(app.wsgi_app, LeanSparql)
+    answer = app.test_client().post("/sparql", data={"query": "ASK {}"})
+    assert answer.status_code == 200 and answer.json == {"head": {}, "boolean": True}
