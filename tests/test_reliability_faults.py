@@ -246,6 +246,7 @@ def test_one_stalled_reader_and_vanishing_clients_leave_nothing_behind(big_dump_
     _served(server)
 
 
+@pytest.mark.solo
 def test_clients_that_never_close_do_not_hold_up_the_others(big_dump_server):
     """Each would cost gunicorn's main loop a 2 s wait for its FIN (10 s here), were it not moved off."""
     port = int(big_dump_server.url.rsplit(":", 1)[1].strip("/"))
