@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import rdflib
 import requests
@@ -15,7 +12,7 @@ from rdflib import RDF, XSD, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 
 from tests import dcat_ap
-from tests.conftest import start_server, stop_server
+from tests.conftest import load_store, start_server, stop_server
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
@@ -381,13 +378,7 @@ def test_void_counts_of_a_large_store_are_not_a_client_query(tmp_path):
         for index in range(200_000):
             out.write(f'<urn:x:s{index}> <urn:x:p{index % 7}> "{index}" .\n')
     store = tmp_path / "store"
-    loaded = subprocess.run(
-        [sys.executable, "-m", "govkg", "load", "--store", str(store), str(data)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert loaded.returncode == 0, loaded.stderr
+    load_store(store, data, timeout=600)
     bound = str(1024 * 1024)
     base = "https://w3id.org/govkg/"
     arguments = ("--store", str(store), "--base-iri", base, "--query-memory-limit", bound)

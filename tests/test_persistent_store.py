@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import PROJECT_ROOT, start_server, stop_server
+from tests.conftest import PROJECT_ROOT, run_govkg, start_server, stop_server
 
 BASE = "https://w3id.org/govkg/"
 CSV = "text/csv"
@@ -95,6 +95,24 @@ def test_a_bad_line_stops_the_load_and_leaves_the_store_as_it_was(loaded_store: 
     assert _graph_counts(loaded_store) == before_counts
     assert (loaded_store / "state.json").read_text() == before_state
     assert not (loaded_store / "rollback").exists()
+
+
+def test_a_failed_first_load_says_the_new_store_is_empty(tmp_path: Path) -> None:
+    """A new store had nothing to put back: the messages say it is empty, not "as it was"."""
+    bad = tmp_path / "bad.nt"
+    bad.write_text('<https://bench.example/x> <https://bench.example/p> "unterminated .\n', encoding="utf-8")
+    for attempt in range(2):  # a second try finds the empty store the first one left
+        completed = run_govkg("load", str(bad), "--store", str(tmp_path / "new"))
+        assert completed.returncode == 1, attempt
+        assert "the first load into this store did not finish; the store is empty" in completed.stderr
+        assert "(nothing was loaded: the new store is empty)" in completed.stderr
+        assert "put back" not in completed.stderr and "unchanged" not in completed.stderr
+    assert not (tmp_path / "new" / "state.json").exists()
+    good = _write_nt(tmp_path / "good.nt", 10)
+    assert run_govkg("load", str(good), "--store", str(tmp_path / "new")).returncode == 0
+    completed = run_govkg("load", str(bad), "--store", str(tmp_path / "new"))
+    assert "put back as it was before the last load" in completed.stderr
+    assert "(the store is unchanged)" in completed.stderr
 
 
 def test_an_unfinished_load_is_rolled_back_when_the_store_is_next_opened(tmp_path: Path) -> None:
