@@ -218,7 +218,7 @@ _SERVER = "starts a server that runs until it is stopped; tests/conftest.py's st
 #: Inline commands not run, by their text, and why (what runs them or covers them instead).
 INLINE_ILLUSTRATIVE: dict[str, str] = {
     "govkg serve": _SERVER,
-    "govkg serve --data": _SERVER + " with --data (tests/test_data_setting.py)",
+    "govkg serve --data": _SERVER + " with --data (tests/test_startup.py)",
     "govkg serve --store DIR [--data FILE…]": _SERVER + " on a store folder (tests/test_persistent_store.py)",
     "govkg serve --store DIR": _SERVER + " on a store folder (tests/test_persistent_store.py)",
     "govkg serve --store sparql:QUERY_URL": "needs an external store: tests/test_remote_store.py runs it",
