@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +46,17 @@ def wait_until_ready(
             pass
         time.sleep(interval)
     return False
+
+
+def eventually(condition: Callable[[], bool], within: float = 10, interval: float = 0.02) -> bool:
+    """Poll ``condition`` every ``interval`` s: ``True`` as soon as it holds, ``False`` after
+    ``within`` s (a wait on what a fixed sleep would only have hoped for)."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+    return True
 
 
 def http_ok(url: str) -> Callable[[], bool]:
@@ -148,9 +163,70 @@ def start_server(
     raise RuntimeError(f"server did not become ready in {timeout} s:\n{server.log()}")
 
 
+def run_govkg(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the ``govkg`` command line as a user does, in a subprocess from the checkout; output as text."""
+    command = [sys.executable, "-m", "govkg", *args]
+    return subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def load_store(store: Path, *files: Path, timeout: float = 300) -> None:
+    """Fill the persistent store folder ``store`` with ``govkg load`` (the test fails with its stderr)."""
+    loaded = run_govkg("load", "--store", str(store), *map(str, files), timeout=timeout)
+    assert loaded.returncode == 0, loaded.stderr
+
+
 def stop_server(server: LiveServer) -> None:
     """Stop the server's whole process group by its PID (SIGTERM, then SIGKILL)."""
     stop_process_group(server.process, grace=15)
+
+
+# --- running beside the other pytest-xdist worker ---------------------------------------------------
+#
+# pyproject's addopts run the suite in two pytest-xdist workers (`-n 2`), each test module on one
+# worker (`--dist loadscope`, so a module's servers start once). A test marked ``solo`` asserts
+# wall-clock or CPU figures (a latency bound, a Lighthouse Performance score, a flood's answer
+# times) that the other worker's load would skew: it runs while the other worker waits. Every
+# other test holds a shared lock for its whole run (setup, call, teardown), a solo test an exclusive
+# one; a solo test waiting at the gate lets no new test start, so it is not starved.
+
+
+@contextmanager
+def _turn(directory: Path, exclusive: bool) -> Iterator[None]:
+    """Hold the workers' lock: shared, or ``exclusive`` of every other test."""
+    with (directory / "gate.lock").open("a") as gate, (directory / "tests.lock").open("a") as tests:
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(tests, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        finally:
+            fcntl.flock(gate, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(tests, fcntl.LOCK_UN)
+
+
+LOCKS = "PYTEST_GOVKG_LOCKS"  # the folder of the workers' lock files, made by the controller
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "solo: asserts timings; runs while no other test runs (see tests/conftest.py)"
+    )
+    if not hasattr(config, "workerinput") and LOCKS not in os.environ:  # the controller, or no xdist
+        os.environ[LOCKS] = tempfile.mkdtemp(prefix="govkg-tests-")  # inherited by the workers
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput") and LOCKS in os.environ:
+        shutil.rmtree(os.environ.pop(LOCKS), ignore_errors=True)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    if not hasattr(item.config, "workerinput"):  # not under pytest-xdist: nothing runs beside it
+        return (yield)
+    with _turn(Path(os.environ[LOCKS]), exclusive=item.get_closest_marker("solo") is not None):
+        return (yield)
 
 
 @pytest.fixture(scope="session")

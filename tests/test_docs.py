@@ -9,8 +9,16 @@ A fenced block is preceded by a marker comment, invisible once rendered:
   needs another machine's store, or the whole suite itself).
 
 An unmarked block, an unknown NAME or a NAME no test fetches fails
-:func:`test_every_doc_block_is_tested_or_marked_illustrative`. Also here: a row for every
-setting, and .ci/run running exactly README's test command.
+:func:`test_every_doc_block_is_tested_or_marked_illustrative`.
+
+A command written inline in the prose (a backticked ```govkg …```, ```python …```, ```curl …``` …
+outside the fenced blocks) is listed here by its text, in :data:`INLINE_RUN` (run by
+:func:`test_inline_commands_run`, placeholders filled) or in :data:`INLINE_ILLUSTRATIVE` (not run,
+with why and what covers it instead); an unlisted one, or a listed one the docs no longer have,
+fails :func:`test_every_inline_command_is_run_or_marked_illustrative`. Every inline ``govkg``
+command, run or not, is checked against the CLI itself: its command, its options and the
+choices it lists. Also here: a row for every setting, and .ci/run running exactly README's test
+command.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyoxigraph as ox
 import pyshacl
 import pytest
 import rdflib
@@ -135,6 +144,226 @@ def test_the_marker_check_finds_an_unmarked_block(tmp_path: Path) -> None:
         (4, "illustrative", "ls\n"),
         (8, None, "pwd\n"),
     ]
+
+
+# --- commands written inline in the prose ---------------------------------------------------------
+
+#: The programs whose backticked spans in the prose are shell commands (``govkg.web`` and a bare
+#: ``govkg`` are names, not commands: a command has a word after the program's).
+COMMAND_PROGRAMS = ("govkg", "python", "python3", "pytest", "pip", "curl", "npm", "pyshacl", "ruff", "sudo")
+INLINE_CODE = re.compile(r"(?<!`)`([^`\n]+(?:\n[^`\n]+)*)`(?!`)")
+
+
+@dataclass(frozen=True)
+class InlineCommand:
+    """A shell command written inline in a doc's prose, as it renders (``\\|`` in a table is ``|``)."""
+
+    path: Path
+    line: int
+    text: str
+
+
+def inline_commands(path: Path) -> list[InlineCommand]:
+    """The inline commands of a Markdown file: its backticked spans outside fenced blocks that start
+    with one of :data:`COMMAND_PROGRAMS` and a space. A span may run over a line break (it renders
+    as one space).
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     doc = Path(folder) / "doc.md"
+    ...     text = "Run `govkg dump\\n  -o x` or `govkg.web`.\\n\\n```sh\\ngovkg validate\\n```\\n"
+    ...     _ = doc.write_text(text + "| `govkg query FILE\\\\|-` | `python3-venv` |\\n")
+    ...     [(c.line, c.text) for c in inline_commands(doc)]
+    [(1, 'govkg dump -o x'), (7, 'govkg query FILE|-')]
+    """
+    lines = path.read_text(encoding="utf-8").splitlines()
+    prose: list[tuple[int, str]] = []  # (line number, text) of the lines outside fenced blocks
+    fenced = False
+    for number, line in enumerate(lines, start=1):
+        if FENCE.match(line):
+            fenced = not fenced
+        elif not fenced:
+            prose.append((number, line))
+    found = []
+    paragraph: list[tuple[int, str]] = []
+    for number, line in [*prose, (0, "")]:
+        if line.strip():
+            paragraph.append((number, line))
+            continue
+        text = "\n".join(line for _, line in paragraph)
+        for span in INLINE_CODE.finditer(text):
+            command = " ".join(span.group(1).replace("\\|", "|").split())
+            program, _, rest = command.partition(" ")
+            if program in COMMAND_PROGRAMS and rest:
+                found.append(InlineCommand(path, paragraph[text.count("\n", 0, span.start())][0], command))
+        paragraph = []
+    return found
+
+
+#: Inline commands the tests run, by their text: the placeholders each needs filled (whole words)
+#: and a text its output (stdout and stderr) must hold. They run from a scratch folder holding
+#: ``data.nt`` (three triples) and ``dump.nt.gz`` (tests/data/linking's Wikidata sample), with the
+#: project as ``PROJECT`` when a command names its files.
+INLINE_RUN: dict[str, tuple[dict[str, str], str]] = {
+    'python -m govkg.graph.evidence "660项实现“只跑一次”"': ({}, "oa:start 866 ; oa:end 878"),
+    "govkg query queries/NAME.rq": ({"queries/NAME.rq": "PROJECT/queries/six-firsts.rq"}, "province"),
+    "govkg load FILE… --store DIR": ({"FILE…": "data.nt", "DIR": "store"}, "data.nt: 3 triples into"),
+    "govkg link --target dump.nt.gz": ({}, "owl:sameAs <http://www.wikidata.org/entity/Q148>"),
+    "govkg proxy-config --upstream HOST:PORT": ({"HOST:PORT": "127.0.0.1:5001"}, "server 127.0.0.1:5001"),
+    'python -c "from govkg.settings import settings_table_markdown as t; print(t())"': ({}, "| `workers` |"),
+}
+
+_SYNOPSIS = "a synopsis ([optional], a|b alternatives): checked against the CLI below"
+_SERVER = "starts a server that runs until it is stopped; tests/conftest.py's start_server runs it"
+#: Inline commands not run, by their text, and why (what runs them or covers them instead).
+INLINE_ILLUSTRATIVE: dict[str, str] = {
+    "govkg serve": _SERVER,
+    "govkg serve --data": _SERVER + " with --data (tests/test_startup.py)",
+    "govkg serve --store DIR [--data FILE…]": _SERVER + " on a store folder (tests/test_persistent_store.py)",
+    "govkg serve --store DIR": _SERVER + " on a store folder (tests/test_persistent_store.py)",
+    "govkg serve --store sparql:QUERY_URL": "needs an external store: tests/test_remote_store.py runs it",
+    "govkg serve --data bench-1M.nt": "a benchmark at 1M triples (benchmarks/startup.py)",
+    "govkg serve-public": "starts nginx and the instances; tests/test_public_profile.py runs it",
+    "govkg proxy-config [--upstream HOST:PORT]…": _SYNOPSIS,
+    "govkg dump [--format ttl|nt|nq|trig|jsonld|rdfxml] [-o FILE]": _SYNOPSIS,
+    "govkg query FILE|- [--format table|json|xml|csv|tsv]": _SYNOPSIS,
+    "govkg load --into URL": "needs an external store: tests/test_remote_store.py runs it",
+    "govkg load --into UPDATE_URL [--graph-store GSP_URL]": "needs an external store: test_remote_store.py",
+    "govkg load bench-1M.nt --store DIR": "a benchmark at 1M triples, a file not in the repository",
+    "govkg link --target FILE|URL": _SYNOPSIS,
+    "govkg validate": "a full SHACL run of the graph; tests/test_validate.py runs the same command",
+    "govkg write-expected NAME": "rewrites a reviewed answer: test_write_expected_command_is_the_cli_command",
+    "govkg write-expected": "the command's name; test_write_expected_command_is_the_cli_command",
+    "govkg load": "the command's name in prose, checked against the CLI below",
+    "govkg link": "the command's name in prose, checked against the CLI below",
+    "govkg dump": "the command's name in prose, checked against the CLI below",
+    "govkg query": "the command's name in prose, checked against the CLI below",
+    "python -m benchmarks.generate --size 1M": "writes 144 MiB; test_benchmarks_smoke.py runs it small",
+    "python -m benchmarks.startup --store DIR": "a benchmark at 1M triples; run by hand for README's figures",
+    "python benchmarks/fork_pages.py": "a measurement at 1M triples; run by hand for README's figure",
+    "npm ci && npm run build": "needs the npm registry, rewrites the bundles: test_assets.py checks them",
+    "npm run build": "rewrites the bundles; tests/test_assets.py checks they match their sources",
+    "pip install .": "installs here; tests/test_install.py installs the wheel in a venv",
+    "python3 -m venv": "a fragment: the venv step of README's first commands (the readme-commands block)",
+    "sudo apt-get install python3-venv": "a Debian package, as root: install-test-deps.sh installs it",
+    "python benchmarks/search_index.py bench-1M.nt": "a measurement at 1M triples, run by hand",
+    "python -m pytest tests/test_facts.py tests/test_standards.py tests/test_stated_or_marked.py": (
+        "test files of this suite, which runs them"
+    ),
+    "pytest tests/test_competency_queries.py": "a test file of this suite, which runs it",
+    "pytest tests/test_facts.py": "a test file of this suite, which runs it",
+    "pyshacl -s": "a fragment naming the call that fails on the official shapes; tests/dcat_ap.py is the fix",
+}
+
+
+def _all_inline_commands() -> list[InlineCommand]:
+    return [command for path in DOC_FILES for command in inline_commands(path)]
+
+
+def test_every_inline_command_is_run_or_marked_illustrative() -> None:
+    written = {command.text for command in _all_inline_commands()}
+    unlisted = sorted(
+        f"{c.path.relative_to(PROJECT_ROOT)}:{c.line}: {c.text}"
+        for c in _all_inline_commands()
+        if c.text not in INLINE_RUN and c.text not in INLINE_ILLUSTRATIVE
+    )
+    assert unlisted == [], "list each in INLINE_RUN (and run it) or in INLINE_ILLUSTRATIVE with why"
+    assert not set(INLINE_RUN) & set(INLINE_ILLUSTRATIVE)
+    assert sorted((set(INLINE_RUN) | set(INLINE_ILLUSTRATIVE)) - written) == []  # none the docs lost
+    assert all(len(why) > 20 for why in INLINE_ILLUSTRATIVE.values())  # says why
+
+
+def cli_problems(command: str) -> list[str]:
+    """What in an inline ``govkg`` command (or synopsis) the CLI does not have: the command, an
+    option, or one of the choices listed for an option (``--format a|b``).
+
+    >>> cli_problems("govkg dump [--format ttl|nt|nq|trig|jsonld|rdfxml] [-o FILE]")
+    []
+    >>> cli_problems("govkg dump --format ttl|n3 --pretty")
+    ['govkg dump --format: n3 is not a choice', 'govkg dump: no option --pretty']
+    >>> cli_problems("govkg serv")
+    ['no command govkg serv']
+    """
+    import click
+    from govkg.cli import main
+
+    words = [word for word in re.sub(r"[\[\]…]", " ", command).split() if word]
+    subcommand = main.commands.get(words[1]) if isinstance(main, click.Group) else None
+    if subcommand is None:
+        return [f"no command govkg {words[1]}"]
+    options = {name: param for param in subcommand.params for name in (*param.opts, *param.secondary_opts)}
+    problems = []
+    for position, word in enumerate(words[2:], start=2):
+        following = words[position + 1] if position + 1 < len(words) else ""
+        if not word.startswith("-") or word == "-":
+            continue
+        option = options.get(word.split("=")[0])
+        if option is None:
+            problems.append(f"govkg {words[1]}: no option {word}")
+        elif isinstance(option.type, click.Choice) and "|" in following:
+            problems += [
+                f"govkg {words[1]} {word}: {choice} is not a choice"
+                for choice in following.split("|")
+                if choice not in option.type.choices
+            ]
+    return problems
+
+
+def test_inline_govkg_commands_are_the_clis() -> None:
+    """Every inline ``govkg`` command, run or not, names a real command, real options and real choices."""
+    problems = [
+        f"{c.path.relative_to(PROJECT_ROOT)}:{c.line}: {problem}"
+        for c in _all_inline_commands()
+        if c.text.startswith("govkg ")
+        for problem in cli_problems(c.text)
+    ]
+    assert problems == []
+
+
+def test_inline_illustrative_commands_name_real_files() -> None:
+    """The modules, scripts, test files and npm scripts an illustrative command names exist."""
+    import importlib.util
+    import json
+
+    scripts = json.loads((PROJECT_ROOT / "package.json").read_text(encoding="utf-8"))["scripts"]
+    for command in INLINE_ILLUSTRATIVE:
+        words = command.split()
+        if words[:2] == ["python", "-m"]:
+            assert (
+                PROJECT_ROOT / (words[2].replace(".", "/") + ".py")
+            ).is_file() or importlib.util.find_spec(words[2]), command
+        paths = [word for word in words if "/" in word and word.endswith(".py")]
+        assert all((PROJECT_ROOT / path).is_file() for path in paths), command
+        for first, second, third in zip(words, words[1:], words[2:], strict=False):
+            if (first, second) == ("npm", "run"):
+                assert third in scripts, command
+
+
+@pytest.mark.parametrize("command", sorted(INLINE_RUN))
+def test_inline_commands_run(command: str, tmp_path: Path) -> None:
+    """The command as written, its placeholders filled, from a scratch folder: exit 0, and the output
+    the docs promise."""
+    fill, expected = INLINE_RUN[command]
+    (tmp_path / "data.nt").write_text(
+        "<https://example.org/a> <https://example.org/p> <https://example.org/b> .\n"
+        '<https://example.org/a> <https://example.org/q> "二" .\n'
+        "<https://example.org/b> <https://example.org/p> <https://example.org/a> .\n",
+        encoding="utf-8",
+    )
+    sample = ox.Store()
+    sample.load(path=str(PROJECT_ROOT / "tests" / "data" / "linking" / "wikidata-sample.ttl"))
+    with gzip.open(tmp_path / "dump.nt.gz", "wb") as dump:
+        sample.dump(dump, format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
+    runnable = command
+    for placeholder, value in fill.items():
+        runnable = re.sub(
+            rf"(?<!\S){re.escape(placeholder)}(?!\S)", value.replace("PROJECT", str(PROJECT_ROOT)), runnable
+        )
+    assert runnable != command or not fill
+    completed = _run(runnable, tmp_path)
+    assert completed.returncode == 0, f"{runnable}:\n{completed.stdout}{completed.stderr}"
+    assert expected in completed.stdout + completed.stderr, (completed.stdout + completed.stderr)[:2000]
+    assert "Traceback" not in completed.stderr
 
 
 def _readme() -> str:

@@ -15,7 +15,6 @@ from govkg.rdf.formats import RDF_FORMATS
 from govkg.store.dumps import DUMP_FILES, build_dump, dataset_graphs, dataset_quads
 from govkg.store.loaded import LoadedGraph
 from govkg.store.opening import open_knowledge_graph
-from rdflib.compare import IsomorphicGraph, to_isomorphic
 
 PLAIN = [dump for dump in DUMP_FILES if not dump.compressed]
 GZIPPED = [dump for dump in DUMP_FILES if dump.compressed]
@@ -59,14 +58,26 @@ def _graph(quads: list[ox.Quad]) -> rdflib.Graph:
     return rdflib.Graph().parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
 
 
+def _canonical(graph: rdflib.Graph) -> frozenset[str]:
+    """An rdflib graph's triples with canonical blank-node labels (RDFC-1.0): two graphs are
+    isomorphic if and only if these are equal. (rdflib's own ``to_isomorphic`` takes 8-10 s on
+    this graph's 900 blank-node triples; RDFC-1.0, in pyoxigraph, well under a second.)"""
+    dataset = ox.Dataset(
+        ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
+        for t in ox.parse(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
+    )
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    return frozenset(map(str, dataset))
+
+
 @pytest.fixture(scope="module")
-def stored(loaded: LoadedGraph) -> dict[str | None, IsomorphicGraph]:
-    """The store's dataset in rdflib's canonical form: each named graph, and (key None) their union."""
-    graphs: dict[str | None, IsomorphicGraph] = {
-        graph.value: to_isomorphic(_graph(list(loaded.store.quads_for_pattern(None, None, None, graph))))
+def stored(loaded: LoadedGraph) -> dict[str | None, frozenset[str]]:
+    """The store's dataset as rdflib reads it, canonical: each named graph, and (key None) their union."""
+    graphs: dict[str | None, frozenset[str]] = {
+        graph.value: _canonical(_graph(list(loaded.store.quads_for_pattern(None, None, None, graph))))
         for graph in dataset_graphs(loaded)
     }
-    graphs[None] = to_isomorphic(_graph(dataset_quads(loaded)))
+    graphs[None] = _canonical(_graph(dataset_quads(loaded)))
     return graphs
 
 
@@ -98,18 +109,17 @@ def test_the_index_page_links_every_file(live_server, index):
 
 @pytest.mark.parametrize("dump", PLAIN, ids=lambda dump: dump.name)
 def test_rdflib_parses_every_dump_url_isomorphic_to_the_store(live_server, stored, dump):
-    # rdflib.compare.isomorphic(a, b) is to_isomorphic(a) == to_isomorphic(b); the store's
-    # side is computed once for all formats.
+    # The store's side is computed once for all formats.
     url = f"{live_server.url}dumps/{dump.name}"
     if dump.fmt.carries_graphs:
         parsed = _parse_dataset(url)
         assert set(parsed) == set(stored) - {None}
         for name, graph in parsed.items():
-            assert to_isomorphic(graph) == stored[name], name
+            assert _canonical(graph) == stored[name], name
     else:
         parsed = rdflib.Graph().parse(url)
         assert len(parsed) > 0
-        assert to_isomorphic(parsed) == stored[None]
+        assert _canonical(parsed) == stored[None]
 
 
 @pytest.mark.parametrize("dump", PLAIN, ids=lambda dump: dump.name)

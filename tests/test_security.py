@@ -30,7 +30,7 @@ from govkg.sparql.text import complete_prefixes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import LiveServer, child_pids, start_server, stop_server, web_worker_pids
+from tests.conftest import LiveServer, child_pids, load_store, start_server, stop_server, web_worker_pids
 from tests.test_sparql_safety import Listener
 
 TIMEOUT = 10
@@ -58,15 +58,14 @@ def guarded_server(tmp_path_factory: pytest.TempPathFactory, listener: Listener)
 def test_the_bypass_of_issue_10_is_refused(guarded_server, listener):
     target = f"http://127.0.0.1:{listener.port}/sparql"
     query = f"PREFIX : <{target}>\nSELECT * {{ FILTER(1<2)SERVICE:#>\n{{ ?s ?p ?o }} }}"
+    listener.connections = 0
     for response in (
         requests.get(guarded_server.sparql_url, params={"query": query}, timeout=TIMEOUT),
         requests.post(guarded_server.sparql_url, data={"query": query}, timeout=TIMEOUT),
     ):
         assert response.status_code == 400, response.text[:300]
         assert "allowed-but-other-path" not in response.text  # the allowlist is not revealed
-    listener.connections = 0
     listener.assert_no_connection()
-    listener.connections = 0
 
 
 # Pieces a query is built from: every token context SERVICE (or its target) can hide in.
@@ -134,19 +133,17 @@ def test_service_hidden_in_any_token_context_never_connects(guarded_server, list
     run()
     assert sum(statuses.values()) >= 300
     listener.assert_no_connection()
-    listener.connections = 0
 
 
 def test_from_fetches_nothing(guarded_server, listener):
     iri = f"http://127.0.0.1:{listener.port}/graph"
+    listener.connections = 0
     for query in (
         f"SELECT * FROM <{iri}> {{ ?s ?p ?o }}",
         f"SELECT * FROM NAMED <{iri}> {{ GRAPH ?g {{ ?s ?p ?o }} }}",
     ):
         assert requests.get(guarded_server.sparql_url, params={"query": query}, timeout=TIMEOUT).ok
-    listener.connections = 0
     listener.assert_no_connection()
-    listener.connections = 0
 
 
 # --- linear pre-processing ----------------------------------------------------------------------------
@@ -238,6 +235,7 @@ def _worker_cpu_seconds(server: LiveServer) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+@pytest.mark.solo
 @pytest.mark.skipif(
     not Path("/proc/self/stat").exists(),
     reason=("needs Linux /proc/self/stat: the CPU cost of refused SERVICE floods is left untested"),
@@ -263,6 +261,7 @@ def test_a_flood_of_refused_service_queries_costs_little_and_starves_nothing(gua
                 assert response.status_code == 400 and "is not allowed" in response.text
                 sent.append(1)
 
+    listener.connections = 0
     cpu_before = _worker_cpu_seconds(guarded_server)
     threads = [threading.Thread(target=flood, args=(floods[i % 3],)) for i in range(16)]
     for thread in threads:
@@ -285,9 +284,7 @@ def test_a_flood_of_refused_service_queries_costs_little_and_starves_nothing(gua
     assert len(sent) > 50 and ordinary >= 8, (len(sent), ordinary)
     assert max(health) < 2.0, sorted(health)[-3:]
     assert cpu_per_query < 0.05, cpu_per_query  # rdflib took 0.1 s to seconds for each
-    listener.connections = 0
     listener.assert_no_connection()
-    listener.connections = 0
 
 
 # --- memory bound -------------------------------------------------------------------------------------
@@ -441,13 +438,7 @@ def test_data_files_stay_in_their_own_graph(tmp_path):
     query = "SELECT ?g ?o WHERE { GRAPH ?g { ?s <urn:x:p> ?o } } ORDER BY ?o"
     expected = [(f"{base}graph/data/third", "default graph"), (f"{base}graph/data/third", "injected")]
     store = tmp_path / "store"
-    loaded = subprocess.run(
-        [sys.executable, "-m", "govkg", "load", "--store", str(store), str(trig)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert loaded.returncode == 0, loaded.stderr
+    load_store(store, trig)
     # The server's own base (the files are bulk-loaded as they are), in memory and on disk.
     for args in (("--data", str(trig)), ("--store", str(store))):
         server = start_server(tmp_path, "--base-iri", base, *args)
@@ -486,7 +477,7 @@ def test_a_failed_service_call_is_502_and_drops_the_engine_objects_on_their_thre
             response = requests.get(server.sparql_url, params={"query": query}, timeout=TIMEOUT)
             assert response.status_code == 502
             assert "SERVICE" in response.text
-        time.sleep(0.5)
+        hanging_up.barrier()
         assert hanging_up.connections >= 3  # the calls were made
         assert "unsendable" not in server.log()
     finally:

@@ -33,6 +33,7 @@ from govkg.web.store import EXTENSION_KEY, loaded_graph
 from tests.conftest import (
     LiveServer,
     child_pids,
+    eventually,
     free_port,
     query_process_pids,
     start_server,
@@ -52,27 +53,46 @@ class Listener:
         self.port = self.socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}/"
         self.connections = 0
+        self._controls: set[tuple[str, int]] = set()  # the local addresses of the barrier's connections
+        self._accepted_controls: set[tuple[str, int]] = set()
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
 
     def _accept(self) -> None:
         while True:
             try:
-                connection, _ = self.socket.accept()
+                connection, peer = self.socket.accept()
             except OSError:
                 return
-            self.connections += 1
+            if peer in self._controls:
+                self._accepted_controls.add(peer)
+            else:
+                self.connections += 1
             connection.close()
 
-    def assert_no_connection(self) -> None:
-        time.sleep(0.3)  # a connection attempt in flight would arrive by now
-        assert self.connections == 0
-        # The control: the listener does see a connection.
-        socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
-        deadline = time.monotonic() + 2
-        while self.connections == 0 and time.monotonic() < deadline:
+    def barrier(self) -> None:
+        """Return once every connection made before this call has been counted.
+
+        The kernel queues a listening socket's connections in the order they were made (on the
+        loopback, a ``connect`` returns once the handshake is done), and the accept loop takes them
+        in that order: when it has taken a control connection made now, it has counted every
+        connection made before. The control itself is not counted.
+        """
+        control = socket.socket()
+        control.bind(("127.0.0.1", 0))
+        address = control.getsockname()
+        self._controls.add(address)
+        with control:
+            control.settimeout(2)
+            control.connect(("127.0.0.1", self.port))
+        deadline = time.monotonic() + 5
+        while address not in self._accepted_controls and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert self.connections == 1
+        assert address in self._accepted_controls, "the listener accepts no connection"
+
+    def assert_no_connection(self) -> None:
+        self.barrier()
+        assert self.connections == 0
 
     def close(self) -> None:
         self.socket.close()
@@ -280,7 +300,7 @@ def _attempts(allowed_host: Listener, send) -> tuple[requests.Response, int]:  #
     """The answer to ``send()`` and how many connections reached the allowed host meanwhile."""
     before = allowed_host.connections
     response = send()
-    time.sleep(0.3)  # a connection in flight would have arrived by now
+    allowed_host.barrier()
     return response, allowed_host.connections - before
 
 
@@ -471,6 +491,23 @@ def _tree_cpu_seconds(server: LiveServer) -> float:
     return _cpu_seconds(sorted(child_pids(server.process.pid) | query_process_pids(server)))
 
 
+def _burning(server: LiveServer) -> list[int]:
+    """The server's query processes that have burnt CPU (running a query, not waiting for one)."""
+    return [pid for pid in query_process_pids(server) if _cpu_seconds([pid]) > 0.05]
+
+
+def _settled(server: LiveServer, within: float = 10) -> bool:
+    """Wait until the server's processes burn no CPU over 0.1 s (whatever they were running is done)."""
+    readings = [_tree_cpu_seconds(server)]
+
+    def idle() -> bool:
+        readings.append(_tree_cpu_seconds(server))
+        return readings[-1] - readings[-2] <= 0.01  # one clock tick
+
+    return eventually(idle, within=within, interval=0.1)
+
+
+@pytest.mark.solo
 @pytest.mark.skipif(
     not Path("/proc/self/stat").exists(),
     reason=("needs Linux /proc/self/stat: that a runaway query starves no other is left untested"),
@@ -490,8 +527,14 @@ def test_runaway_query_is_stopped_while_others_are_served(limited_server):
 
     thread = threading.Thread(target=runaway)
     thread.start()
-    time.sleep(0.3)
-    (running,) = [pid for pid in query_process_pids(limited_server) if _cpu_seconds([pid]) > 0.05] or [None]
+    burning: list[int] = []
+
+    def started() -> bool:
+        burning[:] = _burning(limited_server)
+        return bool(burning)
+
+    eventually(started, within=2)
+    (running,) = burning or [None]
     latencies = []
     while thread.is_alive():
         started = time.monotonic()
@@ -514,9 +557,9 @@ def test_runaway_query_is_stopped_while_others_are_served(limited_server):
     assert running not in query_process_pids(limited_server)
     assert web_worker_pids(limited_server.process.pid) == {worker}  # no worker retired
     assert _get(limited_server, "ASK {}").status_code == 200
-    time.sleep(0.2)
+    assert _settled(limited_server)
     idle_start = _tree_cpu_seconds(limited_server)
-    time.sleep(1.0)
+    time.sleep(1.0)  # the window the idle server's CPU is measured over
     assert _tree_cpu_seconds(limited_server) - idle_start < 0.2
 
 
@@ -558,7 +601,7 @@ def test_a_short_client_timeout_costs_no_process(limited_server):
         statuses.add(response.status_code)
         if response.status_code == 503:
             assert response.headers["Retry-After"]
-    time.sleep(0.5)
+    assert _settled(limited_server)  # the query processes have run the queued queries
     assert 503 in statuses
     after = query_process_pids(limited_server)
     assert before <= after and len(after) <= 2, (before, after)  # none ended; at most query_workers
@@ -566,6 +609,7 @@ def test_a_short_client_timeout_costs_no_process(limited_server):
     assert _get(limited_server, "ASK {}").status_code == 200
 
 
+@pytest.mark.solo
 def test_a_full_queue_is_answered_503_with_retry_after_at_once(tmp_path):
     """Issue 17, admission control: with both query processes busy and the queue (1) full, the
     next query is answered 503 with Retry-After at once; /healthz is answered throughout."""
@@ -573,7 +617,7 @@ def test_a_full_queue_is_answered_503_with_retry_after_at_once(tmp_path):
     try:
         with ThreadPoolExecutor(3) as pool:
             long_ones = [pool.submit(_get, server, RUNAWAY + "#" * n) for n in range(3)]
-            time.sleep(0.7)
+            assert eventually(lambda: len(_burning(server)) == 2, within=5), "the query processes idle"
             started = time.monotonic()
             refused = _get(server, "ASK { ?s ?p ?o }")
             assert refused.status_code == 503
@@ -682,6 +726,7 @@ def test_a_forked_process_makes_its_own_query_threads(app):
         assert b"true" in parent_threads.run(QueryJob("ASK {}", "ASK", "json", 10), timeout=10).body
 
 
+@pytest.mark.solo
 def test_a_query_thread_leaves_the_interpreter_to_the_others(app):
     """While a query thread evaluates, Python code on other threads (the worker's other
     requests) keeps running: pyoxigraph releases the GIL, as the design relies on."""
@@ -780,6 +825,7 @@ def test_allowlisted_service_joins_remote_data_with_ours(federating_server, remo
     listener.assert_no_connection()
 
 
+@pytest.mark.solo
 def test_a_query_thread_adds_little_to_in_process_evaluation(app):
     """Handing a query to a query thread and back costs well under a millisecond."""
     loaded = app.extensions[EXTENSION_KEY]

@@ -73,8 +73,7 @@ from govkg.sparql.lexer import tokenize
 from govkg.sparql.service_check import ServiceCall, service_calls
 from govkg.sparql.text import code_only, query_form, rebase_iris
 
-#: Where the project's competency questions live.
-
+#: The header's keys: each required one must be given, and any other is an error.
 REQUIRED_KEYS = ("summary", "summary_zh", "description", "tags")
 OPTIONAL_KEYS = ("description_zh", "federated", "endpoint_in_url", "defaults")
 #: URL parameters that /queries/NAME (and the SPARQL endpoint behind it) read themselves.
@@ -290,10 +289,11 @@ _YAML_TYPES = {
 _STR_TAG = "tag:yaml.org,2002:str"
 _QUOTING_HINT = "quote a value that holds ': ' or ' #' or starts with a YAML indicator such as [ or \""
 
-Header = dict[str, tuple[object, int]]
+#: A header's values by key, each with the line of its key.
+_Header = dict[str, tuple[object, int]]
 
 
-def _parse_header(text: str, path: Path) -> tuple[Header, int]:
+def _parse_header(text: str, path: Path) -> tuple[_Header, int]:
     """The header's values (each with its line number) and the number of the first body line.
 
     The ``#+`` block, without its ``#+`` prefixes, is YAML, read by PyYAML's safe loader
@@ -325,7 +325,7 @@ def _parse_header(text: str, path: Path) -> tuple[Header, int]:
         raise StoredQueryError(path, "the header is empty", 1)
     if not isinstance(root, yaml.MappingNode):
         raise StoredQueryError(path, "malformed header: expected '#+ key: value' lines", _line(root))
-    header: Header = {}
+    header: _Header = {}
     for key_node, value_node in root.value:
         number = _line(key_node)
         key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "(a collection)"

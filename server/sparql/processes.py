@@ -64,19 +64,12 @@ import govkg.errors as errors
 import pyoxigraph as ox
 from govkg.rdf.serialize import project_prefixes
 from govkg.sparql.runner import QueryAnswer, QueryJob, execute_query
+from govkg.sparql.scheduling import DEMOTE_AFTER, DEMOTED_NICENESS, QUERY_STACK_BYTES, set_niceness
 
 log = logging.getLogger(__name__)
 
 #: Seconds past ``query_timeout`` the kernel lets a query process run before it ends it.
 HARD_BOUND_GRACE = 1.0
-#: The stack of the thread that evaluates queries in a query process (pyoxigraph recurses once
-#: per level of query nesting; see :data:`govkg.sparql.threads.QUERY_STACK_BYTES`).
-QUERY_STACK_BYTES = 512 * 1024 * 1024
-#: A query still running after this many seconds yields the CPU: its thread runs at
-#: :data:`DEMOTED_NICENESS` (Linux gives a nice-10 thread about a tenth of a CPU that a nice-0
-#: one also wants) for the rest of its time. Its time limit is unchanged.
-DEMOTE_AFTER = 0.5
-DEMOTED_NICENESS = 10
 #: Seconds a web worker waits for the forker to hand it a new query process.
 START_TIMEOUT = 10.0
 #: The names of the forker and of the query processes in /proc/PID/comm (at most 15 bytes).
@@ -341,7 +334,7 @@ class QueryProcesses:
         answered = process.connection.poll(min(DEMOTE_AFTER, max(deadline - time.monotonic(), 0)))
         if not answered and deadline > time.monotonic():
             # A long query yields the CPU to the short ones beside it, in the other processes.
-            process.demoted = _set_niceness(process.thread_id, DEMOTED_NICENESS)
+            process.demoted = set_niceness(process.thread_id, DEMOTED_NICENESS)
             answered = process.connection.poll(max(deadline - time.monotonic(), 0))
         if not answered:
             self._drain(process)
@@ -402,7 +395,7 @@ class QueryProcesses:
 
     def _give_back(self, process: _QueryProcess) -> None:
         if process.demoted:
-            if not _set_niceness(process.thread_id, 0):
+            if not set_niceness(process.thread_id, 0):
                 # Raising a priority needs a privilege: this process ends (it sees its connection
                 # close), and the next query that needs one gets a fresh one.
                 self._lost(process)
@@ -488,12 +481,3 @@ class QueryProcesses:
                     self._lost(process)
                     continue
                 self._give_back(process)
-
-
-def _set_niceness(thread_id: int, niceness: int) -> bool:
-    """Set a thread's niceness (Linux schedules threads one by one); False if the system refuses."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, thread_id, niceness)
-    except OSError:
-        return False
-    return True

@@ -13,7 +13,8 @@ query runs on to its end, logged; no memory bound applies.
   503 with ``Retry-After``), hands the job over and waits for the answer until the deadline.
 * A query still running after :data:`DEMOTE_AFTER` seconds runs at niceness
   :data:`DEMOTED_NICENESS` (Linux schedules threads one by one); its thread takes niceness 0
-  back when the query ends (or is replaced, where raising a priority is not allowed).
+  back when the query ends (or is replaced, where raising a priority is not allowed). These
+  figures and the call are shared with the server's query processes (:mod:`govkg.sparql.scheduling`).
 
 Why not forked processes here: reading pyoxigraph's in-memory store writes to its pages, so a
 process that reads a store it shares copy-on-write ends up with a private copy of what it read
@@ -36,21 +37,11 @@ from govkg.errors import QueryTimedOut, ServerBusy
 from govkg.malloc import release_free_memory
 from govkg.rdf.serialize import project_prefixes
 from govkg.sparql.runner import QueryAnswer, QueryJob, execute_query
+from govkg.sparql.scheduling import DEMOTE_AFTER, DEMOTED_NICENESS, QUERY_STACK_BYTES, set_niceness
 
 log = logging.getLogger(__name__)
 
 _STACK_SIZE_LOCK = threading.Lock()
-#: A query still running after this many seconds yields the CPU: its thread runs at
-#: :data:`DEMOTED_NICENESS` for the rest of its time (Linux gives a nice-10 thread about a
-#: tenth of a CPU that a nice-0 one also wants). Its time limit is unchanged.
-DEMOTE_AFTER = 0.5
-DEMOTED_NICENESS = 10
-#: The stack of each query thread. pyoxigraph recurses once per level of nesting (groups,
-#: brackets, unary operators, long operator chains): on a thread's usual 8 MiB, 3,000 nested
-#: groups (9 KB of query) overflowed it and killed the process. 512 MiB holds queries of
-#: several hundred KB, far above ``max_query_bytes``; it is address space, and only what a
-#: query really uses is touched.
-QUERY_STACK_BYTES = 512 * 1024 * 1024
 #: How often the query threads' heap is given back to the kernel, when no query runs.
 TRIM_IDLE_SECONDS = 1.0
 
@@ -130,7 +121,7 @@ class QueryThreads:
         if not finished and deadline - time.monotonic() > 0:
             with task.lock:
                 if task.outcome is None and task.thread_id is not None:
-                    task.demoted = _set_niceness(task.thread_id, DEMOTED_NICENESS)
+                    task.demoted = set_niceness(task.thread_id, DEMOTED_NICENESS)
             finished = task.done.wait(max(deadline - time.monotonic(), 0))
         if not finished:
             with task.lock:
@@ -188,7 +179,7 @@ class QueryThreads:
                 self._in_flight -= 1
             task.done.set()
             self._slots.release()
-            if demoted and not _set_niceness(0, 0):
+            if demoted and not set_niceness(0, 0):
                 # Raising a priority needs a privilege: this thread ends, and the next request
                 # starts a fresh one (a thread inherits the niceness of the thread starting it).
                 with self._lock:
@@ -229,12 +220,3 @@ def _forget_frames(error: BaseException) -> None:
         error.__context__ = None
         error.__cause__ = None
         error = following
-
-
-def _set_niceness(thread_id: int, niceness: int) -> bool:
-    """Set a thread's niceness (0: the calling thread); False if the system refuses."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, thread_id, niceness)
-    except OSError:
-        return False
-    return True

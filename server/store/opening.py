@@ -127,7 +127,7 @@ def _check_distinct_graphs(parts: Iterable[knowledge_graph.GraphPart], base_iri:
 def open_remote_store(settings: Mapping[str, Any]) -> LoadedGraph:
     """The graph of a ``sparql:`` store (:mod:`govkg.store.remote`), the article graphs pushed first
     when ``update_url`` is set and the store's copy is out of date."""
-    from govkg.store.remote import RemoteBackend, push_article_graphs  # requests, SPARQLWrapper: only here
+    from govkg.store.remote import RemoteBackend, push_article_graphs  # requests: only here
 
     url = settings["store"][len(REMOTE_STORE_PREFIX) :]
     base_iri = settings["base_iri"]

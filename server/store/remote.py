@@ -4,7 +4,8 @@ Our server becomes the front of a store such as Virtuoso, Fuseki, Oxigraph serve
 or QLever; everything but the storage stays ours:
 
 * **Queries** are checked exactly as for the embedded store (size, SERVICE allowlist, no
-  updates) and then forwarded with SPARQLWrapper, asking the store for SPARQL JSON results
+  updates) and then forwarded as a SPARQL 1.1 Protocol POST (``requests``, the one HTTP
+  client of this module: queries, probes and pushes alike), asking the store for SPARQL JSON results
   (SELECT, ASK) or N-Triples (CONSTRUCT); the answer is re-serialized by our registry in
   the negotiated format, with our row cap and ``X-Govkg-Truncated``. The wait is bounded by
   ``query_timeout``: the HTTP request runs in a helper thread and the client gets 503 when
@@ -54,8 +55,6 @@ from govkg.rdf.namespaces import DCAT
 from govkg.sparql.lexer import describe_as_select, has_dataset_clause
 from govkg.store.loaded import LoadedGraph
 from govkg.store.metadata import MetadataIris
-from SPARQLWrapper import DIGEST, JSON, POST, TURTLE, SPARQLWrapper
-from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 #: Blank nodes are followed this deep from a resource in a remote CBD (our pages show 6).
 CBD_DEPTH = 6
@@ -98,6 +97,11 @@ def _auth(url: str, credentials: tuple[str, str] | None, timeout: float = 10) ->
     if probe.status_code == 401 and "digest" in probe.headers.get("WWW-Authenticate", "").lower():
         return requests.auth.HTTPDigestAuth(*credentials)
     return requests.auth.HTTPBasicAuth(*credentials)
+
+
+def _detail(response: requests.Response) -> str:
+    """What a store said with an error status: the start of its body, as text."""
+    return response.text.strip()[:2000] or response.reason or ""
 
 
 # --- reading: the store-like facade -----------------------------------------------------------
@@ -230,7 +234,10 @@ class RemoteBackend:
         self.base_iri = base_iri
         self.timeout = timeout
         self.credentials = _credentials()
-        self.auth_type = None
+        #: ``requests`` auth for the store: Basic, or Digest once :meth:`probe` saw it asked for.
+        self.auth: requests.auth.AuthBase | None = (
+            requests.auth.HTTPBasicAuth(*self.credentials) if self.credentials else None
+        )
         self.virtuoso = False
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._executor_pid = -1
@@ -252,16 +259,14 @@ class RemoteBackend:
 
     def probe(self) -> None:
         """Check the store answers (``ASK {}``); learn its auth scheme and whether it is Virtuoso."""
-        auth = _auth(self.query_url, self.credentials)
-        if isinstance(auth, requests.auth.HTTPDigestAuth):
-            self.auth_type = DIGEST
+        self.auth = _auth(self.query_url, self.credentials)
         try:
             response = requests.post(
                 self.query_url,
                 data={"query": "ASK {}"},
                 headers={"Accept": _JSON_RESULTS},
                 timeout=10,
-                auth=auth,
+                auth=self.auth,
             )
         except requests.RequestException as error:
             raise RemoteStoreError(f"{self.query_url}: the store does not answer ({error})") from None
@@ -311,59 +316,55 @@ class RemoteBackend:
     def _after_fork_in_child(self) -> None:
         self._executor_lock = threading.Lock()
 
-    def _wrapper(
-        self, query: str, accept: str, timeout: float, dataset: Mapping[str, tuple[str, ...]] | None = None
-    ) -> SPARQLWrapper:
-        wrapper = SPARQLWrapper(self.query_url)
-        wrapper.setMethod(POST)
-        wrapper.setOnlyConneg(True)
-        wrapper.setReturnFormat(TURTLE if accept == _N_TRIPLES else JSON)  # the Accept header is ours
-        wrapper.addCustomHttpHeader("Accept", accept)
-        wrapper.setTimeout(max(1, int(timeout + 5)))
-        if self.credentials:
-            wrapper.setCredentials(*self.credentials)
-            if self.auth_type:
-                wrapper.setHTTPAuth(self.auth_type)
-        if self.virtuoso:
-            wrapper.addParameter("timeout", str(int(timeout * 1000)))
-        for name, iris in (dataset or {}).items():
-            for iri in iris:
-                wrapper.addParameter(name, iri)
-        wrapper.setQuery(query)
-        return wrapper
+    def _fetch(
+        self,
+        query: str,
+        accept: str,
+        timeout: float | None = None,
+        dataset: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> bytes:
+        """The body of the store's answer to ``query``; 503 past ``timeout``, 400/502 on errors.
 
-    def _fetch(self, query: str, accept: str, timeout: float | None = None, dataset=None) -> bytes:  # noqa: ANN001
-        """The body of the store's answer to ``query``; 503 past ``timeout``, 400/502 on errors."""
+        One SPARQL 1.1 Protocol query by POST (URL-encoded form: ``query``, the dataset's
+        ``default-graph-uri`` / ``named-graph-uri``, and Virtuoso's own ``timeout`` in ms) with
+        our ``Accept``; the request runs in a helper thread so the wait ends at ``timeout``
+        even while the store sends slowly.
+        """
         timeout = self.timeout if timeout is None else timeout
-        wrapper = self._wrapper(query, accept, timeout, dataset)
+        form: list[tuple[str, str]] = [("query", query)]
+        if self.virtuoso:
+            form.append(("timeout", str(int(timeout * 1000))))
+        for name, iris in (dataset or {}).items():
+            form.extend((name, iri) for iri in iris)
 
         def call() -> bytes:
-            result = wrapper.query()
-            try:
-                if result.response.headers.get("X-SQL-State") == "S1TAT":
-                    # Virtuoso's "anytime" answer: partial results when its time limit struck.
-                    raise TimeoutError("the store stopped at its time limit (partial results)")
-                return result.response.read()
-            finally:
-                result.response.close()
+            response = requests.post(
+                self.query_url,
+                data=form,
+                headers={"Accept": accept},
+                timeout=max(1, int(timeout + 5)),
+                auth=self.auth,
+            )
+            if response.headers.get("X-SQL-State") == "S1TAT":
+                # Virtuoso's "anytime" answer: partial results when its time limit struck.
+                raise TimeoutError("the store stopped at its time limit (partial results)")
+            if response.status_code == 400:
+                raise ClientError(f"Malformed query (the store says): {_detail(response)}")
+            if response.status_code != 200:
+                raise StoreFailed(
+                    f"The triple store failed to answer (HTTP {response.status_code}): {_detail(response)}"
+                )
+            return response.content
 
         future = self._threads().submit(call)
         try:
             return future.result(timeout=timeout)
-        except (concurrent.futures.TimeoutError, TimeoutError):
+        except (concurrent.futures.TimeoutError, TimeoutError, requests.Timeout):
             raise QueryTimedOut(
                 f"Query timed out: it ran longer than the {timeout:g} s limit and was stopped. "
                 "Narrow it down (more specific patterns, a LIMIT) and try again."
             ) from None
-        except SPARQLWrapperException as error:
-            message = str(error).split("\n\nResponse:\n", 1)
-            detail = message[1].strip()[:2000] if len(message) > 1 else str(error)
-            if type(error).__name__ == "QueryBadFormed":
-                raise ClientError(f"Malformed query (the store says): {detail}") from None
-            raise StoreFailed(f"The triple store failed to answer: {detail}") from None
-        except OSError as error:
-            if "timed out" in str(error):
-                raise QueryTimedOut(f"Query timed out after {timeout:g} s.") from None
+        except requests.RequestException as error:
             raise StoreFailed(f"The triple store cannot be reached: {error}") from None
 
     def select(self, query: str, timeout: float | None = None) -> list[dict[str, Any]]:
