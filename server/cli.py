@@ -267,13 +267,17 @@ def load(
             err=True,
         )
 
+    folder = StoreDirectory(store_dir)
+    outcome = "the store is unchanged"
     try:
         check_store_folder(store_dir, create=True)
-        load_files(StoreDirectory(store_dir), list(files), settings["base_iri"], progress, report)
+        if not folder.has_loaded():
+            outcome = "nothing was loaded: the new store is empty"
+        load_files(folder, list(files), settings["base_iri"], progress, report)
     except (DataFileError, StoreError) as error:
-        raise click.ClickException(f"{error} (the store is unchanged)") from None
+        raise click.ClickException(f"{error} ({outcome})") from None
     except OSError as error:
-        raise click.ClickException(f"{_os_error_message(error)} (the store is unchanged)") from None
+        raise click.ClickException(f"{_os_error_message(error)} ({outcome})") from None
     click.echo(
         f"loaded in {time.monotonic() - started:.2f} s; serve with: govkg serve --store {store_dir}", err=True
     )

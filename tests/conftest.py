@@ -163,6 +163,18 @@ def start_server(
     raise RuntimeError(f"server did not become ready in {timeout} s:\n{server.log()}")
 
 
+def run_govkg(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the ``govkg`` command line as a user does, in a subprocess from the checkout; output as text."""
+    command = [sys.executable, "-m", "govkg", *args]
+    return subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def load_store(store: Path, *files: Path, timeout: float = 300) -> None:
+    """Fill the persistent store folder ``store`` with ``govkg load`` (the test fails with its stderr)."""
+    loaded = run_govkg("load", "--store", str(store), *map(str, files), timeout=timeout)
+    assert loaded.returncode == 0, loaded.stderr
+
+
 def stop_server(server: LiveServer) -> None:
     """Stop the server's whole process group by its PID (SIGTERM, then SIGKILL)."""
     stop_process_group(server.process, grace=15)

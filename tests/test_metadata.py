@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -15,7 +16,7 @@ from rdflib import RDF, XSD, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 
 from tests import dcat_ap
-from tests.conftest import start_server, stop_server
+from tests.conftest import PROJECT_ROOT, load_store, start_server, stop_server
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
@@ -335,6 +336,53 @@ def test_the_web_layer_registers_its_rules_from_the_route_table(app, path, endpo
     ]
 
 
+MOVED_ROUTES = r"""
+import json, sys
+from govkg.rdf import routes
+routes.SPARQL_ENDPOINT, routes.VOID_DOCUMENT, routes.CATALOG, routes.DUMPS = (
+    "query-service", ".well-known/void-description", "katalog", "downloads/"
+)
+from govkg import create_app
+client = create_app({"base_iri": "http://127.0.0.1:5000/"}).test_client()
+paths = ["/query-service?query=ASK%7B%7D", "/.well-known/void-description", "/katalog", "/downloads/",
+         "/downloads/govkg.nt", "/sparql?query=ASK%7B%7D", "/.well-known/void", "/catalog", "/dumps/"]
+statuses = {path: client.get(path, headers={"Accept": "*/*"}).status_code for path in paths}
+documents = {path: client.get(path, headers={"Accept": "application/n-triples"}).text
+             for path in ("/.well-known/void-description", "/katalog")}
+json.dump({"statuses": statuses, "documents": documents}, sys.stdout)
+"""
+
+
+def test_a_path_changed_in_the_route_table_moves_the_route_and_the_metadata_urls():
+    """The table is the one spelling: change its paths (in a fresh interpreter, before the web
+    layer reads them) and the server answers at the new paths only, and VoID and DCAT name them."""
+    completed = subprocess.run(
+        [sys.executable, "-c", MOVED_ROUTES], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    answer = json.loads(completed.stdout)
+    assert answer["statuses"] == {
+        "/query-service?query=ASK%7B%7D": 200,
+        "/.well-known/void-description": 200,
+        "/katalog": 200,
+        "/downloads/": 200,
+        "/downloads/govkg.nt": 200,
+        "/sparql?query=ASK%7B%7D": 404,
+        "/.well-known/void": 404,
+        "/catalog": 404,
+        "/dumps/": 404,
+    }
+    base = "http://127.0.0.1:5000/"
+    void = rdflib.Graph().parse(data=answer["documents"]["/.well-known/void-description"], format="nt")
+    catalog = rdflib.Graph().parse(data=answer["documents"]["/katalog"], format="nt")
+    assert set(void.objects(None, VOID.sparqlEndpoint)) == {URIRef(base + "query-service")}
+    assert (URIRef(base + ".well-known/void-description"), RDF.type, VOID.DatasetDescription) in void
+    assert (URIRef(base + "katalog"), RDF.type, DCAT.Catalog) in catalog
+    assert set(catalog.objects(None, DCAT.endpointURL)) == {URIRef(base + "query-service")}
+    downloads = {str(url) for url in catalog.objects(None, DCAT.downloadURL)}
+    assert downloads == {f"{base}downloads/{dump.name}" for dump in DUMP_FILES}
+
+
 def test_the_metadata_names_its_urls_from_the_route_table(live_server, void, catalogue):
     base = live_server.url
     dataset = URIRef(base + "id/dataset/zhaoqing-rule-of-law")
@@ -381,13 +429,7 @@ def test_void_counts_of_a_large_store_are_not_a_client_query(tmp_path):
         for index in range(200_000):
             out.write(f'<urn:x:s{index}> <urn:x:p{index % 7}> "{index}" .\n')
     store = tmp_path / "store"
-    loaded = subprocess.run(
-        [sys.executable, "-m", "govkg", "load", "--store", str(store), str(data)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert loaded.returncode == 0, loaded.stderr
+    load_store(store, data, timeout=600)
     bound = str(1024 * 1024)
     base = "https://w3id.org/govkg/"
     arguments = ("--store", str(store), "--base-iri", base, "--query-memory-limit", bound)

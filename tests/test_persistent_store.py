@@ -6,15 +6,13 @@ import concurrent.futures
 import gzip
 import json
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.conftest import PROJECT_ROOT, start_server, stop_server
+from tests.conftest import run_govkg, start_server, stop_server
 
 BASE = "https://w3id.org/govkg/"
 CSV = "text/csv"
@@ -31,16 +29,6 @@ def _write_nt(path: Path, count: int, start: int = 0) -> Path:
     else:
         path.write_text("".join(lines), encoding="utf-8")
     return path
-
-
-def _govkg(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "govkg", *args],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def _count(url: str, query: str) -> int:
@@ -65,7 +53,7 @@ def loaded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("persistent")
     big = _write_nt(folder / "big.nt", 20000)
     small = _write_nt(folder / "small.nt.gz", 300, start=50000)
-    completed = _govkg("load", str(big), f"urn:test:small={small}", "--store", str(folder / "store"))
+    completed = run_govkg("load", str(big), f"urn:test:small={small}", "--store", str(folder / "store"))
     assert completed.returncode == 0, completed.stderr
     assert "20,000 triples into <https://w3id.org/govkg/graph/data/big>" in completed.stderr
     return folder / "store"
@@ -88,13 +76,31 @@ def test_a_bad_line_stops_the_load_and_leaves_the_store_as_it_was(loaded_store: 
     with bad.open("a", encoding="utf-8") as out:
         out.write('<https://bench.example/x> <https://bench.example/p> "unterminated .\n')
     replacement = _write_nt(tmp_path / "big.nt", 10)  # would replace graph/data/big, loaded first
-    completed = _govkg("load", str(replacement), str(bad), "--store", str(loaded_store))
+    completed = run_govkg("load", str(replacement), str(bad), "--store", str(loaded_store))
     assert completed.returncode == 1
     assert f"{bad}, line 5001" in completed.stderr or "bad.nt, line 5001" in completed.stderr
     assert "the store is unchanged" in completed.stderr
     assert _graph_counts(loaded_store) == before_counts
     assert (loaded_store / "state.json").read_text() == before_state
     assert not (loaded_store / "rollback").exists()
+
+
+def test_a_failed_first_load_says_the_new_store_is_empty(tmp_path: Path) -> None:
+    """A new store had nothing to put back: the messages say it is empty, not "as it was"."""
+    bad = tmp_path / "bad.nt"
+    bad.write_text('<https://bench.example/x> <https://bench.example/p> "unterminated .\n', encoding="utf-8")
+    for attempt in range(2):  # a second try finds the empty store the first one left
+        completed = run_govkg("load", str(bad), "--store", str(tmp_path / "new"))
+        assert completed.returncode == 1, attempt
+        assert "the first load into this store did not finish; the store is empty" in completed.stderr
+        assert "(nothing was loaded: the new store is empty)" in completed.stderr
+        assert "put back" not in completed.stderr and "unchanged" not in completed.stderr
+    assert not (tmp_path / "new" / "state.json").exists()
+    good = _write_nt(tmp_path / "good.nt", 10)
+    assert run_govkg("load", str(good), "--store", str(tmp_path / "new")).returncode == 0
+    completed = run_govkg("load", str(bad), "--store", str(tmp_path / "new"))
+    assert "put back as it was before the last load" in completed.stderr
+    assert "(the store is unchanged)" in completed.stderr
 
 
 def test_an_unfinished_load_is_rolled_back_when_the_store_is_next_opened(tmp_path: Path) -> None:
@@ -179,7 +185,7 @@ def test_each_process_reads_through_its_own_handle(loaded_store: Path) -> None:
 
 def test_load_shows_progress_with_triples_per_second(tmp_path: Path) -> None:
     data = _write_nt(tmp_path / "some.nt", 1000)
-    completed = _govkg("load", str(data), "--store", str(tmp_path / "store"), "--progress")
+    completed = run_govkg("load", str(data), "--store", str(tmp_path / "store"), "--progress")
     assert completed.returncode == 0, completed.stderr
     assert "1,000 triples" in completed.stderr and "triples/s" in completed.stderr
 
@@ -193,7 +199,7 @@ def test_an_xml_bomb_is_refused_before_loading(loaded_store: Path, tmp_path: Pat
         "</rdf:Description></rdf:RDF>\n",
         encoding="utf-8",
     )
-    completed = _govkg("load", str(bomb), "--store", str(loaded_store))
+    completed = run_govkg("load", str(bomb), "--store", str(loaded_store))
     assert completed.returncode == 1
     assert "bomb.rdf, line 2" in completed.stderr and "the store is unchanged" in completed.stderr
     assert _graph_counts(loaded_store) == before

@@ -113,6 +113,11 @@ def form_post(server: LiveServer, *fields: str) -> bytes:
     return head(server, "POST", "/sparql", "Content-Type: application/x-www-form-urlencoded", *fields)
 
 
+def chunked_form_post(server: LiveServer, *fields: str) -> bytes:
+    """The head of a form POST to /sparql whose body follows in chunks (the caller sends them)."""
+    return form_post(server, "Transfer-Encoding: chunked", *fields)
+
+
 def read_status(sock: socket.socket, seconds: float = 5.0) -> int:
     sock.settimeout(seconds)
     data = b""
@@ -249,14 +254,7 @@ def test_last_chunk_inside_chunk_data_is_data(public: LiveServer) -> None:
     body = urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"}).encode() + b"&x=0\r\n\r\n" + b"y" * 10
     with held([connect(public)]) as (sock,):
         sock.sendall(
-            head(
-                public,
-                "POST",
-                "/sparql",
-                "Content-Type: application/x-www-form-urlencoded",
-                "Transfer-Encoding: chunked",
-                "Accept: application/sparql-results+json",
-            )
+            chunked_form_post(public, "Accept: application/sparql-results+json")
             + f"{len(body):x}\r\n".encode()
             + body[:-5]
         )
@@ -273,27 +271,10 @@ def test_stalled_and_slow_chunked_senders_do_not_delay_others(public: LiveServer
     with ExitStack() as stack:
         stalled = stack.enter_context(held([connect(public) for _ in range(20)]))
         for sock in stalled:
-            sock.sendall(
-                head(
-                    public,
-                    "POST",
-                    "/sparql",
-                    "Content-Type: application/x-www-form-urlencoded",
-                    "Transfer-Encoding: chunked",
-                )
-                + b"100\r\nquery=ASK%7B%7D&x=0\r\n\r\n"
-            )
+            sock.sendall(chunked_form_post(public) + b"100\r\nquery=ASK%7B%7D&x=0\r\n\r\n")
         slow = stack.enter_context(held([connect(public) for _ in range(20)]))
         for sock in slow:
-            sock.sendall(
-                head(
-                    public,
-                    "POST",
-                    "/sparql",
-                    "Content-Type: application/x-www-form-urlencoded",
-                    "Transfer-Encoding: chunked",
-                )
-            )
+            sock.sendall(chunked_form_post(public))
 
         def trickle() -> None:
             while not stop.is_set():
@@ -389,15 +370,7 @@ def test_oversized_bodies_are_refused_before_they_are_read(public: LiveServer) -
         assert_healthy(public)
     with held([connect(public) for _ in range(20)]) as chunked:
         for sock in chunked:
-            sock.sendall(
-                head(
-                    public,
-                    "POST",
-                    "/sparql",
-                    "Content-Type: application/x-www-form-urlencoded",
-                    "Transfer-Encoding: chunked",
-                )
-            )
+            sock.sendall(chunked_form_post(public))
             try:
                 for _ in range(16):
                     sock.sendall(b"10000\r\n" + b"x" * 65536 + b"\r\n")

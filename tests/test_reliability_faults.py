@@ -36,6 +36,7 @@ from tests.conftest import (
     eventually,
     free_port,
     query_process_pids,
+    run_govkg,
     start_server,
     stop_server,
     wait_for_web_workers,
@@ -425,11 +426,6 @@ def test_sigterm_answers_the_request_in_flight_refuses_new_ones_and_exits_0(tmp_
 # --- the persistent store: SIGKILL during a load -------------------------------------------------------
 
 
-def _govkg(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "govkg", *args]
-    return subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout)
-
-
 def _graph_counts(server: LiveServer) -> dict[str, int]:
     query = (
         "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } FILTER(CONTAINS(STR(?g), '/graph/data/')) }"
@@ -459,7 +455,7 @@ def test_sigkill_during_a_load_leaves_the_old_data_or_the_new_never_a_mix(tmp_pa
 
     store = tmp_path / "store"
     (tmp_path / "old.nt").write_text('<http://example.org/old/s> <http://example.org/old/p> "old" .\n')
-    assert _govkg("load", str(tmp_path / "old.nt"), "--store", str(store)).returncode == 0
+    assert run_govkg("load", str(tmp_path / "old.nt"), "--store", str(store)).returncode == 0
     before = json.loads((store / "state.json").read_text())
     big = tmp_path / "big.nt"
     generate_file(big, 100_000)  # a few seconds of loading
@@ -505,7 +501,7 @@ def test_a_remote_store_that_stops_gets_a_clear_answer_in_time_and_full_service_
     oxigraph = start_oxigraph_store(tmp_path / "oxigraph")
     server = None
     try:
-        pushed = _govkg("load", "--into", oxigraph.update_url, "--base-iri", DEFAULT_BASE_IRI)
+        pushed = run_govkg("load", "--into", oxigraph.update_url, "--base-iri", DEFAULT_BASE_IRI)
         assert pushed.returncode == 0, pushed.stderr
         server = start_server(
             tmp_path,
@@ -599,7 +595,7 @@ def test_a_load_killed_at_any_step_leaves_data_and_state_that_agree(tmp_path, po
         (tmp_path / f"{name}.nt").write_text(
             f'<http://example.org/{name}> <http://example.org/p> "{name}" .\n'
         )
-    assert _govkg("load", str(tmp_path / "old.nt"), "--store", str(store)).returncode == 0
+    assert run_govkg("load", str(tmp_path / "old.nt"), "--store", str(store)).returncode == 0
     crashed = subprocess.run(
         [sys.executable, "-c", _CRASHING_LOAD, point, str(tmp_path / "new.nt"), "--store", str(store)],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,

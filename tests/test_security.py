@@ -30,7 +30,7 @@ from govkg.sparql.text import complete_prefixes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import LiveServer, child_pids, start_server, stop_server, web_worker_pids
+from tests.conftest import LiveServer, child_pids, load_store, start_server, stop_server, web_worker_pids
 from tests.test_sparql_safety import Listener
 
 TIMEOUT = 10
@@ -439,13 +439,7 @@ def test_data_files_stay_in_their_own_graph(tmp_path):
     query = "SELECT ?g ?o WHERE { GRAPH ?g { ?s <urn:x:p> ?o } } ORDER BY ?o"
     expected = [(f"{base}graph/data/third", "default graph"), (f"{base}graph/data/third", "injected")]
     store = tmp_path / "store"
-    loaded = subprocess.run(
-        [sys.executable, "-m", "govkg", "load", "--store", str(store), str(trig)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert loaded.returncode == 0, loaded.stderr
+    load_store(store, trig)
     # The server's own base (the files are bulk-loaded as they are), in memory and on disk.
     for args in (("--data", str(trig)), ("--store", str(store))):
         server = start_server(tmp_path, "--base-iri", base, *args)

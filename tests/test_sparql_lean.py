@@ -3,10 +3,14 @@
 A form POST with only ``query`` takes the lean path; the same query sent as
 ``application/sparql-query`` always goes through the Flask view. Both answers must carry the
 same status, headers and body, over real HTTP, for every query form, format and encoding, and
-for queries refused by the checks, by negotiation or by the engine while they run.
+for queries refused by the checks, by negotiation or by the engine while they run. The access
+log, written without logging's records, keeps gunicorn's combined format.
 """
 
 from __future__ import annotations
+
+import re
+import time
 
 import pytest
 import requests
@@ -60,3 +64,18 @@ def test_the_app_answers_sparql_through_the_lean_path(app):
     assert isinstance(app.wsgi_app, LeanSparql)
     answer = app.test_client().post("/sparql", data={"query": "ASK {}"})
     assert answer.status_code == 200 and answer.json == {"head": {}, "boolean": True}
+
+
+def test_access_log_line_is_gunicorns_combined_format(live_server):
+    headers = {"Referer": "http://referer.example/a", "User-Agent": 'agent/1 "quoted"'}
+    query = {"query": "ASK {}"}
+    response = requests.post(live_server.sparql_url, data=query, headers=headers, timeout=TIMEOUT)
+    assert response.status_code == 200
+    line = re.compile(
+        r'^127\.0\.0\.1 - - \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "POST /sparql HTTP/1\.1" '
+        rf'200 {len(response.content)} "http://referer\.example/a" "agent/1 \\"quoted\\""$'
+    )
+    deadline = time.monotonic() + TIMEOUT
+    while not any(line.match(entry) for entry in live_server.log().splitlines()):
+        assert time.monotonic() < deadline, live_server.log()[-2000:]
+        time.sleep(0.05)

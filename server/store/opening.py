@@ -156,11 +156,26 @@ def _open_disk(settings: Mapping[str, Any]) -> LoadedGraph:
 
 
 def _open_memory(settings: Mapping[str, Any]) -> LoadedGraph:
+    if _data_goes_to_disk(settings):
+        # Removed at exit with its folder; a fork (a web worker, a query process) opens it read-only.
+        folder = temporary_folder("govkg-store-")[0]
+        log.info("loading the data into a temporary on-disk store in %s (disk_data_bytes)", folder)
+        return open_persistent_store(folder / "store", settings["base_iri"], settings["data"])
     loaded = open_knowledge_graph(settings["base_iri"], settings["data"])
     # The dumps and counts are built on first request, into files every worker shares:
     # a folder of the server's, made before the workers are forked, removed at exit.
     loaded.store_directory = temporary_folder("govkg-cache-")[0]
     return loaded
+
+
+def _data_goes_to_disk(settings: Mapping[str, Any]) -> bool:
+    """Whether the ``data`` files are bigger in all than ``disk_data_bytes`` (when that is set)."""
+    limit = settings.get("disk_data_bytes") or 0
+    if not limit or not settings["data"]:
+        return False
+    parts = knowledge_graph.data_file_parts(settings["data"], settings["base_iri"])
+    size = sum(path.stat().st_size for part in parts for path in part.files if path.is_file())
+    return size > limit
 
 
 #: Where the ``store`` setting can point, first match wins: (does it claim the value?, opener).

@@ -149,6 +149,10 @@ class StoreDirectory:
         """Whether a database has been created in the folder."""
         return self.database.is_dir()
 
+    def has_loaded(self) -> bool:
+        """Whether a load into the folder has ever finished (its ``state.json`` is written then)."""
+        return self.state_file.is_file()
+
     def read_state(self) -> StoreState:
         """The recorded state; an empty one for a new folder."""
         try:
@@ -180,11 +184,18 @@ class StoreDirectory:
         if not self.rollback.is_dir():
             self.rollback_state.unlink(missing_ok=True)  # it went with a checkpoint never completed
             return False
-        log.warning(
-            "%s: put back as it was before the last load, which did not finish", display_path(self.path)
-        )
-        if self.rollback_state.is_file():  # the state that goes with the checkpoint (null: none yet)
-            saved = self.rollback_state.read_text(encoding="utf-8")
+        # The state that goes with the checkpoint; null: the load was the first into the folder.
+        saved = self.rollback_state.read_text(encoding="utf-8") if self.rollback_state.is_file() else None
+        if saved is not None and saved.strip() == "null":
+            log.warning(
+                "%s: the first load into this store did not finish; the store is empty",
+                display_path(self.path),
+            )
+        else:
+            log.warning(
+                "%s: put back as it was before the last load, which did not finish", display_path(self.path)
+            )
+        if saved is not None:
             if saved.strip() == "null":
                 self.state_file.unlink(missing_ok=True)
             else:

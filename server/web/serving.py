@@ -33,10 +33,12 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import socket
 import struct
 import sys
 import threading
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -56,6 +58,11 @@ from gunicorn.workers.gthread import ThreadWorker
 SPARE_THREADS = 2
 #: Graceful closes (each waits up to 2 s for the client) that may run at once in one worker.
 LINGERING_CLOSES = 32
+#: Seconds a request thread waits for the next request on its kept-alive connection before it
+#: hands the connection back to the worker's poller (see ``_ThreadWorker.handle``), looking in
+#: slices of :data:`NEXT_REQUEST_SLICE` s whether another connection waits for a thread.
+NEXT_REQUEST_WAIT = 0.05
+NEXT_REQUEST_SLICE = 0.005
 
 #: Web workers that ``workers = auto`` gives a small in-memory store (see :func:`web_workers`).
 SMALL_STORE_WORKERS = 2
@@ -236,6 +243,27 @@ class _ThreadWorker(ThreadWorker):
         for listener in self.sockets:
             listener.close()
 
+    def handle(self, conn: Any) -> Any:  # noqa: ANN401 - gunicorn's result
+        """Answer a request; then, while the client sends its next one on the same connection
+        within :data:`NEXT_REQUEST_WAIT` s, answer that one on this thread too (as long as no other
+        connection waits for a thread: then it goes back to the poller at once).
+
+        Gunicorn hands every kept-alive connection back to the worker's main loop between two
+        requests (a callback queued for the main thread, the socket registered with the poller,
+        then unregistered and the connection queued for a thread again): three thread wake-ups
+        and about 0.2 ms of a small query's CPU. A client that sends at once (a script, a
+        benchmark, a page's burst of requests) skips that round trip; one that does not frees
+        the thread after the short wait, and its connection goes to the poller as before.
+        """
+        result = super().handle(conn)
+        while result is True and self.alive and _next_request_waiting(conn, self._others_wait):
+            result = super().handle(conn)
+        return result
+
+    def _others_wait(self) -> bool:
+        """Whether a connection is queued for a request thread (then none lingers), or the worker stops."""
+        return not self.alive or not self.tpool._work_queue.empty()
+
     def finish_request(self, conn: Any, fs: Any) -> None:
         if "close" not in vars(conn):
             conn.close = partial(_close_off_the_loop, conn.close)
@@ -243,6 +271,35 @@ class _ThreadWorker(ThreadWorker):
 
 
 _lingering = threading.BoundedSemaphore(LINGERING_CLOSES)
+
+
+def _next_request_waiting(conn: Any, others_wait: Callable[[], bool]) -> bool:  # noqa: ANN401
+    """Whether the next request on a kept-alive connection is there, or comes within
+    :data:`NEXT_REQUEST_WAIT` s while no other connection waits for a thread (``others_wait``)."""
+    if conn.parser is None or conn.is_http2:
+        return False
+    if conn.parser.unreader.buf.getvalue():
+        return True  # bytes read ahead: the next request has begun
+    poller = select.poll()
+    try:
+        poller.register(conn.sock, select.POLLIN)
+        deadline = time.monotonic() + NEXT_REQUEST_WAIT
+        while not others_wait():
+            if poller.poll(NEXT_REQUEST_SLICE * 1000):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+    except (OSError, ValueError):  # closed meanwhile
+        return False
+    return False
+    if conn.parser.unreader.buf.getvalue():
+        return True  # bytes read ahead: the next request has begun
+    poller = select.poll()
+    try:
+        poller.register(conn.sock, select.POLLIN)
+        return bool(poller.poll(NEXT_REQUEST_WAIT * 1000))
+    except (OSError, ValueError):  # closed meanwhile
+        return False
 
 
 def _close_off_the_loop(close: Callable[..., None], graceful: bool = False) -> None:
@@ -288,9 +345,47 @@ class _AccessLogger(Logger):
             environ.get("HTTP_USER_AGENT", "-"),
         )
         try:
-            self.access_log.info('%s - %s %s "%s" %s %s "%s" "%s"', *(f.replace('"', '\\"') for f in fields))
+            line = '%s - %s %s "%s" %s %s "%s" "%s"' % tuple(f.replace('"', '\\"') for f in fields)  # noqa: UP031
+            streams = self._plain_streams()
+            if streams is None:
+                self.access_log.info("%s", line)
+                return
+            for handler in streams:  # what StreamHandler.emit does, without a LogRecord
+                with handler.lock:
+                    handler.stream.write(line + handler.terminator)
+                    handler.stream.flush()
         except Exception:  # noqa: BLE001 - as gunicorn: a logging failure is reported, not raised
             self.exception("access log")
+
+    def _plain_streams(self) -> list[logging.StreamHandler] | None:
+        """The access log's handlers when each just writes the message to a stream (gunicorn's
+        own set-up, ``accesslog = "-"`` or a file), else ``None``: then logging writes the line."""
+        log = self.access_log
+        if log.filters or not log.isEnabledFor(logging.INFO):
+            return None
+        handlers = log.handlers
+        for handler in handlers:
+            if (
+                type(handler) not in (logging.StreamHandler, logging.FileHandler)
+                or handler.filters
+                or handler.level > logging.INFO
+                or handler.formatter is None
+                or handler.formatter._fmt != "%(message)s"
+                or handler.stream is None
+            ):
+                return None
+        return handlers or None
+
+    _now_second = -1
+    _now_text = ""
+
+    def now(self) -> str:
+        """Gunicorn's access-log time, ``[07/Dec/2026:07:05:00 +0000]``, formatted once a second."""
+        second = int(time.time())
+        if second != self._now_second:
+            self._now_text = time.strftime("[%d/%b/%Y:%H:%M:%S %z]", time.localtime(second))
+            self._now_second = second
+        return self._now_text
 
 
 def _bracket_ipv6(host: str) -> str:
