@@ -15,6 +15,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import PROJECT_ROOT, LiveServer
 from tests.test_browser import CHROMIUM
 
@@ -24,6 +26,7 @@ MINIMUM_SCORE = 90
 LIGHTHOUSE = PROJECT_ROOT / "node_modules" / "lighthouse"
 
 
+@pytest.mark.solo  # Performance is scored from the CPU time the pages took: nothing runs beside it
 def test_lighthouse_scores_every_category_at_least_90_on_phone_and_desktop(
     live_server: LiveServer, tmp_path: Path
 ) -> None:

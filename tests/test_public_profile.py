@@ -27,7 +27,10 @@ import requests
 from govkg.settings import load_settings
 from govkg.web.public import find_nginx, http_config
 
-from tests.conftest import LiveServer, child_pids, start_server, stop_server
+from tests.conftest import LiveServer, child_pids, eventually, start_server, stop_server
+
+# The floods' checks are answer times (/healthz within 2 s): nothing runs beside them.
+pytestmark = pytest.mark.solo
 
 HEALTH_WITHIN = 2.0
 BIG_QUERY = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"
@@ -70,6 +73,25 @@ def connect(server: LiveServer, receive_buffer: int | None = None) -> socket.soc
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
     sock.connect((address.hostname, address.port))
     return sock
+
+
+def _port(server: LiveServer) -> int:
+    return urllib.parse.urlsplit(server.url).port or 80
+
+
+def nginx_has_read(server: LiveServer, connections: int = 0) -> bool:
+    """nginx has accepted every connection made to it and read every byte sent (the kernel's
+    table, /proc/net/tcp: no listening socket has a backlog, no accepted one unread bytes), and
+    at least ``connections`` are open: a flood sent is then a flood nginx holds."""
+    established, port = 0, _port(server)
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) != port or fields[3] not in ("01", "0A"):
+            continue  # only ESTABLISHED and LISTEN
+        if int(fields[4].split(":")[1], 16):  # rx_queue: for a listening socket, its backlog
+            return False
+        established += fields[3] == "01"
+    return established >= connections
 
 
 @contextmanager
@@ -189,16 +211,19 @@ def test_timed_out_requests_are_never_retried_elsewhere() -> None:
 def test_slow_readers_hold_nginx_not_the_instances(public: LiveServer) -> None:
     """40 clients ask for a large answer and read none of it (8 threads per worker were held
     before): nginx buffers the answers, the instances are free, /healthz and queries answer."""
-    request = head(
-        public,
-        "GET",
-        "/sparql?" + urllib.parse.urlencode({"query": BIG_QUERY}),
-        "Accept: application/sparql-results+xml",
-    )
+    path = "/sparql?" + urllib.parse.urlencode({"query": BIG_QUERY})
+    request = head(public, "GET", path, "Accept: application/sparql-results+xml")
+    logged = f'"GET {path} HTTP/1.1"'  # each instance's access log line for one of them
+
+    def answered() -> int:
+        return public.log().count(logged)
+
+    before = answered()
     with held([connect(public, receive_buffer=4096) for _ in range(40)]) as readers:
         for sock in readers:
             sock.sendall(request)
-        time.sleep(0.5)
+        # The instances have answered all 40 (into nginx's buffers: no reader has read a byte).
+        assert eventually(lambda: answered() == before + 40, within=30), (before, answered())
         for _ in range(3):
             assert_healthy(public)
             assert ask(public).json()["boolean"] is True
@@ -233,7 +258,7 @@ def test_last_chunk_inside_chunk_data_is_data(public: LiveServer) -> None:
             + f"{len(body):x}\r\n".encode()
             + body[:-5]
         )
-        time.sleep(0.3)
+        assert eventually(lambda: nginx_has_read(public, 1))
         assert_healthy(public)
         sock.sendall(body[-5:] + b"\r\n0\r\n\r\n")
         assert read_status(sock) == 200
@@ -278,6 +303,7 @@ def test_slow_header_senders_wait_at_nginx_and_are_dropped(public: LiveServer) -
     request_timeout (3 s here) whatever their pace."""
     stop = threading.Event()
     request = head(public, "GET", "/readyz")
+    sent = threading.Event()
     with held([connect(public) for _ in range(50)]) as slow:
 
         def trickle() -> None:
@@ -287,13 +313,14 @@ def test_slow_header_senders_wait_at_nginx_and_are_dropped(public: LiveServer) -
                         sock.send(bytes([byte]))
                     except OSError:
                         pass
+                sent.set()
                 if stop.wait(0.5):
                     return
 
         trickler = threading.Thread(target=trickle, daemon=True)
         trickler.start()
         try:
-            time.sleep(0.6)
+            assert sent.wait(5) and eventually(lambda: nginx_has_read(public, 50))
             for _ in range(3):
                 assert_healthy(public)
                 time.sleep(0.2)
@@ -371,7 +398,7 @@ def test_bodies_within_the_limit_wait_at_nginx(public: LiveServer) -> None:
                 + b"query="
                 + b"x" * 50000
             )
-        time.sleep(0.3)
+        assert eventually(lambda: nginx_has_read(public, 64))
         refused = ask(public)
         assert refused.status_code == 503
         assert refused.headers["Retry-After"] == "1"
@@ -393,7 +420,7 @@ def test_long_query_flood_leaves_healthz_and_answers_503_with_retry_after(public
             pool.submit(requests.get, public.sparql_url, params={"query": f"{runaway} #{n}"}, timeout=30)
             for n in range(32)
         ]
-        time.sleep(0.5)
+        assert eventually(lambda: nginx_has_read(public, 32))
         for _ in range(3):
             assert_healthy(public)
         small = ask(public)
@@ -425,9 +452,9 @@ def test_killing_an_instance_under_load_fails_no_request(public: LiveServer) -> 
     before = instance_pids(public)
     assert len(before) == 2
     stop = threading.Event()
+    statuses: list[int] = []  # every client's, in the order they were answered
 
-    def client() -> list[int]:
-        statuses = []
+    def client() -> None:
         with requests.Session() as session:
             while not stop.is_set():
                 response = session.get(
@@ -435,17 +462,20 @@ def test_killing_an_instance_under_load_fails_no_request(public: LiveServer) -> 
                 )
                 statuses.append(response.status_code)
                 stop.wait(0.05)  # 4 clients stay under the per-client rate limit (100/s)
-        return statuses
 
     with ThreadPoolExecutor(4) as pool:
         running = [pool.submit(client) for _ in range(4)]
-        time.sleep(1.0)
+        assert eventually(lambda: len(statuses) >= 20, within=20), "the clients are not served"
         victim = before[0]
         for pid in [victim, *child_pids(victim)]:
             os.kill(pid, signal.SIGKILL)
-        time.sleep(1.5)
+        killed_at = len(statuses)
+        # The clients go on through the failover: 40 more answers (nginx resends to the other
+        # instance what failed on the killed one).
+        assert eventually(lambda: len(statuses) >= killed_at + 40, within=20), "the clients stalled"
         stop.set()
-        statuses = [status for future in running for status in future.result()]
+        for future in running:
+            future.result()
     assert len(statuses) > 40 and set(statuses) == {200}, {s: statuses.count(s) for s in set(statuses)}
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and len(instance_pids(public)) < 2:

@@ -33,6 +33,7 @@ from govkg.web.serving import request_threads
 from tests.conftest import (
     PROJECT_ROOT,
     LiveServer,
+    eventually,
     free_port,
     query_process_pids,
     run_govkg,
@@ -246,6 +247,7 @@ def test_one_stalled_reader_and_vanishing_clients_leave_nothing_behind(big_dump_
     _served(server)
 
 
+@pytest.mark.solo
 def test_clients_that_never_close_do_not_hold_up_the_others(big_dump_server):
     """Each would cost gunicorn's main loop a 2 s wait for its FIN (10 s here), were it not moved off."""
     port = int(big_dump_server.url.rsplit(":", 1)[1].strip("/"))
@@ -366,6 +368,25 @@ def test_a_bad_data_file_stops_the_start_with_one_clear_line(tmp_path, name):
     assert output.startswith(f"Error: {expected}"), output
 
 
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time process ``pid`` has burnt (0 for one that has ended)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _listening(port: int) -> bool:
+    """Whether a socket listens on TCP ``port`` (the kernel's table, /proc/net/tcp)."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                return True
+    return False
+
+
 # --- SIGTERM ------------------------------------------------------------------------------------------------
 
 
@@ -383,10 +404,10 @@ def test_sigterm_answers_the_request_in_flight_refuses_new_ones_and_exits_0(tmp_
     try:
         client = threading.Thread(target=in_flight)
         client.start()
-        time.sleep(0.7)  # the query is running
-        assert client.is_alive()
+        assert eventually(lambda: any(_cpu_seconds(pid) > 0.05 for pid in query_process_pids(server)))
+        assert client.is_alive()  # the query is running
         os.kill(server.process.pid, signal.SIGTERM)
-        time.sleep(0.5)
+        assert eventually(lambda: not _listening(port), within=5), "the server still listens"
         refused_at = time.monotonic()
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", port), timeout=5).close()
@@ -416,6 +437,19 @@ def _graph_counts(server: LiveServer) -> dict[str, int]:
     return {row["g"]["value"].rsplit("/", 1)[1]: int(row["n"]["value"]) for row in rows}
 
 
+def _read_position(pid: int, path: Path) -> int:
+    """How far process ``pid`` has read the file at ``path`` (its open file's offset; 0 if it has
+    the file open nowhere)."""
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            if Path(os.readlink(fd)) == path:
+                info = (Path(f"/proc/{pid}/fdinfo") / fd.name).read_text()
+                return int(info.split("pos:", 1)[1].split()[0])
+    except OSError:  # the process, or the file descriptor, just ended
+        pass
+    return 0
+
+
 def test_sigkill_during_a_load_leaves_the_old_data_or_the_new_never_a_mix(tmp_path):
     from benchmarks.generate import generate_file
 
@@ -435,7 +469,9 @@ def test_sigkill_during_a_load_leaves_the_old_data_or_the_new_never_a_mix(tmp_pa
         while not (store / "rollback").is_dir() and time.monotonic() < deadline and load.poll() is None:
             time.sleep(0.01)
         assert (store / "rollback").is_dir(), "the load never started writing"
-        time.sleep(0.2)  # well inside the bulk load (1–2 s on a quiet machine)
+        # Well inside the bulk load (1–2 s on a quiet machine): a quarter of the file read.
+        size = big.stat().st_size
+        assert eventually(lambda: _read_position(load.pid, big) >= size // 4, within=30, interval=0.01)
         os.killpg(load.pid, signal.SIGKILL)
     finally:
         if load.poll() is None:

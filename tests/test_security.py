@@ -191,6 +191,7 @@ _HOSTILE: dict[str, Callable[[int], str]] = {
 }
 
 
+@pytest.mark.solo
 @pytest.mark.parametrize("hostile", _HOSTILE, ids=list(_HOSTILE))
 def test_query_pre_processing_is_linear(hostile):
     """Eight times the text takes about eight times the work (quadratic: 64; backtracking: 2^n).
