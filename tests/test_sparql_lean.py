@@ -4,7 +4,8 @@ A form POST with only ``query`` takes the lean path; the same query sent as
 ``application/sparql-query`` always goes through the Flask view. Both answers must carry the
 same status, headers and body, over real HTTP, for every query form, format and encoding, and
 for queries refused by the checks, by negotiation or by the engine while they run. The access
-log, written without logging's records, keeps gunicorn's combined format.
+log, written without logging's records, keeps gunicorn's combined format, and the operation
+form is read from a recent prologue exactly where the lexer's expression reads it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 
 import pytest
 import requests
+from govkg.sparql import lexer
 from govkg.web.sparql_lean import LeanSparql
 
 TIMEOUT = 10
@@ -79,3 +81,24 @@ def test_access_log_line_is_gunicorns_combined_format(live_server):
     while not any(line.match(entry) for entry in live_server.log().splitlines()):
         assert time.monotonic() < deadline, live_server.log()[-2000:]
         time.sleep(0.05)
+
+
+def test_recent_prologues_end_where_the_expression_ends():
+    prologues = [
+        "",
+        "PREFIX e: <http://e/> ",
+        "PREFIX e: <http://e/>\n# note\n",
+        "BASE <http://b/> PREFIX : <x#>\n",
+    ]
+    bodies = [
+        "SELECT * {}",
+        "ASK {}",
+        " select * {}",
+        "PREFIX f: <f> ASK {}",
+        "# c\nDESCRIBE <a>",
+        "BASEX",
+        "{}",
+    ]
+    texts = [prologue + body for body in bodies for prologue in prologues]
+    for text in texts + texts[::-1] + texts:
+        assert lexer._prologue_end(text) == lexer._PROLOGUE_END.match(text).end(), text

@@ -49,6 +49,7 @@ import logging
 import os
 import pickle
 import resource
+import select
 import selectors
 import signal
 import socket
@@ -280,6 +281,15 @@ class _QueryProcess:
     thread_id: int  # the thread that evaluates its queries
     hard_deadline: float = 0.0  # while a query runs: when the kernel ends it at the latest
     demoted: bool = False
+    poller: select.poll = field(default_factory=select.poll)
+
+    def __post_init__(self) -> None:
+        self.poller.register(self.connection.fileno(), select.POLLIN)
+
+    def answered_within(self, seconds: float) -> bool:
+        """Whether its answer (or its end) is there within ``seconds``: ``Connection.poll`` without
+        the selector that makes on every call (about a tenth of the hand-off's CPU)."""
+        return bool(self.poller.poll(max(seconds, 0) * 1000))
 
 
 @dataclass(eq=False)
@@ -331,11 +341,11 @@ class QueryProcesses:
                 self._lost(process)
                 raise errors.ServerBusy(_NO_PROCESS, retry_after=1) from None
         process.hard_deadline = time.monotonic() + self._hard_bound
-        answered = process.connection.poll(min(DEMOTE_AFTER, max(deadline - time.monotonic(), 0)))
+        answered = process.answered_within(min(DEMOTE_AFTER, deadline - time.monotonic()))
         if not answered and deadline > time.monotonic():
             # A long query yields the CPU to the short ones beside it, in the other processes.
             process.demoted = set_niceness(process.thread_id, DEMOTED_NICENESS)
-            answered = process.connection.poll(max(deadline - time.monotonic(), 0))
+            answered = process.answered_within(deadline - time.monotonic())
         if not answered:
             self._drain(process)
             log.warning("query answered 503 after %g s: %.200r", timeout, job.query)

@@ -234,24 +234,24 @@ def serialize_solutions(
     return QueryAnswer(body, writer.rows, writer.truncated)
 
 
-def _serialize_counted(solutions: ox.QuerySolutions, writer: object, fmt: ox.QueryResultsFormat) -> None:
+def _serialize_counted(
+    solutions: ox.QuerySolutions, writer: _RowCountingWriter | _JsonRowWriter, fmt: ox.QueryResultsFormat
+) -> None:
     """Write ``solutions`` into a row-counting ``writer``, which stops it at the row limit.
 
-    The stop is an exception raised through pyoxigraph; its traceback is dropped here, so no
-    frame that holds the solutions outlives this call: pyoxigraph's objects may only be
-    dropped on the thread that made them, and one left for the cycle collector was once
-    dropped on another thread ("PyQuerySolutions is unsendable, but is being dropped on
-    another thread", seen once in a full test run).
+    The writer stops pyoxigraph by refusing a write (it accepts 0 bytes), which pyoxigraph
+    reports as an ``OSError`` made in Rust. A Python exception raised inside ``write`` instead
+    would carry frames that hold the solutions through pyoxigraph (and one more is raised and
+    dropped when its buffer is flushed on the way out); such a frame, left for the cycle
+    collector and collected on another thread, failed two full runs with "PyQuerySolutions is
+    unsendable, but is being dropped on another thread": pyo3 objects may only be dropped on
+    the thread that made them.
     """
     try:
         solutions.serialize(writer, format=fmt)
-    except _RowLimitReached as stop:
-        stop.__traceback__ = None
-        stop.__context__ = None
-
-
-class _RowLimitReached(Exception):
-    """Raised by :class:`_RowCountingWriter` to stop pyoxigraph's serializer."""
+    except OSError:
+        if not writer.stopped:
+            raise
 
 
 class _RowCountingWriter:
@@ -259,14 +259,13 @@ class _RowCountingWriter:
 
     A TSV row mark (a newline) ends its row, and the header line has one too
     (``header_marks=1``); an XML one (``<result>``) starts its row. When the mark of row
-    ``limit + 1`` arrives, the bytes of that row are dropped and :class:`_RowLimitReached`
-    ends the serialization (and the evaluation) there. pyoxigraph writes through a buffer,
+    ``limit + 1`` arrives, the bytes of that row are dropped and the write is refused (0 bytes
+    accepted), which ends the serialization (and the evaluation) there. pyoxigraph writes through a buffer,
     so this runs once per few KB, not per row.
 
     >>> writer = _RowCountingWriter(b"\\n", 2, header_marks=1)
     >>> writer.write(b"?x\\n1\\n2\\n3\\n")
-    Traceback (most recent call last):
-    govkg.sparql.runner._RowLimitReached
+    0
     >>> writer.body(), writer.rows, writer.truncated
     (b'?x\\n1\\n2\\n', 2, True)
     """
@@ -281,13 +280,18 @@ class _RowCountingWriter:
         self._data = bytearray()
 
     @property
+    def stopped(self) -> bool:
+        """Whether this writer has refused a write (the row limit was reached)."""
+        return self.truncated
+
+    @property
     def rows(self) -> int:
         """Rows kept so far."""
         return min(max(self._marks - self._header_marks, 0), self.limit)
 
     def write(self, chunk: bytes) -> int:
-        if self.truncated:  # pyoxigraph's buffer, flushed again when it is dropped after the error
-            raise _RowLimitReached
+        if self.truncated:  # pyoxigraph's buffer, flushed again when it is dropped after the stop
+            return 0
         mark, keep = self.mark, self.limit + self._header_marks
         start = max(len(self._data) - len(mark) + 1, 0)  # a mark split between two chunks
         self._data += chunk
@@ -304,7 +308,7 @@ class _RowCountingWriter:
         del self._data[end_of_kept if self._header_marks else first_dropped :]
         self._marks = keep + 1
         self.truncated = True
-        raise _RowLimitReached
+        return 0
 
     def flush(self) -> None:
         """Nothing to flush: the bytes are kept in memory."""
@@ -331,8 +335,7 @@ class _JsonRowWriter:
     >>> writer.write(b'{"head":{"vars":["x"]},"results":{"bindings":[{"x":{"type":"literal","value":",{"}},')
     84
     >>> writer.write(b'{"x":{"type":"literal","value":"2"}},{"x":{"type":"literal","value":"3"}}]}}')
-    Traceback (most recent call last):
-    govkg.sparql.runner._RowLimitReached
+    0
     >>> writer.rows, writer.truncated, writer.body()[-39:]
     (2, True, b'{"x":{"type":"literal","value":"2"}}]}}')
     """
@@ -345,15 +348,20 @@ class _JsonRowWriter:
         self._data = bytearray()
         self._scanned = 0  # rows are counted up to here
 
+    @property
+    def stopped(self) -> bool:
+        """Whether this writer has refused a write (the row limit, or a ``{}`` it cannot count)."""
+        return self.truncated or self.ambiguous
+
     def write(self, chunk: bytes) -> int:
-        if self.truncated or self.ambiguous:  # pyoxigraph's buffer, flushed again after the error
-            raise _RowLimitReached
+        if self.stopped:  # pyoxigraph's buffer, flushed again after the stop
+            return 0
         old_end = len(self._data)
         self._data += chunk
         data = self._data
         if data.find(b"{}", max(old_end - 1, 0)) >= 0:
             self.ambiguous = True
-            raise _RowLimitReached
+            return 0
         cut = None
         # Most chunks end well below the limit: count their rows in one C-level pass. Every
         # occurrence of the mark is a row (see above), so the last one found ends the last row.
@@ -373,7 +381,7 @@ class _JsonRowWriter:
             del data[cut:]
             data += b"]}}"
             self.truncated = True
-            raise _RowLimitReached
+            return 0
         # A mark cut off at the end of the chunk is matched on the next write: scan again from
         # where it may start (a "[{" or ",{" after the last mark, or a "," or "[" at the very end).
         tail = max(data.rfind(b",{", self._scanned), data.rfind(b"[{", self._scanned))
