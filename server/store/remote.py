@@ -536,7 +536,24 @@ def query_dataset(query: str, base_iri: str | None) -> dict[str, tuple[str, ...]
 
     >>> query_dataset("PREFIX g: <urn:g:> SELECT * FROM g:a FROM NAMED <urn:g:b> { ?s ?p ?o }", None)
     {'default-graph-uri': ('urn:g:a',), 'named-graph-uri': ('urn:g:b',)}
+
+    The query is read on a thread of its own: pyparsing leaves the exceptions of its
+    backtracking in reference cycles, and their frames link (``f_back``) to every caller's
+    frame, which then outlives its call with its locals until the cycle collector runs, on
+    whatever thread. A caller's frame holding pyoxigraph objects (the query's solutions,
+    which may only be dropped on the thread that made them) made pyo3 report "PyQuerySolutions
+    is unsendable, but is being dropped on another thread", failing test runs now and then.
     """
+    read: list[dict[str, tuple[str, ...]] | None] = []
+    reader = threading.Thread(
+        target=lambda: read.append(_read_dataset(query, base_iri)), name="query-dataset"
+    )
+    reader.start()
+    reader.join()
+    return read[0] if read else None
+
+
+def _read_dataset(query: str, base_iri: str | None) -> dict[str, tuple[str, ...]] | None:
     from rdflib.plugins.sparql.algebra import translateQuery
     from rdflib.plugins.sparql.parser import parseQuery
 
