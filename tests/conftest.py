@@ -221,6 +221,39 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(os.environ.pop(LOCKS), ignore_errors=True)
 
 
+#: The modules that take longest (a serial run's ``--durations``), dealt out to the workers first so
+#: that neither is left with a long one at the end while the other idles; then the rest in file
+#: order; the modules whose every test is solo last, when the other worker has little left to hold up.
+FIRST_MODULES = (
+    "test_reliability_fuzz",
+    "test_security",
+    "test_remote_store",
+    "test_persistent_store",
+    "test_web_pages",
+    "test_validate",
+    "test_install",
+    "test_reliability_faults",
+    "test_dumps",
+    "test_published_as_written",
+    "test_backend_contract",
+)
+LAST_MODULES = ("test_public_profile", "test_lighthouse")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order the modules as above (pyproject's ``--no-loadscope-reorder`` makes xdist keep it)."""
+
+    def rank(item: pytest.Item) -> int:
+        module = item.path.stem
+        if module in FIRST_MODULES:
+            return FIRST_MODULES.index(module)
+        if module in LAST_MODULES:
+            return len(FIRST_MODULES) + 1 + LAST_MODULES.index(module)
+        return len(FIRST_MODULES)
+
+    items.sort(key=rank)  # stable: the tests of a module keep their order
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     if not hasattr(item.config, "workerinput"):  # not under pytest-xdist: nothing runs beside it
