@@ -9,12 +9,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from benchmarks import loadgen, protocol, run
+from tests.conftest import eventually
+
+
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time process ``pid`` has burnt so far (utime + stime, from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,7 +65,7 @@ def test_a_busy_process_is_named_unless_it_is_one_of_the_run() -> None:
         ]
     )
     try:
-        time.sleep(0.2)
+        assert eventually(lambda: _cpu_seconds(spinner.pid) > 0.05), "the spinner does not spin"
         found = {process.pid: process for process in protocol.busy_processes(1.0, 0.05)}
         assert spinner.pid in found  # above 5 % of a core unless the machine is beyond busy
         assert " -c # spinner import time " in found[spinner.pid].command  # its command line, on one line

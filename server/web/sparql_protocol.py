@@ -68,7 +68,7 @@ from govkg.errors import ClientError, QueryRefused
 from govkg.rdf.formats import RDF_FORMATS, RESULTS_FORMATS, RdfFormat, ResultsFormat
 from govkg.rdf.routes import SPARQL_ENDPOINT, rule
 from govkg.rdf.serialize import serialize_triples
-from govkg.sparql.executor import READ_ONLY_MESSAGE, check_query, plan_query
+from govkg.sparql.executor import READ_ONLY_MESSAGE, QueryTooLarge, check_query, plan_query
 from govkg.sparql.result_cache import ResultCache
 from govkg.sparql.runner import QueryAnswer, QueryJob
 from govkg.store.service_description import endpoint_iri, service_description_quads
@@ -258,8 +258,11 @@ def _read_operation() -> tuple[str | None, MultiDict]:
             raise ClientError(
                 "A query sent as application/sparql-query must not also have a 'query' parameter."
             )
+        body, limit = request.get_data(cache=True), current_app.config["GOVKG_SETTINGS"]["max_query_bytes"]
+        if len(body) > limit:  # too long whatever its bytes are (413, as the executor says of a text)
+            raise QueryTooLarge(f"The query is {len(body)} bytes long; at most {limit} are accepted.")
         try:
-            return request.get_data(cache=True).decode("utf-8"), parameters
+            return body.decode("utf-8"), parameters
         except UnicodeDecodeError as error:
             raise ClientError(f"The query is not valid UTF-8 (byte {error.start}).") from None
     if mimetype == _SPARQL_UPDATE:
