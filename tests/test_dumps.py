@@ -16,6 +16,8 @@ from govkg.store.dumps import DUMP_FILES, build_dump, dataset_graphs, dataset_qu
 from govkg.store.loaded import LoadedGraph
 from govkg.store.opening import open_knowledge_graph
 
+from tests.isomorphism import canonical_triples
+
 PLAIN = [dump for dump in DUMP_FILES if not dump.compressed]
 GZIPPED = [dump for dump in DUMP_FILES if dump.compressed]
 
@@ -58,26 +60,14 @@ def _graph(quads: list[ox.Quad]) -> rdflib.Graph:
     return rdflib.Graph().parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
 
 
-def _canonical(graph: rdflib.Graph) -> frozenset[str]:
-    """An rdflib graph's triples with canonical blank-node labels (RDFC-1.0): two graphs are
-    isomorphic if and only if these are equal. (rdflib's own ``to_isomorphic`` takes 8-10 s on
-    this graph's 900 blank-node triples; RDFC-1.0, in pyoxigraph, well under a second.)"""
-    dataset = ox.Dataset(
-        ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
-        for t in ox.parse(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
-    )
-    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    return frozenset(map(str, dataset))
-
-
 @pytest.fixture(scope="module")
 def stored(loaded: LoadedGraph) -> dict[str | None, frozenset[str]]:
     """The store's dataset as rdflib reads it, canonical: each named graph, and (key None) their union."""
     graphs: dict[str | None, frozenset[str]] = {
-        graph.value: _canonical(_graph(list(loaded.store.quads_for_pattern(None, None, None, graph))))
+        graph.value: canonical_triples(_graph(list(loaded.store.quads_for_pattern(None, None, None, graph))))
         for graph in dataset_graphs(loaded)
     }
-    graphs[None] = _canonical(_graph(dataset_quads(loaded)))
+    graphs[None] = canonical_triples(_graph(dataset_quads(loaded)))
     return graphs
 
 
@@ -115,11 +105,11 @@ def test_rdflib_parses_every_dump_url_isomorphic_to_the_store(live_server, store
         parsed = _parse_dataset(url)
         assert set(parsed) == set(stored) - {None}
         for name, graph in parsed.items():
-            assert _canonical(graph) == stored[name], name
+            assert canonical_triples(graph) == stored[name], name
     else:
         parsed = rdflib.Graph().parse(url)
         assert len(parsed) > 0
-        assert _canonical(parsed) == stored[None]
+        assert canonical_triples(parsed) == stored[None]
 
 
 @pytest.mark.parametrize("dump", PLAIN, ids=lambda dump: dump.name)

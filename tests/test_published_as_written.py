@@ -14,9 +14,9 @@ import rdflib
 import requests
 from govkg.graph.knowledge_graph import ONTOLOGY_PATH, fact_files, link_files, literal_changes
 from govkg.settings import DEFAULT_BASE_IRI
-from rdflib.compare import graph_diff, to_isomorphic
 
 from tests.conftest import start_server, stop_server
+from tests.isomorphism import differences as canonical_differences
 
 SOURCES = {"facts": fact_files, "links": link_files, "ontology": lambda: (ONTOLOGY_PATH,)}
 
@@ -36,7 +36,7 @@ def canonical(nt: str, served_base: str) -> rdflib.Graph:
 
 
 def differences(written: rdflib.Graph, served: rdflib.Graph) -> list[str]:
-    _both, only_written, only_served = graph_diff(to_isomorphic(written), to_isomorphic(served))
+    only_written, only_served = canonical_differences(written, served)
     return sorted(f"written only: {t}" for t in only_written) + sorted(
         f"served only: {t}" for t in only_served
     )

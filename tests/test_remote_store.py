@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 import rdflib
-import rdflib.compare
 import requests
 from govkg.graph.stored_queries import EXPECTED_DIR, QUERIES_DIR, load_stored_queries
 from govkg.settings import DEFAULT_BASE_IRI
 from govkg.store.opening import open_knowledge_graph
 
 from tests.conftest import LiveServer, start_server, stop_server
+from tests.isomorphism import isomorphic
 from tests.stores import (
     RunningStore,
     push_article,
@@ -207,10 +207,10 @@ def test_resource_page_rdf_and_describe_are_the_embedded_cbd(front: LiveServer) 
         )
         page = requests.get(front.url + iri[len(BASE) :], headers={"Accept": "text/turtle"}, timeout=30)
         assert page.status_code == 200, front.log()[-3000:]
-        assert rdflib.compare.isomorphic(_graph(page.text), expected), iri
+        assert isomorphic(_graph(page.text), expected), iri
         described = _sparql(front, f"DESCRIBE <{iri}>", accept="text/turtle")
         assert described.status_code == 200
-        assert rdflib.compare.isomorphic(_graph(described.text), expected), iri
+        assert isomorphic(_graph(described.text), expected), iri
     html = requests.get(front.url + PLACE[len(BASE) :], headers={"Accept": "text/html"}, timeout=30)
     assert html.status_code == 200 and "Zhaoqing" in html.text
     # The article's page marks every quoted span: the quotes hang off blank nodes (annotation targets).

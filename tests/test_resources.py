@@ -18,7 +18,8 @@ from govkg.rdf.describe import concise_bounded_description
 from govkg.store.loaded import LoadedGraph
 from govkg.web.i18n import HTML_LANGUAGE
 from govkg.web.store import EXTENSION_KEY
-from rdflib.compare import isomorphic
+
+from tests.isomorphism import isomorphic
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 OA = "http://www.w3.org/ns/oa#"

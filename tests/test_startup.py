@@ -7,8 +7,10 @@ well as in each download's ``X-Govkg-Cache`` header (``miss``: this request buil
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,10 +24,17 @@ VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
 
 
-def _start(tmp_path: Path, *args: str) -> tuple[LiveServer, Path]:
-    """A fresh server whose temp folder is ``tmp_path/tmp``; returns it and that folder."""
-    temp = tmp_path / "tmp"
-    temp.mkdir()
+@pytest.fixture()
+def temp() -> Iterator[Path]:
+    """A temp folder of the server's own, with a short path: the query processes' unix socket
+    goes in it, and a socket's path has at most 107 bytes (pytest's tmp_path, under a
+    pytest-xdist worker's folder, can be longer)."""
+    with tempfile.TemporaryDirectory(prefix="govkg-tmp-") as folder:
+        yield Path(folder)
+
+
+def _start(tmp_path: Path, temp: Path, *args: str) -> tuple[LiveServer, Path]:
+    """A fresh server whose temp folder is ``temp``; returns it and that folder."""
     return start_server(tmp_path, *args, env={"TMPDIR": str(temp)}), temp
 
 
@@ -55,8 +64,8 @@ def extra_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_ready_before_any_dump_or_count_is_built(tmp_path: Path, extra_data: Path) -> None:
-    server, temp = _start(tmp_path, "--data", str(extra_data))
+def test_ready_before_any_dump_or_count_is_built(tmp_path: Path, temp: Path, extra_data: Path) -> None:
+    server, temp = _start(tmp_path, temp, "--data", str(extra_data))
     try:
         assert _built_files(temp) == []  # ready, and nothing built
         metadata = f"{server.url}graph/metadata"
@@ -91,10 +100,12 @@ def test_ready_before_any_dump_or_count_is_built(tmp_path: Path, extra_data: Pat
         stop_server(server)
 
 
-def test_concurrent_first_requests_of_a_dump_get_the_same_bytes(tmp_path: Path, extra_data: Path) -> None:
+def test_concurrent_first_requests_of_a_dump_get_the_same_bytes(
+    tmp_path: Path, temp: Path, extra_data: Path
+) -> None:
     # Two web workers: the lock is across processes too. Turtle is the test: its writer may
     # order blank nodes differently from one build to the next.
-    server, temp = _start(tmp_path, "--data", str(extra_data), "--workers", "2")
+    server, temp = _start(tmp_path, temp, "--data", str(extra_data), "--workers", "2")
     try:
         clients = 8
         barrier = threading.Barrier(clients)
