@@ -225,6 +225,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 #: that neither is left with a long one at the end while the other idles; then the rest in file
 #: order; the modules whose every test is solo last, when the other worker has little left to hold up.
 FIRST_MODULES = (
+    "test_lighthouse",
     "test_reliability_fuzz",
     "test_security",
     "test_remote_store",
@@ -237,7 +238,7 @@ FIRST_MODULES = (
     "test_published_as_written",
     "test_backend_contract",
 )
-LAST_MODULES = ("test_public_profile", "test_lighthouse")
+LAST_MODULES = ("test_public_profile",)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

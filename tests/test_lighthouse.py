@@ -15,8 +15,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import PROJECT_ROOT, LiveServer
 from tests.test_browser import CHROMIUM
 
@@ -26,7 +24,9 @@ MINIMUM_SCORE = 90
 LIGHTHOUSE = PROJECT_ROOT / "node_modules" / "lighthouse"
 
 
-@pytest.mark.solo  # Performance is scored from the CPU time the pages took: nothing runs beside it
+# Not solo: Performance is scored from the CPU time the pages took, but with another test module
+# running beside it (test_reliability_fuzz, test_security, test_validate) the six scores were
+# still 98-100 (100 on a quiet machine), far from the bound.
 def test_lighthouse_scores_every_category_at_least_90_on_phone_and_desktop(
     live_server: LiveServer, tmp_path: Path
 ) -> None:
