@@ -136,7 +136,26 @@ def start_server(
     command_name: str = "serve",
 ) -> LiveServer:
     """Start ``govkg serve`` (or ``command_name``) on a free port with extra CLI ``args``; wait until
-    /readyz answers."""
+    /readyz answers.
+
+    A port found free can be taken before the server binds it (by a server of the other pytest-xdist
+    worker, say): the server then exits saying so, and is started again on another port.
+    """
+    for _attempt in range(3):
+        try:
+            return _start_server_once(tmp_dir, args, env, timeout, command_name)
+        except _PortTaken:
+            continue
+    return _start_server_once(tmp_dir, args, env, timeout, command_name)
+
+
+class _PortTaken(RuntimeError):
+    pass
+
+
+def _start_server_once(
+    tmp_dir: Path, args: tuple[str, ...], env: dict[str, str] | None, timeout: float, command_name: str
+) -> LiveServer:
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     log_path = tmp_dir / f"server-{port}.log"
@@ -156,8 +175,13 @@ def start_server(
         )
     server = LiveServer(process, url, log_path)
     if wait_until_ready(process, http_ok(url + "readyz"), timeout):
-        return server
+        if listens(process.pid, port):
+            return server
+        stop_server(server)  # what answered is another server, on the port this one could not take
+        raise _PortTaken(server.log())
     if process.poll() is not None:
+        if f"cannot listen on 127.0.0.1:{port}: Address already in use" in server.log():
+            raise _PortTaken(server.log())
         raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
     stop_server(server)
     raise RuntimeError(f"server did not become ready in {timeout} s:\n{server.log()}")
@@ -173,6 +197,32 @@ def load_store(store: Path, *files: Path, timeout: float = 300) -> None:
     """Fill the persistent store folder ``store`` with ``govkg load`` (the test fails with its stderr)."""
     loaded = run_govkg("load", "--store", str(store), *map(str, files), timeout=timeout)
     assert loaded.returncode == 0, loaded.stderr
+
+
+def listens(pid: int, port: int) -> bool:
+    """Whether process ``pid`` or one of its descendants holds the socket listening on TCP ``port``
+    of 127.0.0.1 (the kernel's table, /proc/net/tcp, and the processes' descriptors)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+            inodes.add(f"socket:[{fields[9]}]")
+    tree, pids = set(), {pid}
+    while pids:
+        tree |= pids
+        pids = set().union(*(child_pids(child) for child in pids)) - tree
+    for member in tree:
+        try:
+            descriptors = list(Path(f"/proc/{member}/fd").iterdir())
+        except OSError:
+            continue
+        for descriptor in descriptors:
+            try:
+                if os.readlink(descriptor) in inodes:
+                    return True
+            except OSError:
+                continue
+    return False
 
 
 def stop_server(server: LiveServer) -> None:
