@@ -726,6 +726,18 @@ def test_a_forked_process_makes_its_own_query_threads(app):
         assert b"true" in parent_threads.run(QueryJob("ASK {}", "ASK", "json", 10), timeout=10).body
 
 
+def _threads_cpu_seconds() -> dict[int, float]:
+    """The CPU time of each thread of this process, by its native id (/proc/self/task)."""
+    seconds = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a thread that just ended
+            continue
+        seconds[int(task.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
 @pytest.mark.solo
 def test_a_query_thread_leaves_the_interpreter_to_the_others(app):
     """While a query thread evaluates, Python code on other threads (the worker's other
@@ -743,9 +755,19 @@ def test_a_query_thread_leaves_the_interpreter_to_the_others(app):
         threads = loaded_graph().backend.query_threads()
         alone = spin(0.3)
         answers: list = []
+        before = _threads_cpu_seconds()
         query = threading.Thread(target=lambda: answers.append(threads.run(slow, timeout=60)))
         query.start()
-        time.sleep(0.05)
+        # The query is being evaluated: another thread of this process has burnt CPU since.
+        eventually(
+            lambda: any(
+                seconds - before.get(thread, 0) >= 0.02
+                for thread, seconds in _threads_cpu_seconds().items()
+                if thread != threading.get_native_id()
+            ),
+            within=5,
+            interval=0.005,
+        )
         beside = spin(0.3) if query.is_alive() else None
         query.join()
     assert b'"10000000"' in answers[0].body
