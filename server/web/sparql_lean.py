@@ -43,10 +43,10 @@ _OTHER_PARAMETERS = frozenset(
 )
 _FORM_TYPES = frozenset(
     {
-        protocol._FORM_URLENCODED,
-        f"{protocol._FORM_URLENCODED}; charset=utf-8",
-        f"{protocol._FORM_URLENCODED};charset=utf-8",
-        f"{protocol._FORM_URLENCODED}; charset=UTF-8",
+        protocol.FORM_URLENCODED,
+        f"{protocol.FORM_URLENCODED}; charset=utf-8",
+        f"{protocol.FORM_URLENCODED};charset=utf-8",
+        f"{protocol.FORM_URLENCODED}; charset=UTF-8",
     }
 )
 _STATUS_OK = "200 OK"
@@ -74,7 +74,7 @@ class LeanSparql:
             length = int(environ.get("CONTENT_LENGTH") or -1)
         except ValueError:
             length = -1
-        if not 0 <= length <= 3 * settings["max_query_bytes"] + 16384:  # protocol._body_limit()
+        if not 0 <= length <= protocol.body_limit(settings):
             return self.wrapped(environ, start_response)
         body = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(body)  # for Flask, should it answer after all
@@ -108,12 +108,12 @@ class LeanSparql:
             return None
         if checked.form is None:
             return None
-        fmt = protocol._chosen_format(checked.form, environ.get("HTTP_ACCEPT"), ())
+        fmt = protocol.choose_format(checked.form, environ.get("HTTP_ACCEPT"))
         if fmt is None:
             return None
         job = plan_query(query, settings, base_iri, fmt.name, (), (), checked).job
-        answer_key = protocol._answer_key(job, checked.service_calls)
-        cache = self.app.extensions[protocol._RESULT_CACHE]
+        answer_key = protocol.answer_key_of(job, checked.service_calls)
+        cache = self.app.extensions[protocol.RESULT_CACHE]
         cache_key = (loaded.dataset_version, answer_key)
         answer = cache.get(cache_key) if answer_key is not None else None
         cache_status = "hit" if answer is not None else "miss" if answer_key is not None else "none"
@@ -143,7 +143,7 @@ class LeanSparql:
             (protocol.CACHE_HEADER, cache_status),
             ("Vary", vary),
             ("Access-Control-Allow-Origin", "*"),
-            ("Access-Control-Expose-Headers", protocol._EXPOSED_HEADERS),
+            ("Access-Control-Expose-Headers", protocol.EXPOSED_HEADERS),
             ("X-Content-Type-Options", "nosniff"),
         ]
         if encoding is not None:

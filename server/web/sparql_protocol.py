@@ -60,7 +60,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, redirect, request
@@ -89,8 +90,8 @@ MAX_ROWS_HEADER = "X-Govkg-Max-Rows"
 CACHE_HEADER = "X-Govkg-Cache"  # hit, miss, or none (an answer that is never cached)
 _ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
 _SD_CACHE = "service_description"
-_RESULT_CACHE = "govkg_result_cache"
-_FORM_URLENCODED = "application/x-www-form-urlencoded"
+RESULT_CACHE = "govkg_result_cache"
+FORM_URLENCODED = "application/x-www-form-urlencoded"
 _SPARQL_QUERY = "application/sparql-query"
 _SPARQL_UPDATE = "application/sparql-update"
 _HEADER_TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
@@ -126,7 +127,7 @@ _RESULTS_OFFERS = _offers(RESULTS_FORMATS)
 _RDF_OFFERS = _offers(RDF_FORMATS)
 _RESULTS_NAMES = _names(RESULTS_FORMATS)
 _RDF_NAMES = _names(RDF_FORMATS)
-_EXPOSED_HEADERS = (
+EXPOSED_HEADERS = (
     f"{TRUNCATED_HEADER}, {MAX_ROWS_HEADER}, {CACHE_HEADER}, ETag, Content-Length, Content-Encoding"
 )
 
@@ -169,31 +170,34 @@ def _chosen_format(form: str, accept: str | None, overrides: tuple[str, ...]) ->
 
 def protocol_headers(response: Response) -> Response:
     """``Vary`` and the CORS headers every answer of the endpoint carries (idempotent)."""
-    if response.headers.get("Access-Control-Expose-Headers") == _EXPOSED_HEADERS:
+    if response.headers.get("Access-Control-Expose-Headers") == EXPOSED_HEADERS:
         return response  # already done by this function: a query answer comes through twice
     vary(response, "Accept", "Origin")
     response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Expose-Headers"] = _EXPOSED_HEADERS
+    response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
     return response
 
 
 @blueprint.record_once
 def _install_caches(state) -> None:  # noqa: ANN001
     install_cache(state.app, _SD_CACHE)
-    state.app.extensions[_RESULT_CACHE] = ResultCache(state.app.config["RESULT_CACHE_BYTES"])
+    state.app.extensions[RESULT_CACHE] = ResultCache(state.app.config["RESULT_CACHE_BYTES"])
 
 
 @blueprint.before_request
 def _bound_request_body() -> None:
     # A form-encoded query is at most three times its size (%XX); a little room for the
     # other parameters. Bigger bodies are refused with 413 before they are read.
-    limit = _body_limit()
+    limit = body_limit()
     request.max_content_length = limit
     request.max_form_memory_size = limit
 
 
-def _body_limit() -> int:
-    return 3 * current_app.config["GOVKG_SETTINGS"]["max_query_bytes"] + 16384
+def body_limit(settings: Mapping[str, Any] | None = None) -> int:
+    """The largest request body read: a form-encoded query is at most three times its size
+    (``%XX``), with a little room for the other parameters."""
+    settings = current_app.config["GOVKG_SETTINGS"] if settings is None else settings
+    return 3 * settings["max_query_bytes"] + 16384
 
 
 @blueprint.errorhandler(RequestEntityTooLarge)
@@ -201,7 +205,7 @@ def _body_too_large(_error: RequestEntityTooLarge) -> Response:
     settings = current_app.config["GOVKG_SETTINGS"]
     return error_response(
         413,
-        f"The request body is larger than {_body_limit()} bytes; a query may be at most "
+        f"The request body is larger than {body_limit()} bytes; a query may be at most "
         f"{settings['max_query_bytes']} bytes.",
     )
 
@@ -247,7 +251,7 @@ def _read_operation() -> tuple[str | None, MultiDict]:
         return _single(queries), parameters
     mimetype = request.mimetype
     _require_utf8()
-    if mimetype == _FORM_URLENCODED:
+    if mimetype == FORM_URLENCODED:
         parameters = request.values
         queries = parameters.getlist("query")
         _refuse_updates(parameters.getlist("update"), queries)
@@ -269,7 +273,7 @@ def _read_operation() -> tuple[str | None, MultiDict]:
         raise _read_only()
     raise ClientError(
         f"Cannot read a query from a POST of {mimetype or 'no media type'!s}: send "
-        f"{_FORM_URLENCODED} with a 'query' field, or the query as {_SPARQL_QUERY}.",
+        f"{FORM_URLENCODED} with a 'query' field, or the query as {_SPARQL_QUERY}.",
         415,
     )
 
@@ -348,7 +352,7 @@ def _answer(query: str, parameters: MultiDict) -> Response:
         _graph_iris(parameters, "named-graph-uri"),
         checked,
     ).job
-    answer_key = _answer_key(job, checked.service_calls)
+    answer_key = answer_key_of(job, checked.service_calls)
     variant = answer_key if request.method in ("GET", "HEAD") else None
     if variant is not None and bom:
         variant += "-bom"
@@ -359,7 +363,7 @@ def _answer(query: str, parameters: MultiDict) -> Response:
             not_modified = Response(status=304)
             not_modified.set_etag(etag, weak=True)
             return protocol_headers(not_modified)
-    cache: ResultCache[QueryAnswer] = current_app.extensions[_RESULT_CACHE]
+    cache: ResultCache[QueryAnswer] = current_app.extensions[RESULT_CACHE]
     cache_key = (loaded.dataset_version, answer_key)
     answer = cache.get(cache_key) if answer_key is not None else None
     cache_status = "hit" if answer is not None else "miss" if answer_key is not None else "none"
@@ -399,7 +403,7 @@ def time_limit(requested: str | None, query_timeout: float) -> float:
     return min(seconds, query_timeout) if seconds > 0 else query_timeout
 
 
-def _answer_key(job: QueryJob, service_calls: Sequence) -> str | None:
+def answer_key_of(job: QueryJob, service_calls: Sequence) -> str | None:
     """What identifies an answer on given data, or ``None`` when it may change on the same data.
 
     The key of the result cache and, for a GET, the ETag variant — a weak ETag: the same
