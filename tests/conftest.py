@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import shutil
 import socket
@@ -136,55 +137,94 @@ def start_server(
     command_name: str = "serve",
 ) -> LiveServer:
     """Start ``govkg serve`` (or ``command_name``) on a free port with extra CLI ``args``; wait until
-    /readyz answers.
-
-    A port found free can be taken before the server binds it (by a server of the other pytest-xdist
-    worker, say): the server then exits saying so, and is started again on another port.
-    """
-    for _attempt in range(3):
-        try:
-            return _start_server_once(tmp_dir, args, env, timeout, command_name)
-        except _PortTaken:
-            continue
-    return _start_server_once(tmp_dir, args, env, timeout, command_name)
-
-
-class _PortTaken(RuntimeError):
-    pass
-
-
-def _start_server_once(
-    tmp_dir: Path, args: tuple[str, ...], env: dict[str, str] | None, timeout: float, command_name: str
-) -> LiveServer:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    log_path = tmp_dir / f"server-{port}.log"
+    /readyz answers from it (see :func:`start_listening`: a port lost to another process is retried)."""
     if "--workers" not in args and "GOVKG_WORKERS" not in (env or {}):
         # One web worker unless a test asks: tests observe the worker process (its PID, its CPU,
         # its result cache), and the default (auto) would give the small article store two.
         args = ("--workers", "1", *args)
-    command = [sys.executable, "-m", "govkg", command_name, "--port", str(port), "--base-iri", url, *args]
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            command,
-            cwd=PROJECT_ROOT,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-            start_new_session=True,
-        )
-    server = LiveServer(process, url, log_path)
-    if wait_until_ready(process, http_ok(url + "readyz"), timeout):
-        if listens(process.pid, port):
-            return server
-        stop_server(server)  # what answered is another server, on the port this one could not take
-        raise _PortTaken(server.log())
-    if process.poll() is not None:
-        if f"cannot listen on 127.0.0.1:{port}: Address already in use" in server.log():
-            raise _PortTaken(server.log())
-        raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
-    stop_server(server)
-    raise RuntimeError(f"server did not become ready in {timeout} s:\n{server.log()}")
+
+    def url(ports: tuple[int, ...]) -> str:
+        return f"http://127.0.0.1:{ports[0]}/"
+
+    def log_path(ports: tuple[int, ...]) -> Path:
+        return tmp_dir / f"server-{ports[0]}.log"
+
+    def launch(ports: tuple[int, ...]) -> subprocess.Popen:
+        command = [sys.executable, "-m", "govkg", command_name, "--port", str(ports[0])]
+        with log_path(ports).open("wb") as log_file:
+            return subprocess.Popen(
+                [*command, "--base-iri", url(ports), *args],
+                cwd=PROJECT_ROOT,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **(env or {})},
+                start_new_session=True,
+            )
+
+    process, ports = start_listening(
+        launch,
+        lambda ports: http_ok(url(ports) + "readyz")(),
+        timeout=timeout,
+        log=lambda ports: log_path(ports).read_text(encoding="utf-8", errors="replace"),
+        name=f"govkg {command_name}",
+    )
+    return LiveServer(process, url(ports), log_path(ports))
+
+
+class PortTaken(RuntimeError):
+    """Every port found free for a server was taken by another process before the server bound it."""
+
+
+def free_ports(count: int) -> tuple[int, ...]:
+    """``count`` distinct TCP ports on 127.0.0.1 that nothing listens on right now."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return tuple(sock.getsockname()[1] for sock in sockets)
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def start_listening(
+    launch: Callable[[tuple[int, ...]], subprocess.Popen],
+    is_ready: Callable[[tuple[int, ...]], bool],
+    *,
+    ports: int = 1,
+    timeout: float = 60,
+    interval: float = 0.1,
+    log: Callable[[tuple[int, ...]], str] = lambda ports: "",
+    name: str = "the server",
+    grace: float = 15,
+    attempts: int = 4,
+) -> tuple[subprocess.Popen, tuple[int, ...]]:
+    """Start a server on ``ports`` free loopback ports (``launch(ports)``, in a process group of its
+    own) and wait until ``is_ready(ports)``; the process and its ports.
+
+    The one way the tests start a server beside the other pytest-xdist worker. A port found free
+    can be taken before the server binds it (by the other worker's server, say): the server then
+    exits while another process listens on one of its ports, or, worse, ``is_ready`` is answered
+    by that other server. So the server counts as ready only when its own process tree holds the
+    listening socket of every one of its ports (:func:`listens`); if it lost a port it is stopped
+    and started again on others, up to ``attempts`` times. Any other failure raises at once with
+    ``log(ports)``.
+    """
+    for _attempt in range(attempts):
+        chosen = free_ports(ports)
+        process = launch(chosen)
+        if wait_until_ready(process, functools.partial(is_ready, chosen), timeout, interval):
+            if all(listens(process.pid, port) for port in chosen):
+                return process, chosen
+            stop_process_group(process, grace)  # what answered is another server, on a port it took
+            continue
+        if process.poll() is not None:
+            if any(listening_pids(port) for port in chosen):  # it exited: another process has its port
+                continue
+            raise RuntimeError(f"{name} exited with {process.returncode}:\n{log(chosen)}")
+        stop_process_group(process, grace)
+        raise RuntimeError(f"{name} did not become ready in {timeout} s:\n{log(chosen)}")
+    raise PortTaken(f"{name} lost the race for its port(s) {attempts} times:\n{log(chosen)}")
 
 
 def run_govkg(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -199,30 +239,47 @@ def load_store(store: Path, *files: Path, timeout: float = 300) -> None:
     assert loaded.returncode == 0, loaded.stderr
 
 
-def listens(pid: int, port: int) -> bool:
-    """Whether process ``pid`` or one of its descendants holds the socket listening on TCP ``port``
-    of 127.0.0.1 (the kernel's table, /proc/net/tcp, and the processes' descriptors)."""
+def listening_pids(port: int) -> set[int]:
+    """The PIDs of the processes that hold the socket listening on TCP ``port`` of 127.0.0.1 (the
+    kernel's table, /proc/net/tcp, and the processes' descriptors)."""
     inodes = set()
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
         if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
             inodes.add(f"socket:[{fields[9]}]")
-    tree, pids = set(), {pid}
-    while pids:
-        tree |= pids
-        pids = set().union(*(child_pids(child) for child in pids)) - tree
-    for member in tree:
+    if not inodes:
+        return set()
+    holders = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
-            descriptors = list(Path(f"/proc/{member}/fd").iterdir())
+            descriptors = list((entry / "fd").iterdir())
         except OSError:
             continue
         for descriptor in descriptors:
             try:
                 if os.readlink(descriptor) in inodes:
-                    return True
+                    holders.add(int(entry.name))
+                    break
             except OSError:
                 continue
-    return False
+    return holders
+
+
+def process_tree(pid: int) -> set[int]:
+    """``pid`` and its descendants, read from /proc."""
+    tree, pids = set(), {pid}
+    while pids:
+        tree |= pids
+        pids = set().union(*(child_pids(child) for child in pids)) - tree
+    return tree
+
+
+def listens(pid: int, port: int) -> bool:
+    """Whether process ``pid`` or one of its descendants holds the socket listening on TCP ``port``
+    of 127.0.0.1."""
+    return bool(listening_pids(port) & process_tree(pid))
 
 
 def stop_server(server: LiveServer) -> None:
