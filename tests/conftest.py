@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import fcntl
-import functools
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,33 +18,12 @@ import pytest
 import requests
 from playwright.sync_api import Browser, sync_playwright
 
-from benchmarks.processes import stop_process_group
+from benchmarks.processes import child_pids, free_ports, start_listening, stop_process_group
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: The W3C SPARQL test files the tests read, vendored (see tests/w3c/README.md; DCAT-AP: tests/dcat-ap/).
 W3C_SUITE_DIR = PROJECT_ROOT / "tests" / "w3c" / "sparql"
-
-
-def wait_until_ready(
-    process: subprocess.Popen, is_ready: Callable[[], bool], timeout: float, interval: float = 0.1
-) -> bool:
-    """Poll ``is_ready`` (a request that answers ``True`` once the service serves) every ``interval`` s:
-    ``True`` as soon as it does, ``False`` if ``process`` exits first or ``timeout`` s pass.
-
-    A refused or reset connection counts as not ready yet.
-    """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        try:
-            if is_ready():
-                return True
-        except requests.ConnectionError:
-            pass
-        time.sleep(interval)
-    return False
 
 
 def eventually(condition: Callable[[], bool], within: float = 10, interval: float = 0.02) -> bool:
@@ -66,10 +43,9 @@ def http_ok(url: str) -> Callable[[], bool]:
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for a server that must not start:
+    one that should, :func:`start_server` or ``benchmarks.processes.start_listening`` starts)."""
+    return free_ports(1)[0]
 
 
 @dataclass
@@ -86,20 +62,6 @@ class LiveServer:
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
-def child_pids(pid: int) -> set[int]:
-    """The PIDs of ``pid``'s direct children, read from /proc (a server's web workers)."""
-    children = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                children.add(int(entry.name))
-    return children
 
 
 def web_worker_pids(pid: int) -> set[int]:
@@ -171,62 +133,6 @@ def start_server(
     return LiveServer(process, url(ports), log_path(ports))
 
 
-class PortTaken(RuntimeError):
-    """Every port found free for a server was taken by another process before the server bound it."""
-
-
-def free_ports(count: int) -> tuple[int, ...]:
-    """``count`` distinct TCP ports on 127.0.0.1 that nothing listens on right now."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return tuple(sock.getsockname()[1] for sock in sockets)
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def start_listening(
-    launch: Callable[[tuple[int, ...]], subprocess.Popen],
-    is_ready: Callable[[tuple[int, ...]], bool],
-    *,
-    ports: int = 1,
-    timeout: float = 60,
-    interval: float = 0.1,
-    log: Callable[[tuple[int, ...]], str] = lambda ports: "",
-    name: str = "the server",
-    grace: float = 15,
-    attempts: int = 4,
-) -> tuple[subprocess.Popen, tuple[int, ...]]:
-    """Start a server on ``ports`` free loopback ports (``launch(ports)``, in a process group of its
-    own) and wait until ``is_ready(ports)``; the process and its ports.
-
-    The one way the tests start a server beside the other pytest-xdist worker. A port found free
-    can be taken before the server binds it (by the other worker's server, say): the server then
-    exits while another process listens on one of its ports, or, worse, ``is_ready`` is answered
-    by that other server. So the server counts as ready only when its own process tree holds the
-    listening socket of every one of its ports (:func:`listens`); if it lost a port it is stopped
-    and started again on others, up to ``attempts`` times. Any other failure raises at once with
-    ``log(ports)``.
-    """
-    for _attempt in range(attempts):
-        chosen = free_ports(ports)
-        process = launch(chosen)
-        if wait_until_ready(process, functools.partial(is_ready, chosen), timeout, interval):
-            if all(listens(process.pid, port) for port in chosen):
-                return process, chosen
-            stop_process_group(process, grace)  # what answered is another server, on a port it took
-            continue
-        if process.poll() is not None:
-            if any(listening_pids(port) for port in chosen):  # it exited: another process has its port
-                continue
-            raise RuntimeError(f"{name} exited with {process.returncode}:\n{log(chosen)}")
-        stop_process_group(process, grace)
-        raise RuntimeError(f"{name} did not become ready in {timeout} s:\n{log(chosen)}")
-    raise PortTaken(f"{name} lost the race for its port(s) {attempts} times:\n{log(chosen)}")
-
-
 def run_govkg(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run the ``govkg`` command line as a user does, in a subprocess from the checkout; output as text."""
     command = [sys.executable, "-m", "govkg", *args]
@@ -237,49 +143,6 @@ def load_store(store: Path, *files: Path, timeout: float = 300) -> None:
     """Fill the persistent store folder ``store`` with ``govkg load`` (the test fails with its stderr)."""
     loaded = run_govkg("load", "--store", str(store), *map(str, files), timeout=timeout)
     assert loaded.returncode == 0, loaded.stderr
-
-
-def listening_pids(port: int) -> set[int]:
-    """The PIDs of the processes that hold the socket listening on TCP ``port`` of 127.0.0.1 (the
-    kernel's table, /proc/net/tcp, and the processes' descriptors)."""
-    inodes = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
-            inodes.add(f"socket:[{fields[9]}]")
-    if not inodes:
-        return set()
-    holders = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            descriptors = list((entry / "fd").iterdir())
-        except OSError:
-            continue
-        for descriptor in descriptors:
-            try:
-                if os.readlink(descriptor) in inodes:
-                    holders.add(int(entry.name))
-                    break
-            except OSError:
-                continue
-    return holders
-
-
-def process_tree(pid: int) -> set[int]:
-    """``pid`` and its descendants, read from /proc."""
-    tree, pids = set(), {pid}
-    while pids:
-        tree |= pids
-        pids = set().union(*(child_pids(child) for child in pids)) - tree
-    return tree
-
-
-def listens(pid: int, port: int) -> bool:
-    """Whether process ``pid`` or one of its descendants holds the socket listening on TCP ``port``
-    of 127.0.0.1."""
-    return bool(listening_pids(port) & process_tree(pid))
 
 
 def stop_server(server: LiveServer) -> None:

@@ -23,9 +23,8 @@ from pathlib import Path
 
 import requests
 
-from benchmarks.processes import spawn_logged, stop_process_group
+from benchmarks.processes import listens, spawn_logged, start_listening, stop_process_group, wait_until_ready
 from benchmarks.virtuoso_ini import virtuoso_ini
-from tests.conftest import listens, start_listening, wait_until_ready
 
 
 @dataclass

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from benchmarks.processes import stop_process_group
-from tests.conftest import PROJECT_ROOT, http_ok, start_listening
+from benchmarks.processes import start_listening, stop_process_group
+from tests.conftest import PROJECT_ROOT, http_ok
 
 
 def clean_source_tree(target: Path) -> Path:

@@ -1,6 +1,6 @@
-"""conftest.start_listening: a server that loses its port to another process is started again on
-another port, and counts as ready only when it holds its listening socket itself (pytest-xdist runs
-two workers that start servers at the same time)."""
+"""benchmarks.processes.start_listening, how the tests start servers: a server that loses its port
+to another process is started again on another port, and counts as ready only when it holds its
+listening socket itself (pytest-xdist runs two workers that start servers at the same time)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from benchmarks.processes import stop_process_group
-from tests.conftest import listening_pids, listens, start_listening
+from benchmarks.processes import listening_pids, listens, start_listening, stop_process_group
 
 
 def _http_server(port: int, tmp_path: Path) -> list[str]:

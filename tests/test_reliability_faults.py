@@ -30,12 +30,12 @@ import requests
 from govkg.settings import DEFAULT_BASE_IRI, load_settings
 from govkg.web.serving import request_threads
 
+from benchmarks.processes import listening_pids
 from tests.conftest import (
     PROJECT_ROOT,
     LiveServer,
     eventually,
     free_port,
-    listening_pids,
     query_process_pids,
     run_govkg,
     start_server,
