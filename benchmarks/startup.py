@@ -16,57 +16,47 @@ Prints one line per run and the range; the server's own arguments follow the opt
 from __future__ import annotations
 
 import argparse
-import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
+
+from benchmarks.processes import start_listening, stop_process_group
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def time_to_ready(server_args: list[str], timeout: float = 600.0) -> float:
-    """Seconds from launching the server until ``/readyz`` answers 200."""
-    port = _free_port()
-    command = [sys.executable, "-m", "govkg", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    """Seconds from launching the server until ``/readyz`` answers 200 from it (on a free port; a
+    port lost to another process before the server bound it is retried, timed from the new launch)."""
     with tempfile.TemporaryFile() as log:
-        started = time.monotonic()
-        process = subprocess.Popen(
-            [*command, *server_args], cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        try:
-            while time.monotonic() - started < timeout:
-                if process.poll() is not None:
-                    log.seek(0)
-                    raise RuntimeError(f"the server exited ({process.returncode}):\n{log.read().decode()}")
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
-                        if answer.status == 200:
-                            return time.monotonic() - started
-                except (urllib.error.URLError, ConnectionError, TimeoutError):
-                    pass
-                time.sleep(0.01)
-            raise RuntimeError(f"not ready in {timeout} s")
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+        launched, answered = [], []
+
+        def launch(ports: tuple[int, ...]) -> subprocess.Popen:
+            command = [sys.executable, "-m", "govkg", "serve", "--host", "127.0.0.1", "--port", str(ports[0])]
+            launched.append(time.monotonic())
+            return subprocess.Popen(
+                [*command, *server_args], cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+
+        def ready(ports: tuple[int, ...]) -> bool:
+            with urllib.request.urlopen(f"http://127.0.0.1:{ports[0]}/readyz", timeout=5) as answer:
+                answered.append(time.monotonic())  # before start_listening checks who answered
+                return answer.status == 200
+
+        def output(ports: tuple[int, ...]) -> str:
+            log.seek(0)
+            return log.read().decode(errors="replace")
+
+        process, _ports = start_listening(
+            launch, ready, timeout=timeout, interval=0.01, log=output, name="the server", grace=30
+        )
+        seconds = answered[-1] - launched[-1]
+        stop_process_group(process, grace=30)
+        return seconds
 
 
 def main() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,33 +18,12 @@ import pytest
 import requests
 from playwright.sync_api import Browser, sync_playwright
 
-from benchmarks.processes import stop_process_group
+from benchmarks.processes import child_pids, free_ports, start_listening, stop_process_group
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: The W3C SPARQL test files the tests read, vendored (see tests/w3c/README.md; DCAT-AP: tests/dcat-ap/).
 W3C_SUITE_DIR = PROJECT_ROOT / "tests" / "w3c" / "sparql"
-
-
-def wait_until_ready(
-    process: subprocess.Popen, is_ready: Callable[[], bool], timeout: float, interval: float = 0.1
-) -> bool:
-    """Poll ``is_ready`` (a request that answers ``True`` once the service serves) every ``interval`` s:
-    ``True`` as soon as it does, ``False`` if ``process`` exits first or ``timeout`` s pass.
-
-    A refused or reset connection counts as not ready yet.
-    """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        try:
-            if is_ready():
-                return True
-        except requests.ConnectionError:
-            pass
-        time.sleep(interval)
-    return False
 
 
 def eventually(condition: Callable[[], bool], within: float = 10, interval: float = 0.02) -> bool:
@@ -65,10 +43,9 @@ def http_ok(url: str) -> Callable[[], bool]:
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for a server that must not start:
+    one that should, :func:`start_server` or ``benchmarks.processes.start_listening`` starts)."""
+    return free_ports(1)[0]
 
 
 @dataclass
@@ -85,20 +62,6 @@ class LiveServer:
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
-def child_pids(pid: int) -> set[int]:
-    """The PIDs of ``pid``'s direct children, read from /proc (a server's web workers)."""
-    children = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                children.add(int(entry.name))
-    return children
 
 
 def web_worker_pids(pid: int) -> set[int]:
@@ -136,55 +99,38 @@ def start_server(
     command_name: str = "serve",
 ) -> LiveServer:
     """Start ``govkg serve`` (or ``command_name``) on a free port with extra CLI ``args``; wait until
-    /readyz answers.
-
-    A port found free can be taken before the server binds it (by a server of the other pytest-xdist
-    worker, say): the server then exits saying so, and is started again on another port.
-    """
-    for _attempt in range(3):
-        try:
-            return _start_server_once(tmp_dir, args, env, timeout, command_name)
-        except _PortTaken:
-            continue
-    return _start_server_once(tmp_dir, args, env, timeout, command_name)
-
-
-class _PortTaken(RuntimeError):
-    pass
-
-
-def _start_server_once(
-    tmp_dir: Path, args: tuple[str, ...], env: dict[str, str] | None, timeout: float, command_name: str
-) -> LiveServer:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    log_path = tmp_dir / f"server-{port}.log"
+    /readyz answers from it (see :func:`start_listening`: a port lost to another process is retried)."""
     if "--workers" not in args and "GOVKG_WORKERS" not in (env or {}):
         # One web worker unless a test asks: tests observe the worker process (its PID, its CPU,
         # its result cache), and the default (auto) would give the small article store two.
         args = ("--workers", "1", *args)
-    command = [sys.executable, "-m", "govkg", command_name, "--port", str(port), "--base-iri", url, *args]
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            command,
-            cwd=PROJECT_ROOT,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-            start_new_session=True,
-        )
-    server = LiveServer(process, url, log_path)
-    if wait_until_ready(process, http_ok(url + "readyz"), timeout):
-        if listens(process.pid, port):
-            return server
-        stop_server(server)  # what answered is another server, on the port this one could not take
-        raise _PortTaken(server.log())
-    if process.poll() is not None:
-        if f"cannot listen on 127.0.0.1:{port}: Address already in use" in server.log():
-            raise _PortTaken(server.log())
-        raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
-    stop_server(server)
-    raise RuntimeError(f"server did not become ready in {timeout} s:\n{server.log()}")
+
+    def url(ports: tuple[int, ...]) -> str:
+        return f"http://127.0.0.1:{ports[0]}/"
+
+    def log_path(ports: tuple[int, ...]) -> Path:
+        return tmp_dir / f"server-{ports[0]}.log"
+
+    def launch(ports: tuple[int, ...]) -> subprocess.Popen:
+        command = [sys.executable, "-m", "govkg", command_name, "--port", str(ports[0])]
+        with log_path(ports).open("wb") as log_file:
+            return subprocess.Popen(
+                [*command, "--base-iri", url(ports), *args],
+                cwd=PROJECT_ROOT,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **(env or {})},
+                start_new_session=True,
+            )
+
+    process, ports = start_listening(
+        launch,
+        lambda ports: http_ok(url(ports) + "readyz")(),
+        timeout=timeout,
+        log=lambda ports: log_path(ports).read_text(encoding="utf-8", errors="replace"),
+        name=f"govkg {command_name}",
+    )
+    return LiveServer(process, url(ports), log_path(ports))
 
 
 def run_govkg(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -197,32 +143,6 @@ def load_store(store: Path, *files: Path, timeout: float = 300) -> None:
     """Fill the persistent store folder ``store`` with ``govkg load`` (the test fails with its stderr)."""
     loaded = run_govkg("load", "--store", str(store), *map(str, files), timeout=timeout)
     assert loaded.returncode == 0, loaded.stderr
-
-
-def listens(pid: int, port: int) -> bool:
-    """Whether process ``pid`` or one of its descendants holds the socket listening on TCP ``port``
-    of 127.0.0.1 (the kernel's table, /proc/net/tcp, and the processes' descriptors)."""
-    inodes = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
-            inodes.add(f"socket:[{fields[9]}]")
-    tree, pids = set(), {pid}
-    while pids:
-        tree |= pids
-        pids = set().union(*(child_pids(child) for child in pids)) - tree
-    for member in tree:
-        try:
-            descriptors = list(Path(f"/proc/{member}/fd").iterdir())
-        except OSError:
-            continue
-        for descriptor in descriptors:
-            try:
-                if os.readlink(descriptor) in inodes:
-                    return True
-            except OSError:
-                continue
-    return False
 
 
 def stop_server(server: LiveServer) -> None:

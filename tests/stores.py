@@ -23,9 +23,8 @@ from pathlib import Path
 
 import requests
 
-from benchmarks.processes import spawn_logged, stop_process_group
+from benchmarks.processes import listens, spawn_logged, start_listening, stop_process_group, wait_until_ready
 from benchmarks.virtuoso_ini import virtuoso_ini
-from tests.conftest import free_port, wait_until_ready
 
 
 @dataclass
@@ -54,23 +53,24 @@ def start_oxigraph(tmp_dir: Path, data_file: Path, timeout: float = 30) -> Oxigr
         capture_output=True,
         timeout=60,
     )
-    port = free_port()
     log_path = tmp_dir / "oxigraph.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [oxigraph_executable(), "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+
+    def launch(ports: tuple[int, ...]) -> subprocess.Popen:
+        bind = f"127.0.0.1:{ports[0]}"
+        return spawn_logged(
+            [oxigraph_executable(), "serve", "--location", str(location), "--bind", bind], log_path
         )
-    server = OxigraphServer(process, f"http://127.0.0.1:{port}/query", log_path)
-    ready = lambda: requests.get(server.query_url, params={"query": "ASK {}"}, timeout=2).ok  # noqa: E731
-    if wait_until_ready(process, ready, timeout, interval=0.05):
-        return server
-    if process.poll() is not None:
-        raise RuntimeError(f"oxigraph exited with {process.returncode}: {log_path.read_text()}")
-    stop_oxigraph(server)
-    raise RuntimeError(f"oxigraph did not answer in {timeout} s")
+
+    process, (port,) = start_listening(
+        launch,
+        lambda ports: _answers(f"http://127.0.0.1:{ports[0]}/query"),
+        timeout=timeout,
+        interval=0.05,
+        log=lambda ports: log_path.read_text(errors="replace"),
+        name="oxigraph serve",
+        grace=10,
+    )
+    return OxigraphServer(process, f"http://127.0.0.1:{port}/query", log_path)
 
 
 def stop_oxigraph(server: OxigraphServer) -> None:
@@ -98,10 +98,15 @@ class RunningStore:
 
     def log(self) -> str:
         """The end of the store's log, for failure messages."""
-        try:
-            return "\n".join((self.log_path or Path()).read_text(errors="replace").splitlines()[-30:])
-        except OSError:
-            return ""
+        return _tail(self.log_path) if self.log_path else ""
+
+
+def _tail(log_path: Path) -> str:
+    """The last 30 lines of a log, for failure messages."""
+    try:
+        return "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
+    except OSError:
+        return ""
 
 
 def _answers(url: str) -> bool:
@@ -114,10 +119,6 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _wait(process: subprocess.Popen, url: str, timeout: float) -> bool:
-    return wait_until_ready(process, lambda: _answers(url), timeout, interval=0.2)
-
-
 def virtuoso_available() -> bool:
     """Whether Virtuoso open source is installed."""
     return shutil.which("virtuoso-t") is not None
@@ -128,42 +129,56 @@ def start_oxigraph_store(
 ) -> RunningStore:
     """An empty, writable ``oxigraph serve`` (by default with the union default graph), on a free port."""
     workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
     log_path = workdir / "oxigraph.log"
-    command = [
-        oxigraph_executable(),
-        "serve",
-        "--location",
-        str(workdir / "db"),
-        "--bind",
-        f"127.0.0.1:{port}",
-    ]
-    if union_default_graph:
-        command.append("--union-default-graph")
-    if timeout_s is not None:
-        command += ["--timeout-s", str(timeout_s)]
-    process = spawn_logged(command, log_path)
+
+    def launch(ports: tuple[int, ...]) -> subprocess.Popen:
+        command = [oxigraph_executable(), "serve", "--location", str(workdir / "db")]
+        command += ["--bind", f"127.0.0.1:{ports[0]}"]
+        if union_default_graph:
+            command.append("--union-default-graph")
+        if timeout_s is not None:
+            command += ["--timeout-s", str(timeout_s)]
+        return spawn_logged(command, log_path)
+
+    process, (port,) = start_listening(
+        launch,
+        lambda ports: _answers(f"http://127.0.0.1:{ports[0]}/query"),
+        timeout=60,
+        interval=0.2,
+        log=lambda ports: _tail(log_path),
+        name="oxigraph serve",
+    )
     url = f"http://127.0.0.1:{port}"
     store = RunningStore("oxigraph", process, f"{url}/query", f"{url}/update", f"{url}/store", workdir)
     store.log_path = log_path
-    if not _wait(process, store.query_url, 60):
-        stop_store(store)
-        raise RuntimeError(f"oxigraph serve did not start:\n{store.log()}")
     return store
 
 
 def start_virtuoso(workdir: Path, buffers: int = 20000) -> RunningStore:
     """Virtuoso (``virtuoso-t +foreground``) with the minimal ini above, on free loopback ports."""
     db = workdir / "virtuoso-db"
-    shutil.rmtree(db, ignore_errors=True)
-    db.mkdir(parents=True)
-    sql_port, http_port = free_port(), free_port()
-    ini = db / "virtuoso.ini"
-    ini.write_text(virtuoso_ini(db, sql_port, http_port, buffers))
-    log_path = db / "virtuoso.out.log"
-    process = spawn_logged(["virtuoso-t", "+foreground", "+configfile", str(ini)], log_path, cwd=db)
+
+    def launch(ports: tuple[int, ...]) -> subprocess.Popen:
+        shutil.rmtree(db, ignore_errors=True)
+        db.mkdir(parents=True)
+        ini = db / "virtuoso.ini"
+        ini.write_text(virtuoso_ini(db, sql_port=ports[0], http_port=ports[1], buffers=buffers))
+        command = ["virtuoso-t", "+foreground", "+configfile", str(ini)]
+        return spawn_logged(command, db / "virtuoso.out.log", cwd=db)
+
+    # Ready when the HTTP port answers and the process holds both its ports (SQL, HTTP).
+    process, (_sql_port, http_port) = start_listening(
+        launch,
+        lambda ports: _answers(f"http://127.0.0.1:{ports[1]}/sparql"),
+        ports=2,
+        timeout=180,
+        interval=0.2,
+        log=lambda ports: _tail(db / "virtuoso.log"),
+        name="Virtuoso",
+        grace=30,
+    )
     url = f"http://127.0.0.1:{http_port}"
-    store = RunningStore(
+    return RunningStore(
         "virtuoso",
         process,
         f"{url}/sparql",
@@ -173,10 +188,17 @@ def start_virtuoso(workdir: Path, buffers: int = 20000) -> RunningStore:
         credentials=(VIRTUOSO_USER, VIRTUOSO_PASSWORD),
         log_path=db / "virtuoso.log",
     )
-    if not _wait(process, store.query_url, 180):
-        stop_store(store, grace=30)
-        raise RuntimeError(f"Virtuoso did not start:\n{store.log()}")
-    return store
+
+
+def restart_store(store: RunningStore, timeout: float = 60) -> None:
+    """Start a stopped store again with the same command, so on the same port(s); wait until it
+    answers from its own process (another process may have taken the port meanwhile: then raise)."""
+    store.process = spawn_logged(list(store.process.args), store.log_path or store.workdir / "restart.log")
+    port = int(store.query_url.split(":")[2].split("/")[0])
+    answered = wait_until_ready(store.process, lambda: _answers(store.query_url), timeout, interval=0.2)
+    if not (answered and listens(store.process.pid, port)):
+        stop_store(store)
+        raise RuntimeError(f"{store.name} did not start again on port {port}:\n{store.log()}")
 
 
 def stop_store(store: RunningStore, grace: float = 20) -> None:

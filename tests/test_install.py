@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from benchmarks.processes import stop_process_group
-from tests.conftest import PROJECT_ROOT, free_port, http_ok, wait_until_ready
+from benchmarks.processes import start_listening, stop_process_group
+from tests.conftest import PROJECT_ROOT, http_ok
 
 
 def clean_source_tree(target: Path) -> Path:
@@ -158,21 +158,24 @@ def test_installed_commands_work_from_any_folder(installed: Path, tmp_path: Path
 
 
 def test_installed_server_serves_a_resource(installed: Path, tmp_path: Path) -> None:
-    port = free_port()
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    process = subprocess.Popen(
-        [str(installed / "govkg"), "serve", "--port", str(port), "--base-iri", f"http://127.0.0.1:{port}/"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+
+    def launch(ports: tuple[int, ...]) -> subprocess.Popen:
+        url = f"http://127.0.0.1:{ports[0]}/"
+        return subprocess.Popen(
+            [str(installed / "govkg"), "serve", "--port", str(ports[0]), "--base-iri", url],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    process, (port,) = start_listening(
+        launch, lambda ports: http_ok(f"http://127.0.0.1:{ports[0]}/readyz")(), name="the installed server"
     )
     try:
         url = f"http://127.0.0.1:{port}/"
-        assert wait_until_ready(process, http_ok(url + "readyz"), timeout=60), (
-            "the installed server did not start"
-        )
         page = requests.get(url + "id/place/zhaoqing", headers={"Accept": "text/html"}, timeout=10)
         assert page.status_code == 200 and "肇庆" in page.text
         turtle = requests.get(url + "id/place/zhaoqing", headers={"Accept": "text/turtle"}, timeout=10)

@@ -40,6 +40,7 @@ from tests.conftest import (
     stop_server,
     web_worker_pids,
 )
+from tests.stores import start_oxigraph_store, stop_store
 
 TIMEOUT = 10
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
@@ -781,31 +782,12 @@ def test_a_query_thread_leaves_the_interpreter_to_the_others(app):
 
 @pytest.fixture(scope="module")
 def remote_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real SPARQL endpoint, the oxigraph server, on a free loopback port."""
-    port = free_port()
-    location = tmp_path_factory.mktemp("oxigraph")
-    process = subprocess.Popen(
-        ["oxigraph", "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    """A real SPARQL endpoint, the oxigraph server, on a free loopback port (its base URL)."""
+    store = start_oxigraph_store(tmp_path_factory.mktemp("oxigraph"), union_default_graph=False)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if requests.get(f"{base}/query", params={"query": "ASK {}"}, timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                pytest.fail("the oxigraph server did not start")
-            time.sleep(0.1)
-        yield base
+        yield store.query_url.removesuffix("/query")
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_store(store)
 
 
 @pytest.fixture(scope="module")
