@@ -23,7 +23,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,7 +38,7 @@ if __package__ in (None, ""):
 
 from benchmarks import generate, loadgen, protocol, queries  # noqa: E402
 from benchmarks.loadgen import Endpoint, MemorySampler  # noqa: E402
-from benchmarks.processes import spawn_logged, stop_process_group  # noqa: E402
+from benchmarks.processes import spawn_logged, start_listening, stop_process_group  # noqa: E402
 from benchmarks.virtuoso_ini import virtuoso_ini  # noqa: E402
 
 CANONICAL_BASE = "https://w3id.org/govkg/"
@@ -58,26 +57,47 @@ ALL_SYSTEMS = (
 RDFLIB_MAX_TRIPLES = 100_000
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def serve_on_free_ports(
+    command_for: Callable[[tuple[int, ...]], list[str]],
+    log_path: Path,
+    ready: Callable[[tuple[int, ...]], bool],
+    timeout: float,
+    what: str,
+    ports: int = 1,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    failure_log: Path | None = None,
+) -> tuple[subprocess.Popen, tuple[int, ...], float]:
+    """Start ``command_for(ports)`` on free loopback ports until ``ready(ports)`` holds, answered by the
+    server itself (``processes.start_listening``: a port lost to another process is retried); the
+    process, its ports and the seconds from its launch until it answered. Failing: :class:`Unavailable`."""
+    launched, answered = [], []
 
+    def launch(chosen: tuple[int, ...]) -> subprocess.Popen:
+        launched.append(time.perf_counter())
+        return spawn_logged(command_for(chosen), log_path, cwd=cwd, env=env)
 
-def wait_until(check: Callable[[], bool], timeout: float, process: subprocess.Popen | None = None) -> bool:
-    """Poll ``check`` every 0.1 s until it holds, the process exits, or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            return False
+    def answers(chosen: tuple[int, ...]) -> bool:
         try:
-            if check():
+            if ready(chosen):
+                answered.append(time.perf_counter())
                 return True
-        except (OSError, http.client.HTTPException):
+        except http.client.HTTPException:
             pass
-        time.sleep(0.1)
-    return False
+        return False
+
+    try:
+        process, chosen = start_listening(
+            launch,
+            answers,
+            ports=ports,
+            timeout=timeout,
+            log=lambda _: _tail(failure_log or log_path),
+            name=what,
+        )
+    except RuntimeError as error:
+        raise Unavailable(str(error)) from None
+    return process, chosen, answered[-1] - launched[-1]
 
 
 def http_status(port: int, path: str, method: str = "GET", body: bytes | None = None, headers=None) -> int:  # noqa: ANN001
@@ -179,23 +199,24 @@ def start_govkg(inputs: Inputs, workers: int | str = "auto") -> Running:
     """``govkg serve --data FILE``: our endpoint, timed from launch until /readyz answers 200."""
     if inputs.data is not None and "--data" not in our_serve_help():
         raise Unavailable("`govkg serve` has no --data option yet: the bench data cannot be loaded")
-    port = free_port()
     log_path = inputs.workdir / "govkg.log"
-    # The canonical base IRI: the data's gov: terms stay as written, as in the peers' copies.
-    command = [
-        sys.executable, "-m", "govkg", "serve", "--host", "127.0.0.1", "--port", str(port),
-        "--base-iri", CANONICAL_BASE, "--workers", str(workers),
-    ]  # fmt: skip
-    if inputs.data is not None:
-        command += ["--data", str(inputs.data)]
-    started = time.perf_counter()
-    process = spawn_logged(command, log_path, cwd=PROJECT_ROOT)
-    with stopped_on_error(process):
-        ready = wait_until(lambda: http_status(port, "/readyz") == 200, 3600, process)
-    load_seconds = time.perf_counter() - started
-    if not ready:
-        stop_process_group(process)
-        raise Unavailable(f"govkg did not become ready:\n{_tail(log_path)}")
+
+    def command(ports: tuple[int, ...]) -> list[str]:
+        # The canonical base IRI: the data's gov: terms stay as written, as in the peers' copies.
+        command = [
+            sys.executable, "-m", "govkg", "serve", "--host", "127.0.0.1", "--port", str(ports[0]),
+            "--base-iri", CANONICAL_BASE, "--workers", str(workers),
+        ]  # fmt: skip
+        return command + (["--data", str(inputs.data)] if inputs.data is not None else [])
+
+    process, (port,), load_seconds = serve_on_free_ports(
+        command,
+        log_path,
+        lambda ports: http_status(ports[0], "/readyz") == 200,
+        3600,
+        "govkg",
+        cwd=PROJECT_ROOT,
+    )
     endpoint = Endpoint(OURS, f"http://127.0.0.1:{port}/sparql")
     with stopped_on_error(process):
         answers = sparql_answers(port, "/sparql")
@@ -210,13 +231,15 @@ def start_oxigraph_memory(inputs: Inputs) -> Running:
     binary = shutil.which("oxigraph")
     if binary is None:
         raise Unavailable("the oxigraph server is not installed (pip install oxigraph)")
-    port = free_port()
     log_path = inputs.workdir / "oxigraph-mem.log"
-    command = [binary, "serve", "--bind", f"127.0.0.1:{port}", "--union-default-graph"]
-    process = spawn_logged(command, log_path)
+    process, (port,), _ = serve_on_free_ports(
+        lambda ports: [binary, "serve", "--bind", f"127.0.0.1:{ports[0]}", "--union-default-graph"],
+        log_path,
+        lambda ports: sparql_answers(ports[0], "/query"),
+        60,
+        "oxigraph serve",
+    )
     try:
-        if not wait_until(lambda: sparql_answers(port, "/query"), 60, process):
-            raise Unavailable(f"oxigraph serve did not start:\n{_tail(log_path)}")
         started = time.perf_counter()
         if inputs.data is not None:
             post_file(port, "/store?default", inputs.data, "application/n-triples")
@@ -251,15 +274,17 @@ def start_oxigraph_disk(inputs: Inputs) -> Running:
             timeout=3600,
         )
     load_seconds = time.perf_counter() - started
-    port = free_port()
-    command = [binary, "serve-read-only", "--location", str(location), "--bind", f"127.0.0.1:{port}",
-               "--union-default-graph"]  # fmt: skip
-    process = spawn_logged(command, log_path)
-    with stopped_on_error(process):
-        ready = wait_until(lambda: sparql_answers(port, "/query"), 120, process)
-    if not ready:
-        stop_process_group(process)
-        raise Unavailable(f"oxigraph serve-read-only did not start:\n{_tail(log_path)}")
+    command = lambda ports: [  # noqa: E731
+        binary, "serve-read-only", "--location", str(location), "--bind", f"127.0.0.1:{ports[0]}",
+        "--union-default-graph",
+    ]  # fmt: skip
+    process, (port,), _ = serve_on_free_ports(
+        command,
+        log_path,
+        lambda ports: sparql_answers(ports[0], "/query"),
+        120,
+        "oxigraph serve-read-only",
+    )
     endpoint = Endpoint("oxigraph-disk", f"http://127.0.0.1:{port}/query")
     return Running("oxigraph-disk", endpoint, process, load_seconds, "oxigraph load (RocksDB)")
 
@@ -272,20 +297,29 @@ def start_virtuoso(inputs: Inputs) -> Running:
     if server is None or isql is None:
         raise Unavailable("Virtuoso is not installed (apt-get install virtuoso-opensource)")
     db = inputs.workdir / "virtuoso-db"
-    shutil.rmtree(db, ignore_errors=True)
-    db.mkdir(parents=True)
-    sql_port, http_port = free_port(), free_port()
     # 8 KiB pages: enough buffers to hold the data in memory (about 2.5 KiB per triple with indexes).
     buffers = max(20_000, min(1_000_000, inputs.triples // 3))
     data_dirs = sorted({str(inputs.data.parent.resolve())} | ({str(inputs.article.parent.resolve())}
                                                               if inputs.article else set()))  # fmt: skip
     ini = db / "virtuoso.ini"
-    ini.write_text(virtuoso_ini(db, sql_port, http_port, buffers, data_dirs, connections=24))
-    log_path = inputs.workdir / "virtuoso.out.log"
-    process = spawn_logged([server, "+foreground", "+configfile", str(ini)], log_path, cwd=db)
+
+    def command(ports: tuple[int, ...]) -> list[str]:  # SQL and HTTP ports, written into its ini
+        shutil.rmtree(db, ignore_errors=True)
+        db.mkdir(parents=True)
+        ini.write_text(virtuoso_ini(db, ports[0], ports[1], buffers, data_dirs, connections=24))
+        return [server, "+foreground", "+configfile", str(ini)]
+
+    process, (sql_port, http_port), _ = serve_on_free_ports(
+        command,
+        inputs.workdir / "virtuoso.out.log",
+        lambda ports: sparql_answers(ports[1], "/sparql"),
+        180,
+        "Virtuoso",
+        ports=2,
+        cwd=db,
+        failure_log=db / "virtuoso.log",
+    )
     try:
-        if not wait_until(lambda: sparql_answers(http_port, "/sparql"), 180, process):
-            raise Unavailable(f"Virtuoso did not start:\n{_tail(db / 'virtuoso.log')}")
         statements = [f"ld_dir('{inputs.data.parent.resolve()}', '{inputs.data.name}', '{BENCH_GRAPH}');"]
         if inputs.article is not None:
             statements.append(
@@ -324,20 +358,17 @@ def start_rdflib_endpoint(inputs: Inputs) -> Running:
         raise Unavailable("rdflib-endpoint is not installed (pip install -e '.[bench]')")
     if inputs.triples > RDFLIB_MAX_TRIPLES:
         raise Unavailable(f"skipped above {RDFLIB_MAX_TRIPLES:,} triples: too slow to load and query")
-    port = free_port()
     log_path = inputs.workdir / "rdflib-endpoint.log"
     # The article first: an rdflib Dataset that parses N-Quads after N-Triples loses the
     # N-Triples from its default-union view (rdflib 7.6).
     files = [str(path) for path in (inputs.article, inputs.data) if path is not None]
-    started = time.perf_counter()
-    process = spawn_logged([binary, "serve", "--host", "127.0.0.1", "--port", str(port), *files], log_path)
-    # rdflib-endpoint serves SPARQL at the root path.
-    with stopped_on_error(process):
-        ready = wait_until(lambda: sparql_answers(port, "/"), 1800, process)
-    load_seconds = time.perf_counter() - started
-    if not ready:
-        stop_process_group(process)
-        raise Unavailable(f"rdflib-endpoint did not start:\n{_tail(log_path)}")
+    process, (port,), load_seconds = serve_on_free_ports(
+        lambda ports: [binary, "serve", "--host", "127.0.0.1", "--port", str(ports[0]), *files],
+        log_path,
+        lambda ports: sparql_answers(ports[0], "/"),  # rdflib-endpoint serves SPARQL at the root path
+        1800,
+        "rdflib-endpoint",
+    )
     endpoint = Endpoint("rdflib-endpoint", f"http://127.0.0.1:{port}/", timeout=120)
     return Running("rdflib-endpoint", endpoint, process, load_seconds, "start-up (rdflib parse) until ready")
 
@@ -360,24 +391,19 @@ def start_govkg_granian(inputs: Inputs, workers: int = 1) -> Running:
     """
     if not _module_available("granian"):
         raise Unavailable("granian is not installed (pip install granian)")
-    port = free_port()
     log_path = inputs.workdir / "govkg-granian.log"
-    command = [
+    command = lambda ports: [  # noqa: E731
         sys.executable, "-m", "granian", "--interface", "wsgi", "--factory", "--host", "127.0.0.1",
-        "--port", str(port), "--workers", str(workers), "--blocking-threads", "8", "--no-access-log",
+        "--port", str(ports[0]), "--workers", str(workers), "--blocking-threads", "8", "--no-access-log",
         "govkg:create_app",
     ]  # fmt: skip
     env = {**os.environ, "GOVKG_BASE_IRI": CANONICAL_BASE}
     if inputs.data is not None:
         env["GOVKG_DATA"] = str(inputs.data)
-    started = time.perf_counter()
-    process = spawn_logged(command, log_path, cwd=PROJECT_ROOT, env=env)
-    with stopped_on_error(process):
-        ready = wait_until(lambda: http_status(port, "/readyz") == 200, 3600, process)
-    load_seconds = time.perf_counter() - started
-    if not ready:
-        stop_process_group(process)
-        raise Unavailable(f"govkg under granian did not become ready:\n{_tail(log_path)}")
+    process, (port,), load_seconds = serve_on_free_ports(
+        command, log_path, lambda ports: http_status(ports[0], "/readyz") == 200, 3600, "govkg under granian",
+        cwd=PROJECT_ROOT, env=env,
+    )  # fmt: skip
     endpoint = Endpoint("govkg-granian", f"http://127.0.0.1:{port}/sparql")
     return Running("govkg-granian", endpoint, process, load_seconds, "start-up until /readyz")
 
@@ -386,21 +412,16 @@ def start_naive_flask(inputs: Inputs) -> Running:
     """``benchmarks/naive_app.py`` (bare Flask + pyoxigraph) under gunicorn: 2 sync workers, preloaded."""
     if inputs.data is None:
         raise Unavailable("runs only with the bench data")
-    port = free_port()
     log_path = inputs.workdir / "naive-flask.log"
-    command = [
+    command = lambda ports: [  # noqa: E731
         sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync", "--preload",
-        "--bind", f"127.0.0.1:{port}", "benchmarks.naive_app:app",
+        "--bind", f"127.0.0.1:{ports[0]}", "benchmarks.naive_app:app",
     ]  # fmt: skip
     env = {**os.environ, "NAIVE_DATA": os.pathsep.join(str(path) for path in _data_files(inputs))}
-    started = time.perf_counter()
-    process = spawn_logged(command, log_path, cwd=PROJECT_ROOT, env=env)
-    with stopped_on_error(process):
-        ready = wait_until(lambda: http_status(port, "/readyz") == 200, 3600, process)
-    load_seconds = time.perf_counter() - started
-    if not ready:
-        stop_process_group(process)
-        raise Unavailable(f"the naive Flask app did not become ready:\n{_tail(log_path)}")
+    process, (port,), load_seconds = serve_on_free_ports(
+        command, log_path, lambda ports: http_status(ports[0], "/readyz") == 200, 3600, "the naive Flask app",
+        cwd=PROJECT_ROOT, env=env,
+    )  # fmt: skip
     endpoint = Endpoint("naive-flask", f"http://127.0.0.1:{port}/sparql")
     return Running("naive-flask", endpoint, process, load_seconds, "gunicorn start-up until ready")
 
