@@ -5,8 +5,9 @@ time of its whole process tree, from ``/proc``). This starts ours (``govkg serve
 naive app (``benchmarks/naive_app.py``) on the same bench data, warms both up, then sends the
 benchmark's mix (every request with its own comment: every query evaluated) ``--requests`` times
 from ``--clients`` keep-alive clients to each in turn, ``--repeats`` times, alternating the order,
-and prints each system's CPU ms per query (median and spread) and PSS. Not the protocol
-(``benchmarks/run.py``): no q/s claims from it.
+and prints each system's CPU ms per query (median and spread), p50 / p99 latency per repeat (and
+ours ÷ naive p99 within each repeat) and PSS. Not the protocol (``benchmarks/run.py``): no q/s
+claims from it.
 
     python benchmarks/cpu_per_query.py --size 100k --requests 2000
     python benchmarks/cpu_per_query.py --size 1M --serve-option=--store-threshold=0
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                 if errors:
                     print(f"{name}: {errors} errors in the warm-up", flush=True)
             spent: dict[str, list[float]] = {name: [] for name in names}
+            tails: dict[str, list[float]] = {name: [] for name in names}
             for repeat in range(args.repeats):
                 for name in protocol.rotated(names, repeat):
                     system = running[name]
@@ -79,9 +81,12 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     per_query = (result.server_cpu_seconds or 0) / max(result.completed, 1) * 1000
                     spent[name].append(per_query)
+                    p50, p99 = (result.percentile(f) or 0.0 for f in (0.50, 0.99))
+                    tails[name].append(p99 * 1000)
                     print(
                         f"  {name}: {result.completed} answered, {result.errors} errors, "
-                        f"{per_query:.3f} ms CPU/query, load {protocol.load_average()[0]:.2f}",
+                        f"{per_query:.3f} ms CPU/query, p50 / p99 {p50 * 1000:.2f} / "
+                        f"{p99 * 1000:.2f} ms, load {protocol.load_average()[0]:.2f}",
                         flush=True,
                     )
             for name in names:
@@ -96,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
                 ratios = [ours / naive for ours, naive in pairs]
                 print(
                     f"ours / naive CPU per query: {statistics.median(ratios):.2f}x "
+                    f"({min(ratios):.2f}-{max(ratios):.2f}), each within one repeat"
+                )
+                pairs = zip(tails[run.OURS], tails["naive-flask"], strict=True)
+                ratios = [ours / naive for ours, naive in pairs]
+                print(
+                    f"ours / naive p99: {statistics.median(ratios):.2f}x "
                     f"({min(ratios):.2f}-{max(ratios):.2f}), each within one repeat"
                 )
         finally:
