@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.loadgen import process_tree
+
 
 def spawn_logged(
     command: list[str], log_path: Path, cwd: Path | None = None, env: dict[str, str] | None = None
@@ -130,20 +132,6 @@ def start_listening(
     raise PortTaken(f"{name} lost the race for its port(s) {attempts} times:\n{log(chosen)}")
 
 
-def child_pids(pid: int) -> set[int]:
-    """The PIDs of ``pid``'s direct children, read from /proc (a server's web workers)."""
-    children = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                children.add(int(entry.name))
-    return children
-
-
 def listening_pids(port: int) -> set[int]:
     """The PIDs of the processes that hold the socket listening on TCP ``port`` of 127.0.0.1 (the
     kernel's table, /proc/net/tcp, and the processes' descriptors)."""
@@ -172,16 +160,7 @@ def listening_pids(port: int) -> set[int]:
     return holders
 
 
-def process_tree(pid: int) -> set[int]:
-    """``pid`` and its descendants, read from /proc."""
-    tree, pids = set(), {pid}
-    while pids:
-        tree |= pids
-        pids = set().union(*(child_pids(child) for child in pids)) - tree
-    return tree
-
-
 def listens(pid: int, port: int) -> bool:
     """Whether process ``pid`` or one of its descendants holds the socket listening on TCP ``port``
     of 127.0.0.1."""
-    return bool(listening_pids(port) & process_tree(pid))
+    return bool(listening_pids(port) & set(process_tree(pid)))

@@ -70,6 +70,7 @@ from govkg.settings import DEFAULT_BASE_IRI
 
 from benchmarks import generate
 from benchmarks.loadgen import process_tree, tree_memory
+from benchmarks.processes import start_listening
 from benchmarks.queries import build_mix, competency_questions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -148,39 +149,33 @@ class Target:
 # --- the server -------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 def start_server(
     data: Path, workdir: Path, workers: int, query_workers: int, query_timeout: float
 ) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    command = [
-        sys.executable, "-m", "govkg", "serve", "--host", HOST, "--port", str(port),
-        "--workers", str(workers), "--query-workers", str(query_workers),
-        "--query-timeout", str(query_timeout), "--data", str(data),
-    ]  # fmt: skip
-    log = (workdir / "server.log").open("wb")
-    process = subprocess.Popen(
-        command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    """``govkg serve`` on a free port, ready when /readyz answers 200 from it (``start_listening``)."""
+    log_path = workdir / "server.log"
+
+    def launch(ports: tuple[int, ...]) -> subprocess.Popen:
+        command = [
+            sys.executable, "-m", "govkg", "serve", "--host", HOST, "--port", str(ports[0]),
+            "--workers", str(workers), "--query-workers", str(query_workers),
+            "--query-timeout", str(query_timeout), "--data", str(data),
+        ]  # fmt: skip
+        with log_path.open("wb") as log:
+            return subprocess.Popen(
+                command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    process, (port,) = start_listening(
+        launch,
+        lambda ports: request("GET", ports[0], "/readyz", timeout=5)[0] == 200,
+        timeout=600,
+        interval=0.5,
+        log=lambda ports: f"see {log_path}",
+        name="the server",
+        grace=30,
     )
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}; see {workdir / 'server.log'}")
-        try:
-            if request("GET", port, "/readyz", timeout=5)[0] == 200:
-                return process, port
-        except OSError:
-            pass
-        time.sleep(0.5)
-    stop_server(process)
-    raise RuntimeError("the server did not become ready in 600 s")
+    return process, port
 
 
 def stop_server(process: subprocess.Popen) -> None:

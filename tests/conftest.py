@@ -18,7 +18,8 @@ import pytest
 import requests
 from playwright.sync_api import Browser, sync_playwright
 
-from benchmarks.processes import child_pids, free_ports, start_listening, stop_process_group
+from benchmarks import loadgen
+from benchmarks.processes import free_ports, start_listening, stop_process_group
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +63,11 @@ class LiveServer:
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def child_pids(pid: int) -> set[int]:
+    """The PIDs of ``pid``'s direct children, read from /proc (a server's web workers)."""
+    return set(loadgen.child_pids(pid))
 
 
 def web_worker_pids(pid: int) -> set[int]:
