@@ -292,14 +292,6 @@ def _next_request_waiting(conn: Any, others_wait: Callable[[], bool]) -> bool:  
     except (OSError, ValueError):  # closed meanwhile
         return False
     return False
-    if conn.parser.unreader.buf.getvalue():
-        return True  # bytes read ahead: the next request has begun
-    poller = select.poll()
-    try:
-        poller.register(conn.sock, select.POLLIN)
-        return bool(poller.poll(NEXT_REQUEST_WAIT * 1000))
-    except (OSError, ValueError):  # closed meanwhile
-        return False
 
 
 def _close_off_the_loop(close: Callable[..., None], graceful: bool = False) -> None:
