@@ -109,7 +109,8 @@ def start_listening(
 
     The one way the tests start a server beside the other pytest-xdist worker. A port found free
     can be taken before the server binds it (by the other worker's server, say): the server then
-    exits while another process listens on one of its ports, or, worse, ``is_ready`` is answered
+    exits while another process listens on one of its ports (or says "Address already in use" in
+    ``log(ports)``), or, worse, ``is_ready`` is answered
     by that other server. So the server counts as ready only when its own process tree holds the
     listening socket of every one of its ports (:func:`listens`); if it lost a port it is stopped
     and started again on others, up to ``attempts`` times. Any other failure raises at once with
@@ -124,7 +125,9 @@ def start_listening(
             stop_process_group(process, grace)  # what answered is another server, on a port it took
             continue
         if process.poll() is not None:
-            if any(listening_pids(port) for port in chosen):  # it exited: another process has its port
+            # It exited: another process listens on one of its ports, or held one just then (the
+            # other worker's free_ports() binds a port for a moment), which its log names.
+            if any(listening_pids(port) for port in chosen) or "Address already in use" in log(chosen):
                 continue
             raise RuntimeError(f"{name} exited with {process.returncode}:\n{log(chosen)}")
         stop_process_group(process, grace)

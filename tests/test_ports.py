@@ -117,6 +117,29 @@ def test_an_answer_from_another_process_on_the_port_is_not_readiness(tmp_path, o
         stop_process_group(process, grace=5)
 
 
+def test_a_server_that_says_its_port_was_in_use_is_started_on_another(tmp_path):
+    # The other worker's free_ports() held the port a moment, without listening: only the log tells.
+    launched: list[tuple[int, ...]] = []
+    log = tmp_path / "server.log"
+
+    def launch(ports: tuple[int, ...]) -> subprocess.Popen:
+        launched.append(ports)
+        if len(launched) == 1:
+            refused = "import sys; print('OSError: [Errno 98] Address already in use'); sys.exit(1)"
+            with log.open("w") as out:
+                return subprocess.Popen([sys.executable, "-c", refused], stdout=out, start_new_session=True)
+        return subprocess.Popen(
+            _http_server(ports[0], tmp_path), start_new_session=True, stderr=subprocess.DEVNULL
+        )
+
+    process, ports = start_listening(launch, _answers, timeout=20, log=lambda ports: log.read_text())
+    try:
+        assert len(launched) == 2 and ports == launched[1]
+        assert listens(process.pid, ports[0])
+    finally:
+        stop_process_group(process, grace=5)
+
+
 def test_a_server_that_fails_otherwise_is_not_retried(tmp_path):
     launched: list[tuple[int, ...]] = []
 
