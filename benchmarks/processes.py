@@ -107,11 +107,11 @@ def start_listening(
     """Start a server on ``ports`` free loopback ports (``launch(ports)``, in a process group of its
     own) and wait until ``is_ready(ports)``; the process and its ports.
 
-    The one way the tests start a server beside the other pytest-xdist worker. A port found free
-    can be taken before the server binds it (by the other worker's server, say): the server then
-    exits while another process listens on one of its ports (or says "Address already in use" in
-    ``log(ports)``), or, worse, ``is_ready`` is answered
-    by that other server. So the server counts as ready only when its own process tree holds the
+    The one way the tests and benchmarks start a server (the tests run in two pytest-xdist workers).
+    A port found free can be taken before the server binds it (by the other worker's server, say):
+    the server then exits while another process listens on one of its ports (or says "Address
+    already in use" in ``log(ports)``), or, worse, ``is_ready`` is answered by that other server.
+    So the server counts as ready only when its own process tree holds the
     listening socket of every one of its ports (:func:`listens`); if it lost a port it is stopped
     and started again on others, up to ``attempts`` times. Any other failure raises at once with
     ``log(ports)``.
