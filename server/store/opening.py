@@ -73,7 +73,7 @@ def open_knowledge_graph(base_iri: str, data: Iterable[str] = ()) -> LoadedGraph
         check.warn()
     else:
         store = knowledge_graph.load_store(base_iri, parts)
-        _warn_of_rewritten_literals(extra)
+        _warn_of_rewritten_literals(_literal_changes(extra))
     loaded = LoadedGraph(
         backend=MemoryBackend(store, base_iri),
         base_iri=base_iri,
@@ -110,17 +110,26 @@ def open_persistent_store(directory: Path | str, base_iri: str, data: Iterable[s
     )
 
 
-def _warn_of_rewritten_literals(parts: Iterable[knowledge_graph.GraphPart]) -> None:
+def _literal_changes(
+    parts: Iterable[knowledge_graph.GraphPart],
+) -> list[tuple[Path, knowledge_graph.LiteralChanges]]:
+    """Each data file with the literals the store would serve in another form than written."""
+    return [
+        (path, knowledge_graph.file_literal_changes(path, part.graph_iri))
+        for part in parts
+        for path in part.files
+    ]
+
+
+def _warn_of_rewritten_literals(changes: Iterable[tuple[Path, knowledge_graph.LiteralChanges]]) -> None:
     """Tell the user when the store serves a literal of their files in another form than written."""
-    for part in parts:
-        for path in part.files:
-            changes = knowledge_graph.file_literal_changes(path, part.graph_iri)
-            if changes:
-                log.warning("%s", changes.message(knowledge_graph.display_path(path)))
+    for path, found in changes:
+        if found:
+            log.warning("%s", found.message(knowledge_graph.display_path(path)))
 
 
 class _LiteralCheck(threading.Thread):
-    """:func:`_warn_of_rewritten_literals` on a thread of its own; :meth:`warn` warns or raises."""
+    """:func:`_literal_changes` on a thread of its own; :meth:`warn` warns or raises."""
 
     def __init__(self, parts: Iterable[knowledge_graph.GraphPart]) -> None:
         super().__init__(name="govkg-literal-check", daemon=True)
@@ -131,18 +140,14 @@ class _LiteralCheck(threading.Thread):
 
     def run(self) -> None:
         try:
-            for part in self.parts:
-                for path in part.files:
-                    self.changes.append((path, knowledge_graph.file_literal_changes(path, part.graph_iri)))
+            self.changes = _literal_changes(self.parts)
         except BaseException as error:  # noqa: BLE001 - raised again by warn(), on the loading thread
             self.error = error
 
     def warn(self) -> None:
         if self.error is not None:
             raise self.error
-        for path, changes in self.changes:
-            if changes:
-                log.warning("%s", changes.message(knowledge_graph.display_path(path)))
+        _warn_of_rewritten_literals(self.changes)
 
 
 def _check_distinct_graphs(parts: Iterable[knowledge_graph.GraphPart], base_iri: str) -> None:
