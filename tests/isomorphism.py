@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 import rdflib
+from govkg.rdf.serialize import canonical_quads
 
 
 def canonical_triples(graph: rdflib.Graph) -> frozenset[str]:
     """``graph``'s triples in N-Triples, blank nodes labelled canonically (RDFC-1.0)."""
-    dataset = ox.Dataset(
-        ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
-        for t in ox.parse(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
-    )
-    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    return frozenset(str(quad.triple) for quad in dataset)
+    triples = ox.parse(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
+    quads = (ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
+    return frozenset(str(quad.triple) for quad in canonical_quads(quads))
 
 
 def isomorphic(first: rdflib.Graph, second: rdflib.Graph) -> bool:
