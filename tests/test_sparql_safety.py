@@ -586,6 +586,24 @@ def test_a_forker_that_ends_is_forked_again(limited_server):
     assert again != forker and web_worker_pids(limited_server.process.pid) == workers
 
 
+def test_a_stop_of_the_whole_process_group_leaves_no_socket_folder(tmp_path):
+    """A service manager stops a server with SIGTERM to its whole process group. The forker then
+    leaves through its cleanup: no ``govkg-queries-*`` folder is left in the temporary directory
+    (one was left per stop, as the forker died on SIGTERM's default action)."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    server = start_server(tmp_path, env={"TMPDIR": str(temporary)})
+    try:
+        assert list(temporary.glob("govkg-queries-*/forker.sock"))  # the forker's socket is there
+        os.killpg(server.process.pid, signal.SIGTERM)
+        assert server.process.wait(timeout=30) == 0
+        assert eventually(lambda: not list(temporary.glob("govkg-queries-*")), within=5), list(
+            temporary.iterdir()
+        )
+    finally:
+        stop_server(server)
+
+
 def test_a_short_client_timeout_costs_no_process(limited_server):
     """Issue 17, item 10: 38 cheap queries with timeout=0.001 get their 503 at once, but their
     query processes finish them and serve on: none is killed or forked, no worker either."""
