@@ -632,27 +632,33 @@ def test_a_short_client_timeout_costs_no_process(limited_server):
     assert _get(limited_server, "ASK {}").status_code == 200
 
 
+@pytest.fixture()
+def one_place_queue_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A server whose query queue holds one query (started in the fixture: a solo test's setup
+    runs beside the other worker's tests, its call alone)."""
+    server = start_server(tmp_path, "--query-timeout", "3", "--query-queue", "1")
+    yield server
+    stop_server(server)
+
+
 @pytest.mark.solo
-def test_a_full_queue_is_answered_503_with_retry_after_at_once(tmp_path):
+def test_a_full_queue_is_answered_503_with_retry_after_at_once(one_place_queue_server):
     """Issue 17, admission control: with both query processes busy and the queue (1) full, the
     next query is answered 503 with Retry-After at once; /healthz is answered throughout."""
-    server = start_server(tmp_path, "--query-timeout", "3", "--query-queue", "1")
-    try:
-        with ThreadPoolExecutor(3) as pool:
-            long_ones = [pool.submit(_get, server, RUNAWAY + "#" * n) for n in range(3)]
-            assert eventually(lambda: len(_burning(server)) == 2, within=5), "the query processes idle"
-            started = time.monotonic()
-            refused = _get(server, "ASK { ?s ?p ?o }")
-            assert refused.status_code == 503
-            assert refused.headers["Retry-After"] == "1"
-            assert "busy" in refused.text
-            assert time.monotonic() - started < 1.0
-            started = time.monotonic()
-            assert requests.get(server.url + "healthz", timeout=2).status_code == 200
-            assert time.monotonic() - started < 2.0
-            assert {future.result().status_code for future in long_ones} == {503}
-    finally:
-        stop_server(server)
+    server = one_place_queue_server
+    with ThreadPoolExecutor(3) as pool:
+        long_ones = [pool.submit(_get, server, RUNAWAY + "#" * n) for n in range(3)]
+        assert eventually(lambda: len(_burning(server)) == 2, within=5), "the query processes idle"
+        started = time.monotonic()
+        refused = _get(server, "ASK { ?s ?p ?o }")
+        assert refused.status_code == 503
+        assert refused.headers["Retry-After"] == "1"
+        assert "busy" in refused.text
+        assert time.monotonic() - started < 1.0
+        started = time.monotonic()
+        assert requests.get(server.url + "healthz", timeout=2).status_code == 200
+        assert time.monotonic() - started < 2.0
+        assert {future.result().status_code for future in long_ones} == {503}
 
 
 @pytest.mark.parametrize(
