@@ -10,11 +10,13 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -590,8 +592,9 @@ def test_a_stop_of_the_whole_process_group_leaves_no_socket_folder(tmp_path):
     """A service manager stops a server with SIGTERM to its whole process group. The forker then
     leaves through its cleanup: no ``govkg-queries-*`` folder is left in the temporary directory
     (one was left per stop, as the forker died on SIGTERM's default action)."""
-    temporary = tmp_path / "tmp"
-    temporary.mkdir()
+    # A folder of its own in the system's temporary directory: a unix socket's path must stay
+    # short (108 bytes), and xdist's tmp_path is too deep for that.
+    temporary = Path(tempfile.mkdtemp(prefix="govkg-test-"))
     server = start_server(tmp_path, env={"TMPDIR": str(temporary)})
     try:
         assert list(temporary.glob("govkg-queries-*/forker.sock"))  # the forker's socket is there
@@ -602,6 +605,7 @@ def test_a_stop_of_the_whole_process_group_leaves_no_socket_folder(tmp_path):
         )
     finally:
         stop_server(server)
+        shutil.rmtree(temporary, ignore_errors=True)
 
 
 def test_a_short_client_timeout_costs_no_process(limited_server):
