@@ -162,8 +162,10 @@ def stop_server(server: LiveServer) -> None:
 # worker (`--dist loadscope`, so a module's servers start once). A test marked ``solo`` asserts
 # wall-clock or CPU figures (a latency bound, a Lighthouse Performance score, a flood's answer
 # times) that the other worker's load would skew: it runs while the other worker waits. Every
-# other test holds a shared lock for its whole run (setup, call, teardown), a solo test an exclusive
-# one; a solo test waiting at the gate lets no new test start, so it is not starved.
+# other test holds a shared lock for its whole run (setup, call, teardown); a solo test holds it
+# shared for its setup and teardown (a server started or stopped skews no figure) and exclusive for
+# its call, so the other worker waits only while the figures are taken. A solo test waiting at the
+# gate lets no new test start, so it is not starved.
 
 
 @contextmanager
@@ -231,11 +233,44 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=rank)  # stable: the tests of a module keep their order
 
 
+def _beside_another_worker(item: pytest.Item) -> bool:
+    """Whether ``item`` runs in a pytest-xdist worker (not: ``-n 0``, nothing runs beside it)."""
+    return hasattr(item.config, "workerinput")
+
+
+def _solo(item: pytest.Item) -> bool:
+    return item.get_closest_marker("solo") is not None
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    if not hasattr(item.config, "workerinput"):  # not under pytest-xdist: nothing runs beside it
+    if not _beside_another_worker(item) or _solo(item):  # a solo test takes its turns phase by phase
         return (yield)
-    with _turn(Path(os.environ[LOCKS]), exclusive=item.get_closest_marker("solo") is not None):
+    with _turn(Path(os.environ[LOCKS]), exclusive=False):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    if not _beside_another_worker(item) or not _solo(item):
+        return (yield)
+    with _turn(Path(os.environ[LOCKS]), exclusive=False):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    if not _beside_another_worker(item) or not _solo(item):
+        return (yield)
+    with _turn(Path(os.environ[LOCKS]), exclusive=True):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    if not _beside_another_worker(item) or not _solo(item):
+        return (yield)
+    with _turn(Path(os.environ[LOCKS]), exclusive=False):
         return (yield)
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -586,6 +588,26 @@ def test_a_forker_that_ends_is_forked_again(limited_server):
     assert again != forker and web_worker_pids(limited_server.process.pid) == workers
 
 
+def test_a_stop_of_the_whole_process_group_leaves_no_socket_folder(tmp_path):
+    """A service manager stops a server with SIGTERM to its whole process group. The forker then
+    leaves through its cleanup: no ``govkg-queries-*`` folder is left in the temporary directory
+    (one was left per stop, as the forker died on SIGTERM's default action)."""
+    # A folder of its own in the system's temporary directory: a unix socket's path must stay
+    # short (108 bytes), and xdist's tmp_path is too deep for that.
+    temporary = Path(tempfile.mkdtemp(prefix="govkg-test-"))
+    server = start_server(tmp_path, env={"TMPDIR": str(temporary)})
+    try:
+        assert list(temporary.glob("govkg-queries-*/forker.sock"))  # the forker's socket is there
+        os.killpg(server.process.pid, signal.SIGTERM)
+        assert server.process.wait(timeout=30) == 0
+        assert eventually(lambda: not list(temporary.glob("govkg-queries-*")), within=5), list(
+            temporary.iterdir()
+        )
+    finally:
+        stop_server(server)
+        shutil.rmtree(temporary, ignore_errors=True)
+
+
 def test_a_short_client_timeout_costs_no_process(limited_server):
     """Issue 17, item 10: 38 cheap queries with timeout=0.001 get their 503 at once, but their
     query processes finish them and serve on: none is killed or forked, no worker either."""
@@ -610,27 +632,33 @@ def test_a_short_client_timeout_costs_no_process(limited_server):
     assert _get(limited_server, "ASK {}").status_code == 200
 
 
+@pytest.fixture()
+def one_place_queue_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A server whose query queue holds one query (started in the fixture: a solo test's setup
+    runs beside the other worker's tests, its call alone)."""
+    server = start_server(tmp_path, "--query-timeout", "3", "--query-queue", "1")
+    yield server
+    stop_server(server)
+
+
 @pytest.mark.solo
-def test_a_full_queue_is_answered_503_with_retry_after_at_once(tmp_path):
+def test_a_full_queue_is_answered_503_with_retry_after_at_once(one_place_queue_server):
     """Issue 17, admission control: with both query processes busy and the queue (1) full, the
     next query is answered 503 with Retry-After at once; /healthz is answered throughout."""
-    server = start_server(tmp_path, "--query-timeout", "3", "--query-queue", "1")
-    try:
-        with ThreadPoolExecutor(3) as pool:
-            long_ones = [pool.submit(_get, server, RUNAWAY + "#" * n) for n in range(3)]
-            assert eventually(lambda: len(_burning(server)) == 2, within=5), "the query processes idle"
-            started = time.monotonic()
-            refused = _get(server, "ASK { ?s ?p ?o }")
-            assert refused.status_code == 503
-            assert refused.headers["Retry-After"] == "1"
-            assert "busy" in refused.text
-            assert time.monotonic() - started < 1.0
-            started = time.monotonic()
-            assert requests.get(server.url + "healthz", timeout=2).status_code == 200
-            assert time.monotonic() - started < 2.0
-            assert {future.result().status_code for future in long_ones} == {503}
-    finally:
-        stop_server(server)
+    server = one_place_queue_server
+    with ThreadPoolExecutor(3) as pool:
+        long_ones = [pool.submit(_get, server, RUNAWAY + "#" * n) for n in range(3)]
+        assert eventually(lambda: len(_burning(server)) == 2, within=5), "the query processes idle"
+        started = time.monotonic()
+        refused = _get(server, "ASK { ?s ?p ?o }")
+        assert refused.status_code == 503
+        assert refused.headers["Retry-After"] == "1"
+        assert "busy" in refused.text
+        assert time.monotonic() - started < 1.0
+        started = time.monotonic()
+        assert requests.get(server.url + "healthz", timeout=2).status_code == 200
+        assert time.monotonic() - started < 2.0
+        assert {future.result().status_code for future in long_ones} == {503}
 
 
 @pytest.mark.parametrize(

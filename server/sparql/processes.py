@@ -145,6 +145,8 @@ def start_forker(
         os.write(ready_write, b"x")
         os.close(ready_write)
         _run_forker(listener, parent, store_of, base_iri, query_timeout, memory_limit)
+    except SystemExit as stop:  # SIGTERM (see _run_forker): leave by the cleanup below
+        code = stop.code if isinstance(stop.code, int) else 0
     except BaseException:  # noqa: BLE001 - a forked child never returns into its parent's code
         log.exception("the query process forker failed")
         code = 1
@@ -165,8 +167,11 @@ def _run_forker(
     query_timeout: float,
     memory_limit: int | None,
 ) -> None:
-    for signum in (signal.SIGTERM, signal.SIGQUIT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+    for signum in (signal.SIGQUIT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(signum, signal.SIG_DFL)  # gunicorn's handlers are the master's, not ours
+    # A SIGTERM to the whole process group (a service manager's stop, `kill -- -PGID`) must not
+    # leave the socket's folder behind in the temporary directory: leave through the cleanup.
+    signal.signal(signal.SIGTERM, _leave)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's ^C goes to the server, which stops
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # query processes are reaped by the kernel
     listener.settimeout(1.0)
@@ -182,6 +187,7 @@ def _run_forker(
             listener.close()
             code = 0
             try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)  # ends at once, even inside the engine
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 _name_process(QUERY_PROCESS_NAME)
                 _serve_queries(connection, store_of, base_iri, query_timeout, memory_limit)
@@ -190,6 +196,10 @@ def _run_forker(
             finally:
                 os._exit(code)
         connection.close()
+
+
+def _leave(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _serve_queries(
