@@ -14,6 +14,11 @@ folder (``git archive main server | tar -x -C DIR && mv DIR/server DIR/govkg``),
 ``PYTHONPATH``. So a change and the build before it are measured in one run, alternately, each
 against the naive app in the same repeat.
 
+``--env SYSTEM:NAME=VALUE`` starts one system with one more environment variable, e.g.
+``--env govkg:LD_PRELOAD=libjemalloc.so.2``. A system may be listed twice under two labels,
+``naive-flask`` and ``naive-flask@jemalloc``: the same server, started twice, each with its own
+``--env``.
+
     python benchmarks/cpu_per_query.py --size 100k --requests 2000
     python benchmarks/cpu_per_query.py --size 1M --serve-option=--store-threshold=0
 """
@@ -21,11 +26,13 @@ against the naive app in the same repeat.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import statistics
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         "--serve-option", action="append", default=[], help="ours: one more `govkg serve` argument"
     )
     parser.add_argument("--baseline", type=Path, help="a folder holding govkg/: another build of ours")
+    parser.add_argument(
+        "--env", action="append", default=[], help="SYSTEM:NAME=VALUE, one more variable for SYSTEM"
+    )
     args = parser.parse_args(argv)
 
     triples = generate.parse_size(args.size)
@@ -66,13 +76,16 @@ def main(argv: list[str] | None = None) -> int:
         running: dict[str, run.Running] = {}
         try:
             for name in names:
-                inputs = run.Inputs(data_path, article, workdir, triples)
-                if name == run.OURS:
-                    system = _start_ours(inputs, args.workers, args.serve_option)
-                elif name == BASELINE:
-                    system = _start_baseline(inputs, args.workers, args.serve_option, args.baseline)
-                else:
-                    system = run.STARTERS[name](inputs)
+                folder = workdir / name.replace("@", "-")
+                folder.mkdir()
+                inputs = run.Inputs(data_path, article, folder, triples)
+                with _environment(args.env, name):
+                    if name == run.OURS:
+                        system = _start_ours(inputs, args.workers, args.serve_option)
+                    elif name == BASELINE:
+                        system = _start_baseline(inputs, args.workers, args.serve_option, args.baseline)
+                    else:
+                        system = run.STARTERS[name.split("@")[0]](inputs)
                 running[name] = system
                 print(f"{name}: ready in {system.load_seconds:.2f} s", flush=True)
                 errors = loadgen.warm_up(system.endpoint, mix, rounds=2)
@@ -129,19 +142,32 @@ BASELINE = "govkg-base"
 
 
 def _start_baseline(inputs: run.Inputs, workers: str, options: list[str], folder: Path) -> run.Running:
-    """Ours from ``folder``'s ``govkg`` package (another build), in a work folder of its own."""
-    workdir = inputs.workdir / BASELINE
-    workdir.mkdir(exist_ok=True)
-    before = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(folder.resolve()), before]))
-    try:
-        system = _start_ours(dataclasses.replace(inputs, workdir=workdir), workers, options)
-    finally:
-        if before is None:
-            del os.environ["PYTHONPATH"]
-        else:
-            os.environ["PYTHONPATH"] = before
+    """Ours from ``folder``'s ``govkg`` package (another build)."""
+    path = os.pathsep.join(filter(None, [str(folder.resolve()), os.environ.get("PYTHONPATH")]))
+    with _environment([f"{BASELINE}:PYTHONPATH={path}"], BASELINE):
+        system = _start_ours(inputs, workers, options)
     return dataclasses.replace(system, name=BASELINE)
+
+
+@contextlib.contextmanager
+def _environment(settings: list[str], name: str) -> Iterator[None]:
+    """``os.environ`` with the ``SYSTEM:NAME=VALUE`` settings for the system labelled ``name``."""
+    changed = {}
+    for setting in settings:
+        system, _, assignment = setting.partition(":")
+        if system == name:
+            key, _, value = assignment.partition("=")
+            changed[key] = value
+    saved = {key: os.environ.get(key) for key in changed}
+    os.environ.update(changed)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                del os.environ[key]
+            else:
+                os.environ[key] = value
 
 
 def _start_ours(inputs: run.Inputs, workers: str, options: list[str]) -> run.Running:

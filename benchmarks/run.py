@@ -195,8 +195,13 @@ def our_serve_help() -> str:
     return completed.stdout
 
 
-def start_govkg(inputs: Inputs, workers: int | str = "auto") -> Running:
-    """``govkg serve --data FILE``: our endpoint, timed from launch until /readyz answers 200."""
+#: What ``--jemalloc`` preloads into ours (the README's "A faster allocator"; Debian's libjemalloc2).
+JEMALLOC = "libjemalloc.so.2"
+
+
+def start_govkg(inputs: Inputs, workers: int | str = "auto", preload: str | None = None) -> Running:
+    """``govkg serve --data FILE``: our endpoint, timed from launch until /readyz answers 200;
+    with ``preload``, that library in ``LD_PRELOAD`` (an allocator)."""
     if inputs.data is not None and "--data" not in our_serve_help():
         raise Unavailable("`govkg serve` has no --data option yet: the bench data cannot be loaded")
     log_path = inputs.workdir / "govkg.log"
@@ -216,6 +221,7 @@ def start_govkg(inputs: Inputs, workers: int | str = "auto") -> Running:
         3600,
         "govkg",
         cwd=PROJECT_ROOT,
+        env=None if preload is None else {**os.environ, "LD_PRELOAD": preload},
     )
     endpoint = Endpoint(OURS, f"http://127.0.0.1:{port}/sparql")
     with stopped_on_error(process):
@@ -699,7 +705,7 @@ def measure_size(
             print(f"starting {name} ...", flush=True)
             try:
                 if name == OURS:
-                    system = start_govkg(inputs, args.workers)
+                    system = start_govkg(inputs, args.workers, JEMALLOC if args.jemalloc else None)
                 elif name == "govkg-granian":
                     system = start_govkg_granian(inputs, args.granian_workers)
                 else:
@@ -885,6 +891,11 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", default="auto", help="our web workers: a number, or auto (default %(default)s)"
     )
     parser.add_argument(
+        "--jemalloc",
+        action="store_true",
+        help=f"start ours with LD_PRELOAD={JEMALLOC} (README: a faster allocator); the peers as they are",
+    )
+    parser.add_argument(
         "--granian-workers", type=int, default=1, help="govkg-granian's workers (default %(default)s)"
     )
     parser.add_argument(
@@ -1020,7 +1031,10 @@ def competency_pass(cqs: list[queries.QueryInstance], article: Path | None, args
             if name != OURS and article is None:
                 continue
             try:
-                system = start_govkg(inputs, args.workers) if name == OURS else STARTERS[name](inputs)
+                if name == OURS:
+                    system = start_govkg(inputs, args.workers, JEMALLOC if args.jemalloc else None)
+                else:
+                    system = STARTERS[name](inputs)
             except Unavailable as reason:
                 print(f"  competency questions, {name}: not run — {reason}", flush=True)
                 continue

@@ -2,13 +2,14 @@
 # Install everything the test suite needs on a fresh Debian 12 machine (Python 3.11): Debian
 # packages (headless Chromium for the browser tests, Virtuoso open source for the triple-store
 # tests, nginx for the public profile's tests, python3-venv, curl for the documented examples,
-# Node.js and npm for the front-end test packages), then a venv in .venv holding the project with
+# libjemalloc2 for the allocator `govkg serve` may be started with (README, Scaling up), Node.js
+# and npm for the front-end test packages), then a venv in .venv holding the project with
 # its test extras (PyPI), then the npm packages.
 # Run as root or as a user with sudo; afterwards `. .venv/bin/activate && python -m pytest`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debian_packages=(chromium chromium-driver virtuoso-opensource nginx-light python3-venv curl)
+debian_packages=(chromium chromium-driver virtuoso-opensource nginx-light python3-venv curl libjemalloc2)
 command -v npm >/dev/null 2>&1 || debian_packages+=(nodejs npm)
 missing=()
 for package in "${debian_packages[@]}"; do
