@@ -82,7 +82,8 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     and ``import govkg`` finds the wheel.
     """
     venv = tmp_path_factory.mktemp("venv")
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    # Without a pip of its own (ensurepip takes seconds): this interpreter's pip installs into it.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
     site_packages = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
@@ -93,7 +94,7 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     (Path(site_packages) / "zz-test-dependencies.pth").write_text(
         "".join(folder + "\n" for folder in dependency_folders()), encoding="utf-8"
     )
-    pip = [str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)]
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(wheel)]
     subprocess.run(pip, check=True, capture_output=True, timeout=300)
     return venv / "bin"
 
@@ -163,7 +164,7 @@ def test_installed_server_serves_a_resource(installed: Path, tmp_path: Path) -> 
     def launch(ports: tuple[int, ...]) -> subprocess.Popen:
         url = f"http://127.0.0.1:{ports[0]}/"
         return subprocess.Popen(
-            [str(installed / "govkg"), "serve", "--port", str(ports[0]), "--base-iri", url],
+            [str(installed / "govkg"), "serve", "--port", str(ports[0]), "--base-iri", url, "--workers", "1"],
             cwd=tmp_path,
             env=env,
             stdout=subprocess.DEVNULL,
