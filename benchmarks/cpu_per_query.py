@@ -9,6 +9,11 @@ and prints each system's CPU ms per query (median and spread), p50 / p99 latency
 ours ÷ naive p99 within each repeat) and PSS. Not the protocol (``benchmarks/run.py``): no q/s
 claims from it.
 
+``--baseline DIR`` adds another build of ours, ``govkg-base``: ``DIR/govkg`` holds its ``server/``
+folder (``git archive main server | tar -x -C DIR && mv DIR/server DIR/govkg``), put first on
+``PYTHONPATH``. So a change and the build before it are measured in one run, alternately, each
+against the naive app in the same repeat.
+
     python benchmarks/cpu_per_query.py --size 100k --requests 2000
     python benchmarks/cpu_per_query.py --size 1M --serve-option=--store-threshold=0
 """
@@ -16,6 +21,8 @@ claims from it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import statistics
 import sys
 import tempfile
@@ -41,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--serve-option", action="append", default=[], help="ours: one more `govkg serve` argument"
     )
+    parser.add_argument("--baseline", type=Path, help="a folder holding govkg/: another build of ours")
     args = parser.parse_args(argv)
 
     triples = generate.parse_size(args.size)
@@ -49,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     manifest = generate.ensure_dataset(data_path, triples, args.seed)
     mix = list(queries.build_mix(manifest.seed, manifest.complete_cities).values())
     names = args.systems.split(",")
+    if args.baseline is not None:
+        names.append(BASELINE)
     print(f"load average at start: {protocol.load_average()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="govkg-cpu-") as scratch:
         workdir = Path(scratch)
@@ -59,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
                 inputs = run.Inputs(data_path, article, workdir, triples)
                 if name == run.OURS:
                     system = _start_ours(inputs, args.workers, args.serve_option)
+                elif name == BASELINE:
+                    system = _start_baseline(inputs, args.workers, args.serve_option, args.baseline)
                 else:
                     system = run.STARTERS[name](inputs)
                 running[name] = system
@@ -96,23 +108,40 @@ def main(argv: list[str] | None = None) -> int:
                     f"{name}: CPU ms/query median {statistics.median(values):.3f} "
                     f"({min(values):.3f}-{max(values):.3f}), PSS {memory.pss_mib:.0f} MiB"
                 )
-            if run.OURS in spent and "naive-flask" in spent:
-                pairs = zip(spent[run.OURS], spent["naive-flask"], strict=True)
-                ratios = [ours / naive for ours, naive in pairs]
-                print(
-                    f"ours / naive CPU per query: {statistics.median(ratios):.2f}x "
-                    f"({min(ratios):.2f}-{max(ratios):.2f}), each within one repeat"
-                )
-                pairs = zip(tails[run.OURS], tails["naive-flask"], strict=True)
-                ratios = [ours / naive for ours, naive in pairs]
-                print(
-                    f"ours / naive p99: {statistics.median(ratios):.2f}x "
-                    f"({min(ratios):.2f}-{max(ratios):.2f}), each within one repeat"
-                )
+            for ours in (run.OURS, BASELINE):
+                if ours not in spent or "naive-flask" not in spent:
+                    continue
+                label = "ours" if ours == run.OURS else BASELINE
+                for what, figures in (("CPU per query", spent), ("p99", tails)):
+                    pairs = zip(figures[ours], figures["naive-flask"], strict=True)
+                    ratios = [mine / naive for mine, naive in pairs]
+                    print(
+                        f"{label} / naive {what}: {statistics.median(ratios):.2f}x "
+                        f"({min(ratios):.2f}-{max(ratios):.2f}), each within one repeat"
+                    )
         finally:
             for system in running.values():
                 system.stop()
     return 0
+
+
+BASELINE = "govkg-base"
+
+
+def _start_baseline(inputs: run.Inputs, workers: str, options: list[str], folder: Path) -> run.Running:
+    """Ours from ``folder``'s ``govkg`` package (another build), in a work folder of its own."""
+    workdir = inputs.workdir / BASELINE
+    workdir.mkdir(exist_ok=True)
+    before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(folder.resolve()), before]))
+    try:
+        system = _start_ours(dataclasses.replace(inputs, workdir=workdir), workers, options)
+    finally:
+        if before is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = before
+    return dataclasses.replace(system, name=BASELINE)
 
 
 def _start_ours(inputs: run.Inputs, workers: str, options: list[str]) -> run.Running:
