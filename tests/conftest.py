@@ -199,22 +199,39 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(os.environ.pop(LOCKS), ignore_errors=True)
 
 
-#: The modules that take longest (a serial run's ``--durations``), dealt out to the workers first so
-#: that neither is left with a long one at the end while the other idles; then the rest in file
-#: order; the modules whose every test is solo last, when the other worker has little left to hold up.
+#: The modules that take longest (a serial run's ``--durations``), about longest first, dealt out to
+#: the workers first so that neither is left with a long one at the end while the other idles; then
+#: the rest in file order; the modules whose every test is solo last, when the other worker has
+#: little left to hold up. A solo test waits for the other worker's test in progress, so the modules
+#: that run beside Lighthouse's one long test (the second, and the fourth: xdist gives a worker its
+#: next module while the last two tests of one are pending) have no solo test.
 FIRST_MODULES = (
     "test_lighthouse",
     "test_reliability_fuzz",
     "test_security",
     "test_remote_store",
-    "test_persistent_store",
     "test_web_pages",
-    "test_validate",
-    "test_install",
     "test_reliability_faults",
+    "test_sparql_safety",
+    "test_search",
+    "test_install",
+    "test_persistent_store",
+    "test_sharing",
+    "test_query_results",
+    "test_charts",
+    "test_metadata",
+    "test_cli",
+    "test_docs",
+    "test_validate",
+    "test_facts",
+    "test_article_map",
+    "test_assets",
+    "test_benchmarks_smoke",
+    "test_result_cache",
+    "test_query_page",
+    "test_backend_contract",
     "test_dumps",
     "test_published_as_written",
-    "test_backend_contract",
 )
 LAST_MODULES = ("test_public_profile",)
 

@@ -25,6 +25,7 @@ from govkg.graph.knowledge_graph import (
     load_store,
 )
 from govkg.graph.source_text import article_text
+from govkg.graph.validation import PreparedQueryGraph
 from govkg.settings import DEFAULT_BASE_IRI
 
 BASE = DEFAULT_BASE_IRI
@@ -144,13 +145,17 @@ def validate(
     ontology: rdflib.Graph,
     focus: Iterable[rdflib.URIRef] | None = None,
 ) -> tuple[bool, str]:
-    """SHACL over ``data``: every target, or only the ``focus`` nodes (seconds instead of a minute)."""
+    """SHACL over ``data`` with the ``ontology`` mixed in: every target, or only the ``focus`` nodes
+    (seconds instead of a minute). In place on a copy that parses each SPARQL constraint once."""
+    graph = PreparedQueryGraph()
+    graph += data
+    graph += ontology
     conforms, _, report = pyshacl.validate(
-        data,
+        graph,
         shacl_graph=shapes,
-        ont_graph=ontology,
         inference="none",
         focus_nodes=None if focus is None else sorted(focus),
+        inplace=True,
     )
     return bool(conforms), report
 

@@ -636,7 +636,7 @@ def test_a_short_client_timeout_costs_no_process(limited_server):
 def one_place_queue_server(tmp_path: Path) -> Iterator[LiveServer]:
     """A server whose query queue holds one query (started in the fixture: a solo test's setup
     runs beside the other worker's tests, its call alone)."""
-    server = start_server(tmp_path, "--query-timeout", "3", "--query-queue", "1")
+    server = start_server(tmp_path, "--query-timeout", "2", "--query-queue", "1")
     yield server
     stop_server(server)
 

@@ -33,7 +33,7 @@ class ValidationReport:
         return not self.problems
 
 
-class _PreparedQueryGraph(rdflib.Graph):
+class PreparedQueryGraph(rdflib.Graph):
     """An rdflib Graph that parses each SPARQL query text once (``rdflib.plugins.sparql.prepareQuery``).
 
     pyshacl evaluates a SPARQL-based constraint once per focus node: the same text each time, with
@@ -67,7 +67,7 @@ class _PreparedQueryGraph(rdflib.Graph):
 def to_rdflib(quads: list[ox.Quad]) -> rdflib.Graph:
     """The union of the quads as one rdflib Graph (N-Triples is the lossless bridge); it parses each
     SPARQL query text it is asked once."""
-    graph = _PreparedQueryGraph()
+    graph = PreparedQueryGraph()
     triples = {quad.triple for quad in quads}
     graph.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8"), format="nt")
     return graph
