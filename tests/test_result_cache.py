@@ -17,27 +17,25 @@ def _ask(server, query: str, accept: str = "application/sparql-results+json", me
     return requests.post(server.sparql_url, data=query.encode(), headers=headers, timeout=30)
 
 
-def test_the_same_query_is_answered_from_the_cache(tmp_path):
-    # One web worker, so the second request meets the cache the first one filled.
-    server = start_server(tmp_path, "--workers", "1")
-    try:
-        query = COUNT + " # cache test"
-        first = _ask(server, query)
-        second = _ask(server, query)
-        by_post = _ask(server, query, method="POST")
-        assert first.headers["X-Govkg-Cache"] == "miss"
-        assert second.headers["X-Govkg-Cache"] == "hit"
-        assert by_post.headers["X-Govkg-Cache"] == "hit"
-        assert first.content == second.content == by_post.content
-        assert second.headers["ETag"] == first.headers["ETag"]
-        # Another format, or another row limit, is another answer.
-        assert _ask(server, query, accept="text/csv").headers["X-Govkg-Cache"] == "miss"
-        # An answer that can change on the same data is never cached.
-        volatile = "SELECT (RAND() AS ?r) WHERE {}"
-        assert _ask(server, volatile).headers["X-Govkg-Cache"] == "none"
-        assert _ask(server, volatile).headers["X-Govkg-Cache"] == "none"
-    finally:
-        stop_server(server)
+def test_the_same_query_is_answered_from_the_cache(live_server):
+    # The shared server has one web worker, so the second request meets the cache the first one
+    # filled; the query text (the cache's key) is this test's own.
+    server = live_server
+    query = COUNT + " # test_result_cache: the same query"
+    first = _ask(server, query)
+    second = _ask(server, query)
+    by_post = _ask(server, query, method="POST")
+    assert first.headers["X-Govkg-Cache"] == "miss"
+    assert second.headers["X-Govkg-Cache"] == "hit"
+    assert by_post.headers["X-Govkg-Cache"] == "hit"
+    assert first.content == second.content == by_post.content
+    assert second.headers["ETag"] == first.headers["ETag"]
+    # Another format, or another row limit, is another answer.
+    assert _ask(server, query, accept="text/csv").headers["X-Govkg-Cache"] == "miss"
+    # An answer that can change on the same data is never cached.
+    volatile = "SELECT (RAND() AS ?r) WHERE {}"
+    assert _ask(server, volatile).headers["X-Govkg-Cache"] == "none"
+    assert _ask(server, volatile).headers["X-Govkg-Cache"] == "none"
 
 
 def test_a_new_dataset_version_never_gets_an_old_answer(tmp_path):
