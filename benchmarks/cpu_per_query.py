@@ -128,11 +128,11 @@ def main(argv: list[str] | None = None) -> int:
                     per_query = cpu_seconds / max(result.completed, 1) * 1000
                     if others:
                         engine = others_spent / max(result.completed, 1) * 1000
-                        medians = ", ".join(
-                            f"{query} {seconds * 1000:.1f}" for query, seconds in result.median_by_query().items()
-                        )
+                        by_query = result.median_by_query().items()
+                        medians = ", ".join(f"{query} {seconds * 1000:.1f}" for query, seconds in by_query)
                         print(
-                            f"  {name}: of which the engine's tree {engine:.3f} ms; p50 ms by query: {medians}",
+                            f"  {name}: of which the engine's tree {engine:.3f} ms; "
+                            f"p50 ms by query: {medians}",
                             flush=True,
                         )
                     spent[name].append(per_query)
