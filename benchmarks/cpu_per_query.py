@@ -19,6 +19,8 @@ against the naive app in the same repeat.
 ``naive-flask`` and ``naive-flask@jemalloc``: the same server, started twice, each with its own
 ``--env``.
 
+``--without describe`` leaves that query (or a comma-separated list) out of the mix.
+
 ``govkg-remote-oxigraph`` is ours in front of an ``oxigraph serve`` in memory (``--union-default-graph
 --timeout-s`` ``--oxigraph-timeout``), loaded as the ``oxigraph-mem`` peer is, through ``govkg serve
 --store sparql:URL``: its CPU and PSS are both process trees' summed (``govkg serve`` and ``oxigraph
@@ -71,13 +73,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--oxigraph-timeout", type=float, default=10, help="govkg-remote-oxigraph: oxigraph's --timeout-s"
     )
+    parser.add_argument("--without", default="", help="queries of the mix left out, e.g. describe")
     args = parser.parse_args(argv)
 
     triples = generate.parse_size(args.size)
     data_path = args.data_dir / f"bench-{args.size}-seed{args.seed}.nt"
     args.data_dir.mkdir(parents=True, exist_ok=True)
     manifest = generate.ensure_dataset(data_path, triples, args.seed)
-    mix = list(queries.build_mix(manifest.seed, manifest.complete_cities).values())
+    skipped = set(filter(None, args.without.split(",")))
+    built = queries.build_mix(manifest.seed, manifest.complete_cities)
+    mix = [sets for query, sets in built.items() if query not in skipped]
     names = args.systems.split(",")
     if args.baseline is not None:
         names.append(BASELINE)
@@ -192,10 +197,11 @@ REMOTE = "govkg-remote-oxigraph"
 
 
 def start_remote_oxigraph(
-    inputs: run.Inputs, workers: str, options: list[str], timeout_s: float
+    inputs: run.Inputs, workers: str, options: list[str], timeout_s: float | None
 ) -> run.Running:
-    """``oxigraph serve`` in memory, loaded as the ``oxigraph-mem`` peer, with ours in front of it
-    (``govkg serve --store sparql:URL``); the engine is in :attr:`run.Running.extra_processes`."""
+    """``oxigraph serve`` in memory (with ``--timeout-s`` unless ``None``), loaded as the
+    ``oxigraph-mem`` peer, with ours in front of it (``govkg serve --store sparql:URL``); the engine
+    is in :attr:`run.Running.extra_processes`."""
     binary = shutil.which("oxigraph")
     if binary is None:
         raise run.Unavailable("the oxigraph server is not installed (pip install oxigraph)")
@@ -206,9 +212,8 @@ def start_remote_oxigraph(
             "--bind",
             f"127.0.0.1:{ports[0]}",
             "--union-default-graph",
-            "--timeout-s",
-            f"{timeout_s:g}",
-        ],  # fmt: skip
+            *([] if timeout_s is None else ["--timeout-s", f"{timeout_s:g}"]),
+        ],
         inputs.workdir / "oxigraph-engine.log",
         lambda ports: run.sparql_answers(ports[0], "/query"),
         60,
