@@ -9,25 +9,22 @@ prefix, and a Data Cube dataset page draws its chart. axe-core comes from ``node
 Each page type is loaded once per view (width and language) and every check of that view is
 made on that one load, in a tab the view keeps open (a new tab costs Chromium a renderer
 process, about half a second; a navigation does not). A page is ready when it has loaded and
-drawn what its scripts draw near the screen (``_DRAWN``), not after half a second of network
+drawn what its scripts draw near the screen (``DRAWN`` in tests/browser_pages.py, with the
+checks this module shares with the other browser modules), not after half a second of network
 quiet.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
-from functools import cache
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect
 
+from tests.browser_pages import DRAWN, english_interface_words, open_page, serious_axe_violations
 from tests.conftest import LiveServer
-
-AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
 
 #: One page of each type.
 PAGE_TYPES = {
@@ -46,120 +43,6 @@ PAGE_TYPES = {
     "not-found": "/id/place/nowhere",
 }
 
-#: Words that stay as they are on a Chinese page: names of standards, formats and keys.
-NAMES = {
-    "govkg",
-    "SPARQL",
-    "RDF",
-    "PREFIX",
-    "SERVICE",
-    "CONSTRUCT",
-    "DESCRIBE",
-    "API",
-    "OpenAPI",
-    "JSON",
-    "LD",
-    "Turtle",
-    "Triples",
-    "XML",
-    "Quads",
-    "TriG",
-    "CSV",
-    "Excel",
-    "TSV",
-    "VoID",
-    "DCAT",
-    "AP",
-    "IRI",
-    "URI",
-    "HTTP",
-    "CC",
-    "BY",
-    "SHA",
-    "gzip",
-    "Ctrl",
-    "Enter",
-    "Esc",
-    "Tab",
-    "UTC",
-    "GeoNames",
-    "Data",
-    "Cube",
-    "W3C",
-    "ORG",
-    "PROV",
-    "Web",
-    "Annotation",
-    "English",
-    "N",
-    "B",
-    "KiB",
-    "MiB",
-    "ELI",
-    "SKOS",
-    "OWL",
-    "XSD",
-    "gov",
-    "LODE",
-    "pyLODE",
-    "OntPub",
-    "PROV-O",
-    "JSON-LD",
-    "N-Triples",
-    "N-Quads",
-    "SHA-256",
-    "DCAT-AP",
-    "GB",
-    "T",
-    "ISO",
-}
-
-
-#: True once every chart or diagram near the screen is drawn. ``static/visuals.js`` fetches a
-#: drawing bundle when its first element comes within 400 px of the screen, and the bundle marks
-#: each element it draws ``data-drawn``; an element out of that reach, or not shown (a phone shows
-#: a resource's links as a list instead), is never drawn without scrolling.
-_DRAWN = """() => Array.from(document.querySelectorAll("[data-bundle]")).every((element) => {
-  if (element.dataset.drawn === "true" || !element.checkVisibility()) return true;
-  const box = element.getBoundingClientRect();
-  return box.bottom < -400 || box.top > window.innerHeight + 400;
-})"""
-
-
-def _open(browser: Browser, url: str, width: int = 1280, **options) -> Page:  # noqa: ANN003
-    context = browser.new_context(viewport={"width": width, "height": 900}, **options)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(url)
-    page.wait_for_function(_DRAWN)
-    return page
-
-
-#: The text a reader sees as the interface: not the data (elements with a lang of their own,
-#: code, IRIs, literals), not the hidden text.
-_INTERFACE_TEXT = """(only) => {
-  const skip = [
-    "script, style, code, pre, textarea, [lang]:not(html), [translate=no]",
-    ".iri, .iri-inline, .literal, .term-note, .tag, .code-editor, [hidden], sup",
-  ].join(", ");
-  const words = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  while (walker.nextNode()) {
-    const node = walker.currentNode;
-    const parent = node.parentElement;
-    if (!parent || parent.closest(skip) || !parent.checkVisibility()) continue;
-    if (only && !parent.closest(only)) continue;
-    words.push(node.textContent);
-  }
-  for (const element of document.querySelectorAll("[aria-label], [placeholder], [title]")) {
-    if (element.closest(skip)) continue;
-    for (const name of ["aria-label", "placeholder"]) {
-      if (element.getAttribute(name)) words.push(element.getAttribute(name));
-    }
-  }
-  return words.join("\\n");
-}"""
-
 
 def _wider_than_the_screen(page: Page, name: str) -> list[str]:
     width = page.evaluate("document.documentElement.scrollWidth")
@@ -171,30 +54,12 @@ def _english_interface_words(page: Page, name: str) -> list[str]:
     # pyLODE writes the ontology's own data (terms of other vocabularies, IRIs) among its
     # words: there, the site's header and footer and pyLODE's headings are the interface.
     only = "header, nav, footer, h1, h2, h3, h4, th, .skip-link" if name == "ontology" else None
-    text = page.evaluate(_INTERFACE_TEXT, only)
-    english = sorted({word for word in re.findall(r"[A-Za-z][A-Za-z0-9-]*", text) if word not in NAMES})
+    english = english_interface_words(page, only)
     return [f"English words on the Chinese page: {english}"] if english else []
 
 
-@cache
-def _axe_source() -> str:
-    return AXE.read_text(encoding="utf-8")
-
-
 def _serious_axe_violations(page: Page, name: str) -> list[str]:
-    # Evaluated through the DevTools protocol, which the site's CSP does not govern (a <script>
-    # tag would be refused): axe checks the page as it is served, its CSP in force.
-    page.evaluate(_axe_source())
-    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-    return [
-        f"axe {violation['id']} ({violation['impact']}): {violation['help']} — "
-        + "; ".join(
-            node["target"][0] if isinstance(node["target"][0], str) else str(node["target"])
-            for node in violation["nodes"][:3]
-        )
-        for violation in results["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
+    return serious_axe_violations(page)
 
 
 Check = Callable[[Page, str], list[str]]
@@ -230,13 +95,13 @@ def test_every_page_type_fits_a_phone_passes_axe_and_speaks_its_language(
     width, language, checks = VIEWS[view]
     page = tabs[view]
     page.goto(f"{live_server.url}{PAGE_TYPES[name][1:]}?lang={language}")
-    page.wait_for_function(_DRAWN)
+    page.wait_for_function(DRAWN)
     problems = [problem for check in checks for problem in check(page, name)]
     assert problems == [], f"{name} at {width} px ({language}):\n" + "\n".join(problems)
 
 
 def test_the_editor_completes_a_prefix(live_server, browser):
-    page = _open(browser, f"{live_server.url}query?lang=en")
+    page = open_page(browser, f"{live_server.url}query?lang=en")
     try:
         editor = page.locator(".cm-content")
         expect(editor).to_be_visible()
@@ -262,7 +127,7 @@ def test_the_editor_completes_a_prefix(live_server, browser):
 
 
 def test_a_syntax_error_is_marked_at_the_users_own_line_and_column(live_server, browser):
-    page = _open(browser, f"{live_server.url}query?lang=zh")
+    page = open_page(browser, f"{live_server.url}query?lang=zh")
     try:
         # One line, a known prefix undeclared: the page declares it in the query it sends.
         page.evaluate("text => window.govkgQueryPage.setQuery(text)", "SELECT ?s WHERE { ?s rdfs:label }")
@@ -274,7 +139,7 @@ def test_a_syntax_error_is_marked_at_the_users_own_line_and_column(live_server, 
 
 
 def test_a_chart_is_drawn_on_a_dataset_page(live_server, browser):
-    page = _open(browser, f"{live_server.url}id/dataset-cube/business-opening-time?lang=zh")
+    page = open_page(browser, f"{live_server.url}id/dataset-cube/business-opening-time?lang=zh")
     try:
         chart = page.locator(".chart[data-drawn='true']")
         expect(chart).to_be_visible()
@@ -290,7 +155,7 @@ def test_a_chart_is_drawn_on_a_dataset_page(live_server, browser):
 
 def test_query_results_sort_and_switch_to_a_chart(live_server, browser):
     query = "SELECT ?label ?n WHERE { ?o gov:itemCount ?n ; rdfs:label ?label FILTER(LANG(?label) = 'en') }"
-    page = _open(browser, f"{live_server.url}query?lang=zh&query={query}")
+    page = open_page(browser, f"{live_server.url}query?lang=zh&query={query}")
     try:
         cells = page.locator("table.results-table tbody td.number")
         expect(cells.first).to_be_visible()
@@ -322,13 +187,13 @@ def _sparql_count(server_url: str, query: str) -> int:
 def test_a_resource_page_draws_its_neighbourhood_and_a_node_opens_its_page(live_server, browser):
     place = f"{live_server.url}id/place/zhaoqing"
     refused: list[str] = []
-    page = _open(browser, f"{place}?lang=en")
+    page = open_page(browser, f"{place}?lang=en")
     page.on(
         "console",
         lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None,
     )
     page.reload()
-    page.wait_for_function(_DRAWN)
+    page.wait_for_function(DRAWN)
     try:
         diagram = page.locator(".graph[data-drawn='true']")
         expect(diagram).to_be_visible()
@@ -364,7 +229,7 @@ def test_a_resource_page_draws_its_neighbourhood_and_a_node_opens_its_page(live_
 
 
 def test_without_javascript_the_resource_page_keeps_its_tables_and_no_empty_diagram(live_server, browser):
-    page = _open(browser, f"{live_server.url}id/place/zhaoqing?lang=zh", java_script_enabled=False)
+    page = open_page(browser, f"{live_server.url}id/place/zhaoqing?lang=zh", java_script_enabled=False)
     try:
         expect(page.locator(".diagram-section")).to_be_hidden()
         expect(page.locator("table a[href='/id/place/guangdong?lang=zh']").first).to_be_visible()
@@ -376,7 +241,7 @@ def test_without_javascript_the_resource_page_keeps_its_tables_and_no_empty_diag
 def test_a_construct_answer_switches_to_a_graph_view(live_server, browser, width):
     zhaoqing = f"<{live_server.url}id/place/zhaoqing>"
     query = quote(f"CONSTRUCT {{ {zhaoqing} ?p ?o }} WHERE {{ {zhaoqing} ?p ?o }}")
-    page = _open(browser, f"{live_server.url}query?lang=zh&query={query}", width=width)
+    page = open_page(browser, f"{live_server.url}query?lang=zh&query={query}", width=width)
     try:
         rows = page.locator("table.results-table tbody tr")
         expect(rows.first).to_be_visible()
