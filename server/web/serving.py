@@ -10,7 +10,9 @@ loaded, so they share it copy-on-write) parse requests and run the app on a few 
 Queries do not run in them: each web worker hands its queries to ``query_workers`` query
 processes of its own (:mod:`govkg.sparql.processes`), forked from a forker that the master
 starts before the workers, which the kernel stops at their time and memory bounds. So a web
-worker never has to be stopped for a query, and no query stops another.
+worker never has to be stopped for a query, and no query stops another. A web worker that holds
+as many connections as it has query processes leaves new ones to another that holds fewer
+(:class:`ConnectionCounts`), so kept-alive clients are shared out evenly between the workers.
 
 Stalled clients. Every connection gets kernel send and receive time-outs (``SO_SNDTIMEO``,
 ``SO_RCVTIMEO``, set on the listening sockets, which accepted connections inherit) of
