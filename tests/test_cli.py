@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -173,6 +174,28 @@ def test_serve_on_a_port_in_use_says_so_and_claims_nothing():
     assert completed.returncode == 1
     assert completed.stderr.strip() == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"
     assert "serving on" not in completed.stdout
+
+
+def test_a_temporary_folder_too_deep_for_the_query_socket_is_one_line_with_the_fix(tmp_path):
+    """The query processes listen on a unix socket in TMPDIR, whose path the kernel bounds: a
+    deep TMPDIR is said in one line that names the fix, and leaves nothing behind in it."""
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    completed = subprocess.run(
+        [sys.executable, "-m", "govkg", "serve", "--port", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "TMPDIR": str(deep)},
+    )
+    assert completed.returncode == 1
+    (error,) = [line for line in completed.stderr.splitlines() if line.startswith("Error")]
+    assert error.endswith("longer than a unix socket allows (107 bytes): set TMPDIR to a shorter folder")
+    assert "Traceback" not in completed.stderr
+    assert not any(deep.iterdir())
 
 
 def test_validate_errors_are_worded_like_the_other_commands(runner, tmp_path):

@@ -5,9 +5,13 @@ list of stored questions in the Tab order."""
 
 from __future__ import annotations
 
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+
+from tests.browser_pages import Tabs, kept_tabs, show
 from tests.conftest import LiveServer
 
 BROKEN = (
@@ -16,24 +20,37 @@ BROKEN = (
 )
 
 
+@pytest.fixture(scope="module")
+def tabs(browser: Browser) -> Iterator[Tabs]:
+    """A tab per width, kept for the module: each test opens the query page afresh in it."""
+    with kept_tabs(browser) as tabs:
+        yield tabs
+
+
+@contextmanager
 def _query_page(
-    browser: Browser, server: LiveServer, width: int, language: str = "en"
-) -> tuple[Page, list[str]]:
-    page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
-    page.set_default_timeout(15_000)
+    tabs: Tabs, server: LiveServer, width: int, language: str = "en"
+) -> Iterator[tuple[Page, list[str]]]:
+    """The query page, ready, and what the CSP refused on it (its console's reports) while in use."""
+    page = tabs.tab(width)
     refused: list[str] = []
-    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
-    page.goto(f"{server.url}query?lang={language}")
-    page.wait_for_load_state("networkidle")
-    return page, refused
+
+    def listen(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    page.on("console", listen)
+    try:
+        yield show(page, f"{server.url}query?lang={language}"), refused
+    finally:
+        page.remove_listener("console", listen)
 
 
 @pytest.mark.parametrize("width", [390, 1280])
 def test_a_failed_query_is_marked_its_message_wraps_and_it_offers_no_downloads(
-    live_server: LiveServer, browser: Browser, width: int
+    live_server: LiveServer, tabs: Tabs, width: int
 ) -> None:
-    page, refused = _query_page(browser, live_server, width, "zh")
-    try:
+    with _query_page(tabs, live_server, width, "zh") as (page, refused):
         page.evaluate("text => window.govkgQueryPage.setQuery(text)", BROKEN)
         page.click("#run-query")
         expect(page.locator("#result-error")).to_be_visible()
@@ -57,15 +74,10 @@ def test_a_failed_query_is_marked_its_message_wraps_and_it_offers_no_downloads(
         expect(page.locator("#result-tools .downloads")).to_be_hidden()
         assert page.locator("#download-links a").count() == 0
         expect(page.locator("#share-url")).to_be_visible()
-    finally:
-        page.context.close()
 
 
-def test_esc_then_tab_leaves_the_editor_and_the_page_says_so(
-    live_server: LiveServer, browser: Browser
-) -> None:
-    page, _ = _query_page(browser, live_server, 1280)
-    try:
+def test_esc_then_tab_leaves_the_editor_and_the_page_says_so(live_server: LiveServer, tabs: Tabs) -> None:
+    with _query_page(tabs, live_server, 1280) as (page, _):
         expect(page.locator("#editor-keys")).to_be_visible()
         expect(page.locator("#editor-keys")).to_contain_text("Esc, then Tab")
         page.locator(".cm-content").click()
@@ -79,15 +91,10 @@ def test_esc_then_tab_leaves_the_editor_and_the_page_says_so(
             ".getAttribute('aria-description')"
         )
         assert "Esc" in description
-    finally:
-        page.context.close()
 
 
-def test_on_a_phone_the_editor_comes_before_the_question_list(
-    live_server: LiveServer, browser: Browser
-) -> None:
-    page, _ = _query_page(browser, live_server, 390)
-    try:
+def test_on_a_phone_the_editor_comes_before_the_question_list(live_server: LiveServer, tabs: Tabs) -> None:
+    with _query_page(tabs, live_server, 390) as (page, _):
         page.locator("#content").focus()
         for _ in range(14):
             page.keyboard.press("Tab")
@@ -102,14 +109,10 @@ def test_on_a_phone_the_editor_comes_before_the_question_list(
             page.locator("a.example").first.bounding_box(),
         )
         assert editor and first_question and editor["y"] < first_question["y"]
-    finally:
-        page.context.close()
-    page, _ = _query_page(browser, live_server, 1280)
-    try:  # a wide screen still shows the questions to the editor's left
+    # A wide screen still shows the questions to the editor's left.
+    with _query_page(tabs, live_server, 1280) as (page, _):
         editor, first_question = (
             page.locator(".code-editor").bounding_box(),
             page.locator("a.example").first.bounding_box(),
         )
         assert editor and first_question and first_question["x"] < editor["x"]
-    finally:
-        page.context.close()

@@ -4,51 +4,46 @@ name; the editor completes every prefix the server knows and labels in both lang
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
+
+from tests.browser_pages import Tabs, kept_tabs, with_completions
 
 
-def _open(browser: Browser, url: str, width: int) -> Page:
-    context = browser.new_context(viewport={"width": width, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(url)
-    page.wait_for_load_state("networkidle")
-    return page
+@pytest.fixture(scope="module")
+def tabs(browser: Browser) -> Iterator[Tabs]:
+    """A tab per width, kept for the module: each test opens the query page afresh in it."""
+    with kept_tabs(browser, height=800) as tabs:
+        yield tabs
 
 
 @pytest.mark.parametrize("width", [390, 1280])
-def test_a_tapped_question_answers_in_view_and_is_announced(live_server, browser, width):
-    page = _open(browser, f"{live_server.url}query?lang=en", width)
-    try:
-        question = page.locator("a[data-example='firsts-by-scope']")
-        question.scroll_into_view_if_needed()
-        question.click()
-        table = page.get_by_role("table", name=re.compile(r"^Query results, \d+ rows$"))
-        expect(table).to_be_visible()
-        announced = page.locator("#result-announce")
-        expect(announced).to_have_text(re.compile(r"^\d+ rows? in "))
-        expect(announced).to_have_attribute("aria-live", "polite")
-        # The results' heading ends up on screen (scrolling is smooth: wait for it to settle).
-        page.wait_for_function(
-            """() => { const top = document.getElementById('results').getBoundingClientRect().top;
-                       return top >= 0 && top < window.innerHeight / 2; }"""
-        )
-        # The running timer is not read out every second: only the outcome is live.
-        assert page.locator("#result-status").get_attribute("aria-live") is None
-    finally:
-        page.context.close()
+def test_a_tapped_question_answers_in_view_and_is_announced(live_server, tabs, width):
+    page = tabs.show(f"{live_server.url}query?lang=en", width)
+    question = page.locator("a[data-example='firsts-by-scope']")
+    question.scroll_into_view_if_needed()
+    question.click()
+    table = page.get_by_role("table", name=re.compile(r"^Query results, \d+ rows$"))
+    expect(table).to_be_visible()
+    announced = page.locator("#result-announce")
+    expect(announced).to_have_text(re.compile(r"^\d+ rows? in "))
+    expect(announced).to_have_attribute("aria-live", "polite")
+    # The results' heading ends up on screen (scrolling is smooth: wait for it to settle).
+    page.wait_for_function(
+        """() => { const top = document.getElementById('results').getBoundingClientRect().top;
+                   return top >= 0 && top < window.innerHeight / 2; }"""
+    )
+    # The running timer is not read out every second: only the outcome is live.
+    assert page.locator("#result-status").get_attribute("aria-live") is None
 
 
-def test_the_results_table_is_named_in_chinese(live_server, browser):
-    page = _open(browser, f"{live_server.url}query?lang=zh", 1280)
-    try:
-        page.locator("a[data-example='firsts-by-scope']").click()
-        expect(page.get_by_role("table", name=re.compile(r"^查询结果，共 \d+ 行$"))).to_be_visible()
-    finally:
-        page.context.close()
+def test_the_results_table_is_named_in_chinese(live_server, tabs):
+    page = tabs.show(f"{live_server.url}query?lang=zh", 1280)
+    page.locator("a[data-example='firsts-by-scope']").click()
+    expect(page.get_by_role("table", name=re.compile(r"^查询结果，共 \d+ 行$"))).to_be_visible()
 
 
 def test_completions_cover_every_known_prefix_and_labels_in_both_languages(live_server):
@@ -73,26 +68,21 @@ def test_completions_cover_every_known_prefix_and_labels_in_both_languages(live_
     ],
 )
 def test_the_editor_completes_terms_of_every_prefix_and_labels_in_both_languages(
-    live_server, browser, typed, offered, inserted
+    live_server, tabs, typed, offered, inserted
 ):
-    page = _open(browser, f"{live_server.url}query?lang=en", 1280)
-    try:
-        editor = page.locator(".cm-content")
-        expect(editor).to_be_visible()
-        # The completions arrive after the editor: wait for them before typing.
-        page.wait_for_load_state("networkidle")
-        editor.click()
-        page.keyboard.press("Control+a")
-        page.keyboard.type("SELECT * WHERE { ?s ?p " + typed)
-        if not typed.isascii():
-            # Playwright inserts CJK text as one paste-like input (an IME would compose it):
-            # ask for the list as a reader can, with Ctrl+Space.
-            page.keyboard.press("Control+Space")
-        option = page.locator(".cm-tooltip-autocomplete li", has_text=offered)
-        expect(option.first).to_be_visible()
-        page.wait_for_timeout(300)  # CodeMirror ignores a pick for 75 ms after the list appears
-        option.first.click()
-        query = page.evaluate("window.govkgQueryPage.getQuery()")
-        assert query.startswith("SELECT * WHERE { ?s ?p " + inserted.format(base=live_server.url)), query
-    finally:
-        page.context.close()
+    page = with_completions(tabs.tab(1280), f"{live_server.url}query?lang=en")
+    editor = page.locator(".cm-content")
+    expect(editor).to_be_visible()
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("SELECT * WHERE { ?s ?p " + typed)
+    if not typed.isascii():
+        # Playwright inserts CJK text as one paste-like input (an IME would compose it):
+        # ask for the list as a reader can, with Ctrl+Space.
+        page.keyboard.press("Control+Space")
+    option = page.locator(".cm-tooltip-autocomplete li", has_text=offered)
+    expect(option.first).to_be_visible()
+    page.wait_for_timeout(300)  # CodeMirror ignores a pick for 75 ms after the list appears
+    option.first.click()
+    query = page.evaluate("window.govkgQueryPage.getQuery()")
+    assert query.startswith("SELECT * WHERE { ?s ?p " + inserted.format(base=live_server.url)), query

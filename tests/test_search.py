@@ -6,15 +6,27 @@ tests ask the real server as a reader would: by the header's box, by a link, by 
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 import requests
 
+from tests.browser_pages import Tabs, english_interface_words, kept_tabs, serious_axe_violations
 from tests.conftest import start_server, stop_server
 
-AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+
+@pytest.fixture(scope="module")
+def tabs(browser) -> Iterator[Tabs]:  # noqa: ANN001
+    """Tabs kept for the module (a test needs a fresh page, not a fresh browser context)."""
+    with kept_tabs(browser) as tabs:
+        yield tabs
+
+
+@pytest.fixture(scope="module")
+def no_js_tabs(browser) -> Iterator[Tabs]:  # noqa: ANN001
+    """Tabs without JavaScript, kept for the module."""
+    with kept_tabs(browser, java_script_enabled=False) as tabs:
+        yield tabs
 
 
 def _search(live_server, q: str, **params: str) -> dict:  # noqa: ANN001
@@ -96,45 +108,27 @@ def test_search_negotiates_html_and_json_and_refuses_bad_parameters(live_server)
 
 @pytest.mark.parametrize("width", [390, 1280])
 @pytest.mark.parametrize("start", ["/", "/id/place/zhaoqing", "/query", "/dumps/"])
-def test_the_header_box_searches_from_every_page_without_javascript(live_server, browser, start, width):
-    context = browser.new_context(viewport={"width": width, "height": 900}, java_script_enabled=False)
-    page = context.new_page()
-    try:
-        page.goto(f"{live_server.url}{start[1:]}?lang=zh")
-        box = page.get_by_role("search").get_by_role("searchbox")
-        box.fill("零跑动")
-        box.press("Enter")
-        page.wait_for_url("**/search?**")
-        assert "lang=zh" in page.url  # the chosen language goes with the search
-        first = page.locator(".search-results li").first
-        assert first.is_visible()
-        assert page.evaluate("document.documentElement.scrollWidth") <= width
-        page.get_by_role("link", name="已办理事项中1695项实现“零跑动”", exact=True).click()
-        page.wait_for_url(f"{live_server.url}id/observation/matters-zero-trips**")
-    finally:
-        context.close()
+def test_the_header_box_searches_from_every_page_without_javascript(live_server, no_js_tabs, start, width):
+    page = no_js_tabs.show(f"{live_server.url}{start[1:]}?lang=zh", width)
+    box = page.get_by_role("search").get_by_role("searchbox")
+    box.fill("零跑动")
+    box.press("Enter")
+    page.wait_for_url("**/search?**")
+    assert "lang=zh" in page.url  # the chosen language goes with the search
+    first = page.locator(".search-results li").first
+    assert first.is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.get_by_role("link", name="已办理事项中1695项实现“零跑动”", exact=True).click()
+    page.wait_for_url(f"{live_server.url}id/observation/matters-zero-trips**")
 
 
 @pytest.mark.parametrize("width", [390, 1280])
-def test_the_search_page_has_no_serious_axe_violation(live_server, browser, width):
-    context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
-    page = context.new_page()
-    try:
-        page.goto(f"{live_server.url}search?q=%E8%82%87%E5%95%86%E9%80%9A&lang=zh")
-        page.add_script_tag(path=str(AXE))
-        # The search's own parts (the whole page at both widths is test_web_pages' concern).
-        results = page.evaluate(
-            "() => axe.run({include: [['main'], ['.site-search']]}, {resultTypes: ['violations']})"
-        )
-        serious = [
-            (violation["id"], [node["target"] for node in violation["nodes"]][:3])
-            for violation in results["violations"]
-            if violation["impact"] in ("serious", "critical")
-        ]
-        assert serious == []
-        assert page.evaluate("document.documentElement.scrollWidth") <= width
-    finally:
-        context.close()
+def test_the_search_page_has_no_serious_axe_violation(live_server, tabs, width):
+    page = tabs.show(f"{live_server.url}search?q=%E8%82%87%E5%95%86%E9%80%9A&lang=zh", width)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # The search's own parts (the whole page at both widths is test_web_pages' concern), as
+    # served: its CSP in force.
+    assert serious_axe_violations(page, ["main", ".site-search"]) == []
 
 
 def test_a_data_file_and_a_disk_store_are_searchable_from_the_start(tmp_path):
@@ -158,16 +152,7 @@ def test_a_data_file_and_a_disk_store_are_searchable_from_the_start(tmp_path):
 
 
 @pytest.mark.parametrize("q", ["肇商通", "business opening", "nothing-matches-this"])
-def test_the_chinese_search_page_has_no_english_interface_words(live_server, browser, q):
-    from tests.test_web_pages import _INTERFACE_TEXT, NAMES
-
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    try:
-        page.goto(f"{live_server.url}search?q={q}&lang=zh")
-        text = page.evaluate(_INTERFACE_TEXT, None)
-        english = sorted({word for word in re.findall(r"[A-Za-z][A-Za-z0-9-]*", text) if word not in NAMES})
-        # The reader's own words are quoted back: not interface words.
-        assert [word for word in english if word.lower() not in q.lower()] == []
-    finally:
-        context.close()
+def test_the_chinese_search_page_has_no_english_interface_words(live_server, tabs, q):
+    english = english_interface_words(tabs.show(f"{live_server.url}search?q={q}&lang=zh", 1280))
+    # The reader's own words are quoted back: not interface words.
+    assert [word for word in english if word.lower() not in q.lower()] == []

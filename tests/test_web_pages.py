@@ -9,25 +9,31 @@ prefix, and a Data Cube dataset page draws its chart. axe-core comes from ``node
 Each page type is loaded once per view (width and language) and every check of that view is
 made on that one load, in a tab the view keeps open (a new tab costs Chromium a renderer
 process, about half a second; a navigation does not). A page is ready when it has loaded and
-drawn what its scripts draw near the screen (``_DRAWN``), not after half a second of network
+drawn what its scripts draw near the screen (``DRAWN`` in tests/browser_pages.py, with the
+checks this module shares with the other browser modules), not after half a second of network
 quiet.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
-from functools import cache
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
+from tests.browser_pages import (
+    DRAWN,
+    Tabs,
+    english_interface_words,
+    kept_tabs,
+    open_page,
+    serious_axe_violations,
+    show,
+    with_completions,
+)
 from tests.conftest import LiveServer
-
-AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
 
 #: One page of each type.
 PAGE_TYPES = {
@@ -46,120 +52,6 @@ PAGE_TYPES = {
     "not-found": "/id/place/nowhere",
 }
 
-#: Words that stay as they are on a Chinese page: names of standards, formats and keys.
-NAMES = {
-    "govkg",
-    "SPARQL",
-    "RDF",
-    "PREFIX",
-    "SERVICE",
-    "CONSTRUCT",
-    "DESCRIBE",
-    "API",
-    "OpenAPI",
-    "JSON",
-    "LD",
-    "Turtle",
-    "Triples",
-    "XML",
-    "Quads",
-    "TriG",
-    "CSV",
-    "Excel",
-    "TSV",
-    "VoID",
-    "DCAT",
-    "AP",
-    "IRI",
-    "URI",
-    "HTTP",
-    "CC",
-    "BY",
-    "SHA",
-    "gzip",
-    "Ctrl",
-    "Enter",
-    "Esc",
-    "Tab",
-    "UTC",
-    "GeoNames",
-    "Data",
-    "Cube",
-    "W3C",
-    "ORG",
-    "PROV",
-    "Web",
-    "Annotation",
-    "English",
-    "N",
-    "B",
-    "KiB",
-    "MiB",
-    "ELI",
-    "SKOS",
-    "OWL",
-    "XSD",
-    "gov",
-    "LODE",
-    "pyLODE",
-    "OntPub",
-    "PROV-O",
-    "JSON-LD",
-    "N-Triples",
-    "N-Quads",
-    "SHA-256",
-    "DCAT-AP",
-    "GB",
-    "T",
-    "ISO",
-}
-
-
-#: True once every chart or diagram near the screen is drawn. ``static/visuals.js`` fetches a
-#: drawing bundle when its first element comes within 400 px of the screen, and the bundle marks
-#: each element it draws ``data-drawn``; an element out of that reach, or not shown (a phone shows
-#: a resource's links as a list instead), is never drawn without scrolling.
-_DRAWN = """() => Array.from(document.querySelectorAll("[data-bundle]")).every((element) => {
-  if (element.dataset.drawn === "true" || !element.checkVisibility()) return true;
-  const box = element.getBoundingClientRect();
-  return box.bottom < -400 || box.top > window.innerHeight + 400;
-})"""
-
-
-def _open(browser: Browser, url: str, width: int = 1280, **options) -> Page:  # noqa: ANN003
-    context = browser.new_context(viewport={"width": width, "height": 900}, **options)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(url)
-    page.wait_for_function(_DRAWN)
-    return page
-
-
-#: The text a reader sees as the interface: not the data (elements with a lang of their own,
-#: code, IRIs, literals), not the hidden text.
-_INTERFACE_TEXT = """(only) => {
-  const skip = [
-    "script, style, code, pre, textarea, [lang]:not(html), [translate=no]",
-    ".iri, .iri-inline, .literal, .term-note, .tag, .code-editor, [hidden], sup",
-  ].join(", ");
-  const words = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  while (walker.nextNode()) {
-    const node = walker.currentNode;
-    const parent = node.parentElement;
-    if (!parent || parent.closest(skip) || !parent.checkVisibility()) continue;
-    if (only && !parent.closest(only)) continue;
-    words.push(node.textContent);
-  }
-  for (const element of document.querySelectorAll("[aria-label], [placeholder], [title]")) {
-    if (element.closest(skip)) continue;
-    for (const name of ["aria-label", "placeholder"]) {
-      if (element.getAttribute(name)) words.push(element.getAttribute(name));
-    }
-  }
-  return words.join("\\n");
-}"""
-
 
 def _wider_than_the_screen(page: Page, name: str) -> list[str]:
     width = page.evaluate("document.documentElement.scrollWidth")
@@ -171,39 +63,22 @@ def _english_interface_words(page: Page, name: str) -> list[str]:
     # pyLODE writes the ontology's own data (terms of other vocabularies, IRIs) among its
     # words: there, the site's header and footer and pyLODE's headings are the interface.
     only = "header, nav, footer, h1, h2, h3, h4, th, .skip-link" if name == "ontology" else None
-    text = page.evaluate(_INTERFACE_TEXT, only)
-    english = sorted({word for word in re.findall(r"[A-Za-z][A-Za-z0-9-]*", text) if word not in NAMES})
+    english = english_interface_words(page, only)
     return [f"English words on the Chinese page: {english}"] if english else []
 
 
-@cache
-def _axe_source() -> str:
-    return AXE.read_text(encoding="utf-8")
-
-
 def _serious_axe_violations(page: Page, name: str) -> list[str]:
-    # Evaluated through the DevTools protocol, which the site's CSP does not govern (a <script>
-    # tag would be refused): axe checks the page as it is served, its CSP in force.
-    page.evaluate(_axe_source())
-    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-    return [
-        f"axe {violation['id']} ({violation['impact']}): {violation['help']} — "
-        + "; ".join(
-            node["target"][0] if isinstance(node["target"][0], str) else str(node["target"])
-            for node in violation["nodes"][:3]
-        )
-        for violation in results["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
+    return serious_axe_violations(page)
 
 
 Check = Callable[[Page, str], list[str]]
 
 #: Where every page type is looked at (width in px, interface language) and what is checked
 #: there: no page wider than a phone, in either language; axe-core at both widths; no English
-#: interface word on the Chinese page. axe comes last: it adds its script to the page.
+#: interface word on the Chinese page at either width (a phone lists a resource's links where a
+#: desktop draws them). axe comes last: it adds its script to the page.
 VIEWS: dict[str, tuple[int, str, tuple[Check, ...]]] = {
-    "phone-zh": (390, "zh", (_wider_than_the_screen, _serious_axe_violations)),
+    "phone-zh": (390, "zh", (_wider_than_the_screen, _english_interface_words, _serious_axe_violations)),
     "phone-en": (390, "en", (_wider_than_the_screen,)),
     "desktop-zh": (1280, "zh", (_english_interface_words, _serious_axe_violations)),
 }
@@ -222,6 +97,13 @@ def tabs(browser: Browser) -> Iterator[dict[str, Page]]:
         tab.context.close()
 
 
+@pytest.fixture(scope="module")
+def kept(browser: Browser) -> Iterator[Tabs]:
+    """A tab per width for the tests below, kept for the module (each opens its page afresh)."""
+    with kept_tabs(browser) as tabs:
+        yield tabs
+
+
 @pytest.mark.parametrize("view", VIEWS)
 @pytest.mark.parametrize("name", PAGE_TYPES)
 def test_every_page_type_fits_a_phone_passes_axe_and_speaks_its_language(
@@ -230,77 +112,65 @@ def test_every_page_type_fits_a_phone_passes_axe_and_speaks_its_language(
     width, language, checks = VIEWS[view]
     page = tabs[view]
     page.goto(f"{live_server.url}{PAGE_TYPES[name][1:]}?lang={language}")
-    page.wait_for_function(_DRAWN)
+    page.wait_for_function(DRAWN)
     problems = [problem for check in checks for problem in check(page, name)]
     assert problems == [], f"{name} at {width} px ({language}):\n" + "\n".join(problems)
 
 
-def test_the_editor_completes_a_prefix(live_server, browser):
-    page = _open(browser, f"{live_server.url}query?lang=en")
-    try:
-        editor = page.locator(".cm-content")
-        expect(editor).to_be_visible()
-        editor.click()
-        page.keyboard.press("Control+a")
-        page.keyboard.type("SELECT * WHERE { ?s a gov:FirstM")
-        option = page.locator(".cm-tooltip-autocomplete li", has_text="gov:FirstMoverAchievement")
-        expect(option.first).to_be_visible()
-        # CodeMirror ignores keys for 75 ms after the list appears (its interactionDelay).
-        page.wait_for_timeout(300)
-        page.keyboard.press("Enter")
-        assert (
-            page.evaluate("window.govkgQueryPage.getQuery()")
-            == "SELECT * WHERE { ?s a gov:FirstMoverAchievement"
-        )
-        assert page.locator("#query").input_value() == "SELECT * WHERE { ?s a gov:FirstMoverAchievement"
-        # A prefix itself, from its first letters.
-        page.keyboard.press("Control+a")
-        page.keyboard.type("SELECT * WHERE { ?s skos")
-        expect(page.locator(".cm-tooltip-autocomplete li", has_text="skos:").first).to_be_visible()
-    finally:
-        page.context.close()
+def test_the_editor_completes_a_prefix(live_server, kept):
+    # gov:FirstMoverAchievement is among the terms the editor fetches: typed once they are in.
+    page = with_completions(kept.tab(1280), f"{live_server.url}query?lang=en")
+    editor = page.locator(".cm-content")
+    expect(editor).to_be_visible()
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("SELECT * WHERE { ?s a gov:FirstM")
+    option = page.locator(".cm-tooltip-autocomplete li", has_text="gov:FirstMoverAchievement")
+    expect(option.first).to_be_visible()
+    # CodeMirror ignores keys for 75 ms after the list appears (its interactionDelay).
+    page.wait_for_timeout(300)
+    page.keyboard.press("Enter")
+    assert (
+        page.evaluate("window.govkgQueryPage.getQuery()") == "SELECT * WHERE { ?s a gov:FirstMoverAchievement"
+    )
+    assert page.locator("#query").input_value() == "SELECT * WHERE { ?s a gov:FirstMoverAchievement"
+    # A prefix itself, from its first letters.
+    page.keyboard.press("Control+a")
+    page.keyboard.type("SELECT * WHERE { ?s skos")
+    expect(page.locator(".cm-tooltip-autocomplete li", has_text="skos:").first).to_be_visible()
 
 
-def test_a_syntax_error_is_marked_at_the_users_own_line_and_column(live_server, browser):
-    page = _open(browser, f"{live_server.url}query?lang=zh")
-    try:
-        # One line, a known prefix undeclared: the page declares it in the query it sends.
-        page.evaluate("text => window.govkgQueryPage.setQuery(text)", "SELECT ?s WHERE { ?s rdfs:label }")
-        page.click("#run-query")
-        expect(page.locator("#result-error")).to_contain_text("查询有误 位于第 1 行第 33 列")
-        expect(page.locator(".cm-lintRange-error")).to_have_count(1)
-    finally:
-        page.context.close()
+def test_a_syntax_error_is_marked_at_the_users_own_line_and_column(live_server, kept):
+    page = kept.show(f"{live_server.url}query?lang=zh", 1280)
+    # One line, a known prefix undeclared: the page declares it in the query it sends.
+    page.evaluate("text => window.govkgQueryPage.setQuery(text)", "SELECT ?s WHERE { ?s rdfs:label }")
+    page.click("#run-query")
+    expect(page.locator("#result-error")).to_contain_text("查询有误 位于第 1 行第 33 列")
+    expect(page.locator(".cm-lintRange-error")).to_have_count(1)
 
 
-def test_a_chart_is_drawn_on_a_dataset_page(live_server, browser):
-    page = _open(browser, f"{live_server.url}id/dataset-cube/business-opening-time?lang=zh")
-    try:
-        chart = page.locator(".chart[data-drawn='true']")
-        expect(chart).to_be_visible()
-        # ECharts draws with SVG: one bar per observation (7, 3 and 1 days), labelled with its value.
-        expect(chart.locator("svg")).to_be_visible()
-        labels = chart.locator("svg text").all_text_contents()
-        assert {"7", "3", "1"} <= set(labels)
-        box = chart.bounding_box()
-        assert box and box["height"] > 100 and box["width"] > 300
-    finally:
-        page.context.close()
+def test_a_chart_is_drawn_on_a_dataset_page(live_server, kept):
+    page = kept.show(f"{live_server.url}id/dataset-cube/business-opening-time?lang=zh", 1280)
+    chart = page.locator(".chart[data-drawn='true']")
+    expect(chart).to_be_visible()
+    # ECharts draws with SVG: one bar per observation (7, 3 and 1 days), labelled with its value.
+    expect(chart.locator("svg")).to_be_visible()
+    labels = chart.locator("svg text").all_text_contents()
+    assert {"7", "3", "1"} <= set(labels)
+    box = chart.bounding_box()
+    assert box and box["height"] > 100 and box["width"] > 300
 
 
-def test_query_results_sort_and_switch_to_a_chart(live_server, browser):
+def test_query_results_sort_and_switch_to_a_chart(live_server, kept):
     query = "SELECT ?label ?n WHERE { ?o gov:itemCount ?n ; rdfs:label ?label FILTER(LANG(?label) = 'en') }"
-    page = _open(browser, f"{live_server.url}query?lang=zh&query={query}")
-    try:
-        cells = page.locator("table.results-table tbody td.number")
-        expect(cells.first).to_be_visible()
-        page.locator("table.results-table th.number button").click()
-        values = cells.all_text_contents()
-        assert "1695" in values and values == sorted(values, key=lambda v: float(v.replace("万", "e4")))
-        page.locator("[data-view='bar']").click()
-        expect(page.locator(".result-chart svg")).to_be_visible()
-    finally:
-        page.context.close()
+    page = kept.show(f"{live_server.url}query?lang=zh&query={query}", 1280)
+    cells = page.locator("table.results-table tbody td.number")
+    expect(cells.first).to_be_visible()
+    page.locator("table.results-table th.number button").click()
+    values = cells.all_text_contents()
+    assert "1695" in values and values == sorted(values, key=lambda v: float(v.replace("万", "e4")))
+    page.locator("[data-view='bar']").click()
+    expect(page.locator(".result-chart svg")).to_be_visible()
 
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -319,16 +189,17 @@ def _sparql_count(server_url: str, query: str) -> int:
     return int(response.json()["results"]["bindings"][0]["n"]["value"])
 
 
-def test_a_resource_page_draws_its_neighbourhood_and_a_node_opens_its_page(live_server, browser):
+def test_a_resource_page_draws_its_neighbourhood_and_a_node_opens_its_page(live_server, kept):
     place = f"{live_server.url}id/place/zhaoqing"
     refused: list[str] = []
-    page = _open(browser, f"{place}?lang=en")
-    page.on(
-        "console",
-        lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None,
-    )
-    page.reload()
-    page.wait_for_function(_DRAWN)
+
+    def listen(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    page = kept.tab(1280)
+    page.on("console", listen)
+    show(page, f"{place}?lang=en")
     try:
         diagram = page.locator(".graph[data-drawn='true']")
         expect(diagram).to_be_visible()
@@ -360,11 +231,11 @@ def test_a_resource_page_draws_its_neighbourhood_and_a_node_opens_its_page(live_
             page.mouse.click(box["x"] + position["x"], box["y"] + position["y"])
         assert page.url == f"{live_server.url}id/place/guangdong?lang=en"
     finally:
-        page.context.close()
+        page.remove_listener("console", listen)
 
 
 def test_without_javascript_the_resource_page_keeps_its_tables_and_no_empty_diagram(live_server, browser):
-    page = _open(browser, f"{live_server.url}id/place/zhaoqing?lang=zh", java_script_enabled=False)
+    page = open_page(browser, f"{live_server.url}id/place/zhaoqing?lang=zh", java_script_enabled=False)
     try:
         expect(page.locator(".diagram-section")).to_be_hidden()
         expect(page.locator("table a[href='/id/place/guangdong?lang=zh']").first).to_be_visible()
@@ -373,25 +244,22 @@ def test_without_javascript_the_resource_page_keeps_its_tables_and_no_empty_diag
 
 
 @pytest.mark.parametrize("width", [390, 1280])
-def test_a_construct_answer_switches_to_a_graph_view(live_server, browser, width):
+def test_a_construct_answer_switches_to_a_graph_view(live_server, kept, width):
     zhaoqing = f"<{live_server.url}id/place/zhaoqing>"
     query = quote(f"CONSTRUCT {{ {zhaoqing} ?p ?o }} WHERE {{ {zhaoqing} ?p ?o }}")
-    page = _open(browser, f"{live_server.url}query?lang=zh&query={query}", width=width)
-    try:
-        rows = page.locator("table.results-table tbody tr")
-        expect(rows.first).to_be_visible()
-        # The labels the table asks for once it is drawn (the graph names its nodes with them).
-        expect(rows.locator(".term-note").first).to_be_attached()
-        assert page.evaluate("typeof window.govkgGraph") == "undefined"  # fetched only when asked for
-        page.locator("[data-view='graph']").click()
-        graph = page.locator(".result-graph[data-drawn='true']")
-        expect(graph).to_be_visible()
-        expect(page.locator("table.results-table")).to_be_hidden()
-        edges = page.evaluate(_CY.format(".result-graph") + ".edges().length")
-        labels = page.evaluate(_CY.format(".result-graph") + ".nodes().map(n => n.data('full'))")
-        assert edges == rows.count() and "广东" in labels and "肇庆市" in labels
-        assert page.evaluate("document.documentElement.scrollWidth") <= width
-        page.locator("[data-view='table']").click()
-        expect(page.locator("table.results-table")).to_be_visible()
-    finally:
-        page.context.close()
+    page = kept.show(f"{live_server.url}query?lang=zh&query={query}", width)
+    rows = page.locator("table.results-table tbody tr")
+    expect(rows.first).to_be_visible()
+    # The labels the table asks for once it is drawn (the graph names its nodes with them).
+    expect(rows.locator(".term-note").first).to_be_attached()
+    assert page.evaluate("typeof window.govkgGraph") == "undefined"  # fetched only when asked for
+    page.locator("[data-view='graph']").click()
+    graph = page.locator(".result-graph[data-drawn='true']")
+    expect(graph).to_be_visible()
+    expect(page.locator("table.results-table")).to_be_hidden()
+    edges = page.evaluate(_CY.format(".result-graph") + ".edges().length")
+    labels = page.evaluate(_CY.format(".result-graph") + ".nodes().map(n => n.data('full'))")
+    assert edges == rows.count() and "广东" in labels and "肇庆市" in labels
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.locator("[data-view='table']").click()
+    expect(page.locator("table.results-table")).to_be_visible()

@@ -45,6 +45,7 @@ The CLI and the in-process test client use :mod:`govkg.sparql.threads` instead.
 from __future__ import annotations
 
 import ctypes
+import errno
 import logging
 import os
 import pickle
@@ -100,6 +101,9 @@ def _address_space_bytes() -> int:
 
 # --- the forker and the query processes -------------------------------------------------------
 
+#: The longest path a unix socket can be bound to on Linux (``sun_path`` holds 108 bytes with the NUL).
+_SOCKET_PATH_BYTES = 107
+
 
 @dataclass
 class Forker:
@@ -122,7 +126,16 @@ def start_forker(
     the socket of a forker that ended, to listen on again (the web workers know that one).
     """
     if address is None:
-        address = os.path.join(tempfile.mkdtemp(prefix="govkg-queries-"), "forker.sock")
+        folder = tempfile.mkdtemp(prefix="govkg-queries-")
+        address = os.path.join(folder, "forker.sock")
+        if len(os.fsencode(address)) > _SOCKET_PATH_BYTES:
+            os.rmdir(folder)
+            raise OSError(
+                errno.ENAMETOOLONG,
+                f"the query processes' socket path is longer than a unix socket allows "
+                f"({_SOCKET_PATH_BYTES} bytes): set TMPDIR to a shorter folder",
+                address,
+            )
     elif os.path.exists(address):
         os.unlink(address)
     folder = os.path.dirname(address)

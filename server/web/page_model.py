@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 from flask import request
-from govkg.rdf.namespaces import RDF, RDFS, SKOS
+from govkg.rdf.namespaces import OA, RDF, RDFS, SKOS
 from govkg.rdf.serialize import project_prefixes
 from govkg.store.loaded import LoadedGraph
 from govkg.web import cube_view
@@ -422,7 +422,13 @@ def neighbourhood(
                 left_out.add(term.value)
                 return None
             view = builder.iri_view(term)
-            nodes[term.value] = {"id": term.value, "label": view.text, "href": view.href, "role": role}
+            nodes[term.value] = {
+                "id": term.value,
+                "label": view.text,
+                "href": view.href,
+                "role": role,
+                **list_name(builder, term, view),
+            }
         elif nodes[term.value]["role"] != role:
             nodes[term.value]["role"] = "both"
         return term.value
@@ -461,6 +467,40 @@ def neighbourhood(
         "left_out": len(left_out),
         "language": builder.language,
     }
+
+
+#: The language of the article the annotations quote (the Xijiang Daily report is in Chinese).
+ARTICLE_LANGUAGE = "zh"
+#: How many characters of an annotation's quote name it in the phone's link list.
+QUOTE_NAME_LENGTH = 24
+
+
+def list_name(builder: PageBuilder, term: ox.NamedNode, view: TermView) -> dict:
+    """How the phone's link list names ``term`` (shown as ``view``): by its label, in its language;
+    on a page in the article's language, an annotation without one by its kind and the words it
+    quotes from the article; else by its compact name or IRI, marked as an identifier (data, not
+    an interface word in the page's language; an English reader reads its English path words).
+    """
+    if view.note is not None:  # a label, its CURIE as the note
+        return {"lang": view.lang}
+    annotation = ox.NamedNode(OA + "Annotation")
+    if builder.language == ARTICLE_LANGUAGE and any(
+        True for _ in builder.store.quads_for_pattern(term, RDF_TYPE, annotation, None)
+    ):
+        quotes = [
+            value.value
+            for target in objects_of(builder.store, term, OA + "hasTarget")
+            for selector in objects_of(builder.store, target, OA + "hasSelector")
+            for value in objects_of(builder.store, selector, OA + "exact")
+            if isinstance(value, ox.Literal)
+        ]
+        if quotes:
+            quote = min(quotes)
+            if len(quote) > QUOTE_NAME_LENGTH:
+                quote = quote[:QUOTE_NAME_LENGTH] + "…"
+            kind = term_label(annotation.value, builder.language) or ""
+            return {"kind": kind, "quote": quote, "quote_lang": HTML_LANGUAGE[ARTICLE_LANGUAGE]}
+    return {"identifier": True}
 
 
 @dataclass
