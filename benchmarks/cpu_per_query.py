@@ -19,8 +19,16 @@ against the naive app in the same repeat.
 ``naive-flask`` and ``naive-flask@jemalloc``: the same server, started twice, each with its own
 ``--env``.
 
+``--without describe`` leaves that query (or a comma-separated list) out of the mix.
+
+``govkg-remote-oxigraph`` is ours in front of an ``oxigraph serve`` in memory (``--union-default-graph
+--timeout-s`` ``--oxigraph-timeout``), loaded as the ``oxigraph-mem`` peer is, through ``govkg serve
+--store sparql:URL``: its CPU and PSS are both process trees' summed (``govkg serve`` and ``oxigraph
+serve``; as for every system, the ``--serve-option`` arguments go to ``govkg serve`` only).
+
     python benchmarks/cpu_per_query.py --size 100k --requests 2000
     python benchmarks/cpu_per_query.py --size 1M --serve-option=--store-threshold=0
+    python benchmarks/cpu_per_query.py --size 1M --systems govkg,govkg-remote-oxigraph,oxigraph-mem
 """
 
 from __future__ import annotations
@@ -29,9 +37,11 @@ import argparse
 import contextlib
 import dataclasses
 import os
+import shutil
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,6 +50,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from benchmarks import generate, loadgen, protocol, queries, run  # noqa: E402
+from benchmarks.processes import stop_process_group  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,13 +70,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--env", action="append", default=[], help="SYSTEM:NAME=VALUE, one more variable for SYSTEM"
     )
+    parser.add_argument(
+        "--oxigraph-timeout", type=float, default=10, help="govkg-remote-oxigraph: oxigraph's --timeout-s"
+    )
+    parser.add_argument("--without", default="", help="queries of the mix left out, e.g. describe")
     args = parser.parse_args(argv)
 
     triples = generate.parse_size(args.size)
     data_path = args.data_dir / f"bench-{args.size}-seed{args.seed}.nt"
     args.data_dir.mkdir(parents=True, exist_ok=True)
     manifest = generate.ensure_dataset(data_path, triples, args.seed)
-    mix = list(queries.build_mix(manifest.seed, manifest.complete_cities).values())
+    skipped = set(filter(None, args.without.split(",")))
+    built = queries.build_mix(manifest.seed, manifest.complete_cities)
+    mix = [sets for query, sets in built.items() if query not in skipped]
     names = args.systems.split(",")
     if args.baseline is not None:
         names.append(BASELINE)
@@ -84,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
                         system = _start_ours(inputs, args.workers, args.serve_option)
                     elif name == BASELINE:
                         system = _start_baseline(inputs, args.workers, args.serve_option, args.baseline)
+                    elif name.split("@")[0] == REMOTE:
+                        system = start_remote_oxigraph(
+                            inputs, args.workers, args.serve_option, args.oxigraph_timeout
+                        )
                     else:
                         system = run.STARTERS[name.split("@")[0]](inputs)
                 running[name] = system
@@ -93,9 +114,12 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{name}: {errors} errors in the warm-up", flush=True)
             spent: dict[str, list[float]] = {name: [] for name in names}
             tails: dict[str, list[float]] = {name: [] for name in names}
+            rates: dict[str, list[float]] = {name: [] for name in names}
             for repeat in range(args.repeats):
                 for name in protocol.rotated(names, repeat):
                     system = running[name]
+                    others = [extra.pid for extra in system.extra_processes]
+                    others_before = sum(loadgen.tree_cpu_seconds(pid) for pid in others)
                     result = loadgen.run_scenario(
                         system.endpoint,
                         mix,
@@ -104,23 +128,53 @@ def main(argv: list[str] | None = None) -> int:
                         max_requests=args.requests,
                         server_pid=system.process.pid,
                     )
-                    per_query = (result.server_cpu_seconds or 0) / max(result.completed, 1) * 1000
+                    others_spent = sum(loadgen.tree_cpu_seconds(pid) for pid in others) - others_before
+                    cpu_seconds = (result.server_cpu_seconds or 0) + others_spent
+                    per_query = cpu_seconds / max(result.completed, 1) * 1000
+                    if others:
+                        engine = others_spent / max(result.completed, 1) * 1000
+                        by_query = result.median_by_query().items()
+                        medians = ", ".join(f"{query} {seconds * 1000:.1f}" for query, seconds in by_query)
+                        print(
+                            f"  {name}: of which the engine's tree {engine:.3f} ms; "
+                            f"p50 ms by query: {medians}",
+                            flush=True,
+                        )
                     spent[name].append(per_query)
                     p50, p99 = (result.percentile(f) or 0.0 for f in (0.50, 0.99))
                     tails[name].append(p99 * 1000)
+                    rates[name].append(result.throughput)
                     print(
                         f"  {name}: {result.completed} answered, {result.errors} errors, "
                         f"{per_query:.3f} ms CPU/query, p50 / p99 {p50 * 1000:.2f} / "
-                        f"{p99 * 1000:.2f} ms, load {protocol.load_average()[0]:.2f}",
+                        f"{p99 * 1000:.2f} ms, {rates[name][-1]:.0f} q/s, "
+                        f"load {protocol.load_average()[0]:.2f}",
                         flush=True,
                     )
             for name in names:
-                memory = loadgen.tree_memory(running[name].process.pid)
+                system = running[name]
+                pss = sum(
+                    loadgen.tree_memory(process.pid).pss_mib
+                    for process in [system.process, *system.extra_processes]
+                )
                 values = spent[name]
                 print(
                     f"{name}: CPU ms/query median {statistics.median(values):.3f} "
-                    f"({min(values):.3f}-{max(values):.3f}), PSS {memory.pss_mib:.0f} MiB"
+                    f"({min(values):.3f}-{max(values):.3f}), "
+                    f"q/s median {statistics.median(rates[name]):.0f}, "
+                    f"PSS {pss:.0f} MiB"
                 )
+            if REMOTE in spent:
+                for peer in (run.OURS, "oxigraph-mem", "naive-flask"):
+                    if peer not in spent:
+                        continue
+                    for what, figures in (("CPU per query", spent), ("q/s", rates), ("p99", tails)):
+                        pairs = zip(figures[REMOTE], figures[peer], strict=True)
+                        ratios = [mine / theirs for mine, theirs in pairs]
+                        print(
+                            f"{REMOTE} / {peer} {what}: {statistics.median(ratios):.2f}x "
+                            f"({min(ratios):.2f}-{max(ratios):.2f}), each within one repeat"
+                        )
             for ours in (run.OURS, BASELINE):
                 if ours not in spent or "naive-flask" not in spent:
                     continue
@@ -139,6 +193,51 @@ def main(argv: list[str] | None = None) -> int:
 
 
 BASELINE = "govkg-base"
+REMOTE = "govkg-remote-oxigraph"
+
+
+def start_remote_oxigraph(
+    inputs: run.Inputs, workers: str, options: list[str], timeout_s: float | None
+) -> run.Running:
+    """``oxigraph serve`` in memory (with ``--timeout-s`` unless ``None``), loaded as the
+    ``oxigraph-mem`` peer, with ours in front of it (``govkg serve --store sparql:URL``); the engine
+    is in :attr:`run.Running.extra_processes`."""
+    binary = shutil.which("oxigraph")
+    if binary is None:
+        raise run.Unavailable("the oxigraph server is not installed (pip install oxigraph)")
+    engine, (port,), _ = run.serve_on_free_ports(
+        lambda ports: [
+            binary,
+            "serve",
+            "--bind",
+            f"127.0.0.1:{ports[0]}",
+            "--union-default-graph",
+            *([] if timeout_s is None else ["--timeout-s", f"{timeout_s:g}"]),
+        ],
+        inputs.workdir / "oxigraph-engine.log",
+        lambda ports: run.sparql_answers(ports[0], "/query"),
+        60,
+        "oxigraph serve",
+    )
+    try:
+        started = time.perf_counter()
+        if inputs.data is not None:
+            run.post_file(port, "/store?default", inputs.data, "application/n-triples")
+        if inputs.article is not None:
+            run.post_file(port, "/store", inputs.article, "application/n-quads")
+        loaded = time.perf_counter() - started
+        front = dataclasses.replace(inputs, data=None)
+        store = [f"--store=sparql:http://127.0.0.1:{port}/query"]
+        system = _start_ours(front, workers, [*store, *options])
+    except BaseException:
+        stop_process_group(engine)
+        raise
+    return dataclasses.replace(
+        system,
+        name=REMOTE,
+        load_seconds=loaded + system.load_seconds,
+        extra_processes=[*system.extra_processes, engine],
+    )
 
 
 def _start_baseline(inputs: run.Inputs, workers: str, options: list[str], folder: Path) -> run.Running:

@@ -139,6 +139,16 @@ def show(page: Page, url: str) -> Page:
     return page
 
 
+def with_completions(page: Page, url: str) -> Page:
+    """``page`` at the query page ``url``, ready, with the editor's completions answered: the editor
+    fetches its terms and labels once it is made, and a test that types must wait for them."""
+    with page.expect_response(lambda response: "/query/completions.json" in response.url) as answer:
+        show(page, url)
+    assert answer.value.ok
+    answer.value.finished()
+    return page
+
+
 def open_page(browser: Browser, url: str, width: int = 1280, **options: Any) -> Page:  # noqa: ANN401
     """``url`` ready in a new tab (the caller closes ``page.context``)."""
     return show(new_tab(browser, width, **options), url)

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
-from tests.browser_pages import Tabs, kept_tabs, show
+from tests.browser_pages import Tabs, kept_tabs, with_completions
 
 
 @pytest.fixture(scope="module")
@@ -18,16 +18,6 @@ def tabs(browser: Browser) -> Iterator[Tabs]:
     """A tab per width, kept for the module: each test opens the query page afresh in it."""
     with kept_tabs(browser, height=800) as tabs:
         yield tabs
-
-
-def _with_completions(page: Page, url: str) -> Page:
-    """``page`` at ``url``, ready, with the editor's completions (which it fetches after it is
-    made) answered: the test types only once the editor knows the terms and labels."""
-    with page.expect_response(lambda response: "/query/completions.json" in response.url) as answer:
-        show(page, url)
-    assert answer.value.ok
-    answer.value.finished()
-    return page
 
 
 @pytest.mark.parametrize("width", [390, 1280])
@@ -80,7 +70,7 @@ def test_completions_cover_every_known_prefix_and_labels_in_both_languages(live_
 def test_the_editor_completes_terms_of_every_prefix_and_labels_in_both_languages(
     live_server, tabs, typed, offered, inserted
 ):
-    page = _with_completions(tabs.tab(1280), f"{live_server.url}query?lang=en")
+    page = with_completions(tabs.tab(1280), f"{live_server.url}query?lang=en")
     editor = page.locator(".cm-content")
     expect(editor).to_be_visible()
     editor.click()

@@ -21,9 +21,18 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-from tests.browser_pages import DRAWN, english_interface_words, open_page, serious_axe_violations
+from tests.browser_pages import (
+    DRAWN,
+    Tabs,
+    english_interface_words,
+    kept_tabs,
+    open_page,
+    serious_axe_violations,
+    show,
+    with_completions,
+)
 from tests.conftest import LiveServer
 
 #: One page of each type.
@@ -88,6 +97,13 @@ def tabs(browser: Browser) -> Iterator[dict[str, Page]]:
         tab.context.close()
 
 
+@pytest.fixture(scope="module")
+def kept(browser: Browser) -> Iterator[Tabs]:
+    """A tab per width for the tests below, kept for the module (each opens its page afresh)."""
+    with kept_tabs(browser) as tabs:
+        yield tabs
+
+
 @pytest.mark.parametrize("view", VIEWS)
 @pytest.mark.parametrize("name", PAGE_TYPES)
 def test_every_page_type_fits_a_phone_passes_axe_and_speaks_its_language(
@@ -101,72 +117,60 @@ def test_every_page_type_fits_a_phone_passes_axe_and_speaks_its_language(
     assert problems == [], f"{name} at {width} px ({language}):\n" + "\n".join(problems)
 
 
-def test_the_editor_completes_a_prefix(live_server, browser):
-    page = open_page(browser, f"{live_server.url}query?lang=en")
-    try:
-        editor = page.locator(".cm-content")
-        expect(editor).to_be_visible()
-        editor.click()
-        page.keyboard.press("Control+a")
-        page.keyboard.type("SELECT * WHERE { ?s a gov:FirstM")
-        option = page.locator(".cm-tooltip-autocomplete li", has_text="gov:FirstMoverAchievement")
-        expect(option.first).to_be_visible()
-        # CodeMirror ignores keys for 75 ms after the list appears (its interactionDelay).
-        page.wait_for_timeout(300)
-        page.keyboard.press("Enter")
-        assert (
-            page.evaluate("window.govkgQueryPage.getQuery()")
-            == "SELECT * WHERE { ?s a gov:FirstMoverAchievement"
-        )
-        assert page.locator("#query").input_value() == "SELECT * WHERE { ?s a gov:FirstMoverAchievement"
-        # A prefix itself, from its first letters.
-        page.keyboard.press("Control+a")
-        page.keyboard.type("SELECT * WHERE { ?s skos")
-        expect(page.locator(".cm-tooltip-autocomplete li", has_text="skos:").first).to_be_visible()
-    finally:
-        page.context.close()
+def test_the_editor_completes_a_prefix(live_server, kept):
+    # gov:FirstMoverAchievement is among the terms the editor fetches: typed once they are in.
+    page = with_completions(kept.tab(1280), f"{live_server.url}query?lang=en")
+    editor = page.locator(".cm-content")
+    expect(editor).to_be_visible()
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("SELECT * WHERE { ?s a gov:FirstM")
+    option = page.locator(".cm-tooltip-autocomplete li", has_text="gov:FirstMoverAchievement")
+    expect(option.first).to_be_visible()
+    # CodeMirror ignores keys for 75 ms after the list appears (its interactionDelay).
+    page.wait_for_timeout(300)
+    page.keyboard.press("Enter")
+    assert (
+        page.evaluate("window.govkgQueryPage.getQuery()") == "SELECT * WHERE { ?s a gov:FirstMoverAchievement"
+    )
+    assert page.locator("#query").input_value() == "SELECT * WHERE { ?s a gov:FirstMoverAchievement"
+    # A prefix itself, from its first letters.
+    page.keyboard.press("Control+a")
+    page.keyboard.type("SELECT * WHERE { ?s skos")
+    expect(page.locator(".cm-tooltip-autocomplete li", has_text="skos:").first).to_be_visible()
 
 
-def test_a_syntax_error_is_marked_at_the_users_own_line_and_column(live_server, browser):
-    page = open_page(browser, f"{live_server.url}query?lang=zh")
-    try:
-        # One line, a known prefix undeclared: the page declares it in the query it sends.
-        page.evaluate("text => window.govkgQueryPage.setQuery(text)", "SELECT ?s WHERE { ?s rdfs:label }")
-        page.click("#run-query")
-        expect(page.locator("#result-error")).to_contain_text("查询有误 位于第 1 行第 33 列")
-        expect(page.locator(".cm-lintRange-error")).to_have_count(1)
-    finally:
-        page.context.close()
+def test_a_syntax_error_is_marked_at_the_users_own_line_and_column(live_server, kept):
+    page = kept.show(f"{live_server.url}query?lang=zh", 1280)
+    # One line, a known prefix undeclared: the page declares it in the query it sends.
+    page.evaluate("text => window.govkgQueryPage.setQuery(text)", "SELECT ?s WHERE { ?s rdfs:label }")
+    page.click("#run-query")
+    expect(page.locator("#result-error")).to_contain_text("查询有误 位于第 1 行第 33 列")
+    expect(page.locator(".cm-lintRange-error")).to_have_count(1)
 
 
-def test_a_chart_is_drawn_on_a_dataset_page(live_server, browser):
-    page = open_page(browser, f"{live_server.url}id/dataset-cube/business-opening-time?lang=zh")
-    try:
-        chart = page.locator(".chart[data-drawn='true']")
-        expect(chart).to_be_visible()
-        # ECharts draws with SVG: one bar per observation (7, 3 and 1 days), labelled with its value.
-        expect(chart.locator("svg")).to_be_visible()
-        labels = chart.locator("svg text").all_text_contents()
-        assert {"7", "3", "1"} <= set(labels)
-        box = chart.bounding_box()
-        assert box and box["height"] > 100 and box["width"] > 300
-    finally:
-        page.context.close()
+def test_a_chart_is_drawn_on_a_dataset_page(live_server, kept):
+    page = kept.show(f"{live_server.url}id/dataset-cube/business-opening-time?lang=zh", 1280)
+    chart = page.locator(".chart[data-drawn='true']")
+    expect(chart).to_be_visible()
+    # ECharts draws with SVG: one bar per observation (7, 3 and 1 days), labelled with its value.
+    expect(chart.locator("svg")).to_be_visible()
+    labels = chart.locator("svg text").all_text_contents()
+    assert {"7", "3", "1"} <= set(labels)
+    box = chart.bounding_box()
+    assert box and box["height"] > 100 and box["width"] > 300
 
 
-def test_query_results_sort_and_switch_to_a_chart(live_server, browser):
+def test_query_results_sort_and_switch_to_a_chart(live_server, kept):
     query = "SELECT ?label ?n WHERE { ?o gov:itemCount ?n ; rdfs:label ?label FILTER(LANG(?label) = 'en') }"
-    page = open_page(browser, f"{live_server.url}query?lang=zh&query={query}")
-    try:
-        cells = page.locator("table.results-table tbody td.number")
-        expect(cells.first).to_be_visible()
-        page.locator("table.results-table th.number button").click()
-        values = cells.all_text_contents()
-        assert "1695" in values and values == sorted(values, key=lambda v: float(v.replace("万", "e4")))
-        page.locator("[data-view='bar']").click()
-        expect(page.locator(".result-chart svg")).to_be_visible()
-    finally:
-        page.context.close()
+    page = kept.show(f"{live_server.url}query?lang=zh&query={query}", 1280)
+    cells = page.locator("table.results-table tbody td.number")
+    expect(cells.first).to_be_visible()
+    page.locator("table.results-table th.number button").click()
+    values = cells.all_text_contents()
+    assert "1695" in values and values == sorted(values, key=lambda v: float(v.replace("万", "e4")))
+    page.locator("[data-view='bar']").click()
+    expect(page.locator(".result-chart svg")).to_be_visible()
 
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -185,16 +189,17 @@ def _sparql_count(server_url: str, query: str) -> int:
     return int(response.json()["results"]["bindings"][0]["n"]["value"])
 
 
-def test_a_resource_page_draws_its_neighbourhood_and_a_node_opens_its_page(live_server, browser):
+def test_a_resource_page_draws_its_neighbourhood_and_a_node_opens_its_page(live_server, kept):
     place = f"{live_server.url}id/place/zhaoqing"
     refused: list[str] = []
-    page = open_page(browser, f"{place}?lang=en")
-    page.on(
-        "console",
-        lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None,
-    )
-    page.reload()
-    page.wait_for_function(DRAWN)
+
+    def listen(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    page = kept.tab(1280)
+    page.on("console", listen)
+    show(page, f"{place}?lang=en")
     try:
         diagram = page.locator(".graph[data-drawn='true']")
         expect(diagram).to_be_visible()
@@ -226,7 +231,7 @@ def test_a_resource_page_draws_its_neighbourhood_and_a_node_opens_its_page(live_
             page.mouse.click(box["x"] + position["x"], box["y"] + position["y"])
         assert page.url == f"{live_server.url}id/place/guangdong?lang=en"
     finally:
-        page.context.close()
+        page.remove_listener("console", listen)
 
 
 def test_without_javascript_the_resource_page_keeps_its_tables_and_no_empty_diagram(live_server, browser):
@@ -239,25 +244,22 @@ def test_without_javascript_the_resource_page_keeps_its_tables_and_no_empty_diag
 
 
 @pytest.mark.parametrize("width", [390, 1280])
-def test_a_construct_answer_switches_to_a_graph_view(live_server, browser, width):
+def test_a_construct_answer_switches_to_a_graph_view(live_server, kept, width):
     zhaoqing = f"<{live_server.url}id/place/zhaoqing>"
     query = quote(f"CONSTRUCT {{ {zhaoqing} ?p ?o }} WHERE {{ {zhaoqing} ?p ?o }}")
-    page = open_page(browser, f"{live_server.url}query?lang=zh&query={query}", width=width)
-    try:
-        rows = page.locator("table.results-table tbody tr")
-        expect(rows.first).to_be_visible()
-        # The labels the table asks for once it is drawn (the graph names its nodes with them).
-        expect(rows.locator(".term-note").first).to_be_attached()
-        assert page.evaluate("typeof window.govkgGraph") == "undefined"  # fetched only when asked for
-        page.locator("[data-view='graph']").click()
-        graph = page.locator(".result-graph[data-drawn='true']")
-        expect(graph).to_be_visible()
-        expect(page.locator("table.results-table")).to_be_hidden()
-        edges = page.evaluate(_CY.format(".result-graph") + ".edges().length")
-        labels = page.evaluate(_CY.format(".result-graph") + ".nodes().map(n => n.data('full'))")
-        assert edges == rows.count() and "广东" in labels and "肇庆市" in labels
-        assert page.evaluate("document.documentElement.scrollWidth") <= width
-        page.locator("[data-view='table']").click()
-        expect(page.locator("table.results-table")).to_be_visible()
-    finally:
-        page.context.close()
+    page = kept.show(f"{live_server.url}query?lang=zh&query={query}", width)
+    rows = page.locator("table.results-table tbody tr")
+    expect(rows.first).to_be_visible()
+    # The labels the table asks for once it is drawn (the graph names its nodes with them).
+    expect(rows.locator(".term-note").first).to_be_attached()
+    assert page.evaluate("typeof window.govkgGraph") == "undefined"  # fetched only when asked for
+    page.locator("[data-view='graph']").click()
+    graph = page.locator(".result-graph[data-drawn='true']")
+    expect(graph).to_be_visible()
+    expect(page.locator("table.results-table")).to_be_hidden()
+    edges = page.evaluate(_CY.format(".result-graph") + ".edges().length")
+    labels = page.evaluate(_CY.format(".result-graph") + ".nodes().map(n => n.data('full'))")
+    assert edges == rows.count() and "广东" in labels and "肇庆市" in labels
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.locator("[data-view='table']").click()
+    expect(page.locator("table.results-table")).to_be_visible()
