@@ -11,9 +11,11 @@ in front of each and must answer as the embedded one does.
 from __future__ import annotations
 
 import json
+import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import rdflib
@@ -21,7 +23,9 @@ import requests
 from govkg.graph.stored_queries import EXPECTED_DIR, QUERIES_DIR, load_stored_queries
 from govkg.settings import DEFAULT_BASE_IRI
 from govkg.store.opening import open_knowledge_graph
+from govkg.web.public import find_nginx
 
+from benchmarks.processes import spawn_logged, start_listening, stop_process_group
 from tests.conftest import LiveServer, start_server, stop_server
 from tests.isomorphism import isomorphic
 from tests.stores import (
@@ -223,6 +227,79 @@ def test_resource_page_rdf_and_describe_are_the_embedded_cbd(front: LiveServer) 
     page = requests.get(front.url + ARTICLE[len(BASE) :], headers={"Accept": "text/html"}, timeout=60)
     assert page.status_code == 200
     assert marked and page.text.count("<mark>") == len(marked)
+
+
+#: Store queries the article's HTML page may cost (one per looked-up resource, it was 223).
+ARTICLE_PAGE_QUERIES = 20
+
+
+def _is_nginx(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=5).headers.get("Server", "").startswith("nginx")
+    except requests.RequestException:
+        return False
+
+
+def _start_logging_proxy(workdir: Path, upstream: str) -> tuple[subprocess.Popen, str]:
+    """nginx on a free port in front of ``upstream`` (scheme and authority), logging each request
+    to ``workdir/access.log``: its process and its URL."""
+    temp = "".join(
+        f"{kind}_temp_path {workdir / kind};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+
+    def launch(ports: tuple[int, ...]) -> subprocess.Popen:
+        config = workdir / "nginx.conf"
+        config.write_text(
+            f"pid {workdir / 'nginx.pid'};\ndaemon off;\nerror_log stderr;\nevents {{}}\n"
+            # Bodies and answers kept in memory: nginx's workers may not write to workdir.
+            f"http {{\n{temp}client_body_buffer_size 4m;\nproxy_buffering off;\n"
+            f"access_log {workdir / 'access.log'};\n"
+            f"server {{ listen 127.0.0.1:{ports[0]}; location / {{ proxy_pass {upstream}; }} }}\n}}\n",
+            encoding="utf-8",
+        )
+        return spawn_logged(
+            [find_nginx(), "-p", str(workdir), "-e", "stderr", "-c", str(config)], workdir / "nginx.log"
+        )
+
+    process, (port,) = start_listening(
+        launch, lambda ports: _is_nginx(f"http://127.0.0.1:{ports[0]}/"), timeout=30, name="nginx"
+    )
+    return process, f"http://127.0.0.1:{port}"
+
+
+def test_the_article_page_costs_the_store_a_few_queries(
+    loaded: RunningStore, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The page's many look-ups are fetched together (closures by the hundred), counted at the
+    store's door: the requests nginx passed to it while the page was built."""
+    workdir = tmp_path_factory.mktemp("proxy")
+    store_url = urlsplit(loaded.query_url)
+    proxy, proxy_url = _start_logging_proxy(workdir, f"{store_url.scheme}://{store_url.netloc}")
+    server = None
+    try:
+        server = start_server(
+            tmp_path_factory.mktemp("counted"),
+            "--store",
+            f"sparql:{proxy_url}{store_url.path}",
+            "--base-iri",
+            BASE,
+            env=store_env(loaded),
+        )
+        article = server.url + ARTICLE[len(BASE) :]
+        first = requests.get(article, headers={"Accept": "text/html"}, timeout=120)
+        assert first.status_code == 200, server.log()[-3000:]
+        log = workdir / "access.log"
+        request_line = f'"POST {store_url.path} '
+        before = log.read_text().count(request_line)
+        page = requests.get(article, headers={"Accept": "text/html"}, timeout=120)
+        queries = log.read_text().count(request_line) - before
+        assert page.status_code == 200 and page.text.count("<mark>") > 50
+        assert 0 < queries <= ARTICLE_PAGE_QUERIES, queries
+    finally:
+        if server is not None:
+            stop_server(server)
+        stop_process_group(proxy)
 
 
 def _an_annotation(local) -> str:  # noqa: ANN001

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pyoxigraph as ox
@@ -64,6 +65,10 @@ class Backend(Protocol):
 
     def start_request(self) -> None:
         """Called before each web request (a remote store forgets what the last one fetched)."""
+
+    def prefetch(self, subjects: Iterable[ox.NamedNode]) -> None:
+        """A hint: this request is about to look ``subjects`` up in :attr:`store` (a remote
+        store fetches them together; a local one has nothing to do)."""
 
 
 #: Above this many quads an in-memory store is large (see ``large`` above).
@@ -151,6 +156,9 @@ class MemoryBackend:
 
     def start_request(self) -> None:
         """Nothing to forget: the store is the process's own."""
+
+    def prefetch(self, subjects: Iterable[ox.NamedNode]) -> None:
+        """Nothing to fetch: the store is the process's own."""
 
     def quad_count(self) -> int | None:
         """The number of quads, counted once (0.1 s a million quads; the store is not written

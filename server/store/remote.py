@@ -17,10 +17,11 @@ or QLever; everything but the storage stays ours:
   ``BASE`` line before the query.
 * **DESCRIBE and resource pages** use our Concise Bounded Description, computed against the
   store with one server-built query per resource (blank nodes followed to
-  :data:`CBD_DEPTH` levels). A DESCRIBE is rewritten into a SELECT of the described
-  resources, which are then described one by one. Server-built queries never paste request
-  text: every term is a pyoxigraph term (an IRI is validated by ``NamedNode``) written with
-  ``str()``, which escapes it.
+  :data:`CBD_DEPTH` levels); the resources a page is about to look up (``prefetch``, called
+  by the page builder) are fetched :data:`PREFETCH_CHUNK` to a query. A DESCRIBE is
+  rewritten into a SELECT of the described resources, which are then described one by one.
+  Server-built queries never paste request text: every term is a pyoxigraph term (an IRI is
+  validated by ``NamedNode``) written with ``str()``, which escapes it.
 * **Dumps, VoID statistics and the metadata** come from queries on the store, built on first
   request (see :mod:`govkg.store.dumps`, :func:`govkg.store.metadata.large_statistics`).
 
@@ -45,7 +46,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pyoxigraph as ox
@@ -58,6 +59,8 @@ from govkg.store.metadata import MetadataIris
 
 #: Blank nodes are followed this deep from a resource in a remote CBD (our pages show 6).
 CBD_DEPTH = 6
+#: Resources whose closures one query fetches when a page announces what it will look up.
+PREFETCH_CHUNK = 100
 USER_VARIABLE = "GOVKG_STORE_USER"
 PASSWORD_VARIABLE = "GOVKG_STORE_PASSWORD"
 #: Graphs a store keeps for itself, which are not part of the dataset (Virtuoso's).
@@ -148,10 +151,19 @@ class RemoteStore:
         if subject not in cache:
             if isinstance(subject, ox.BlankNode):
                 return []  # only known from a fetched closure
-            for node, quads in self.backend.fetch_closure(subject).items():
+            for node, quads in self.backend.fetch_closures([subject]).items():
                 cache.setdefault(node, quads)
-            cache.setdefault(subject, [])
         return cache[subject]
+
+    def prefetch(self, subjects: Iterable[ox.NamedNode]) -> None:
+        """Fetch the closures of ``subjects`` not fetched yet, :data:`PREFETCH_CHUNK` to a query,
+        so that a page about to look many resources up waits for a few round trips, not one each."""
+        cache = self._cache()
+        wanted = [s for s in dict.fromkeys(subjects) if isinstance(s, ox.NamedNode) and s not in cache]
+        for start in range(0, len(wanted), PREFETCH_CHUNK):
+            chunk = wanted[start : start + PREFETCH_CHUNK]
+            for node, quads in self.backend.fetch_closures(chunk).items():
+                cache.setdefault(node, quads)
 
     def quads_for_pattern(self, subject=None, predicate=None, obj=None, graph=None) -> Iterator[ox.Quad]:  # noqa: ANN001
         """Quads matching the pattern, from the store's named graphs."""
@@ -436,11 +448,17 @@ class RemoteBackend:
             return QueryAnswer(result.serialize(format=fmt.oxigraph), 1, False)
         return serialize_solutions(result, fmt, job.max_rows)
 
-    def fetch_closure(self, resource: ox.NamedNode) -> dict[Any, list[ox.Quad]]:
-        """``resource``'s triples and those of the blank nodes they reach, as quads by subject."""
-        found = self._closures(f"VALUES ?r {{ {_term(resource)} }}")
-        found.setdefault(resource, [])
+    def fetch_closures(self, resources: Sequence[ox.NamedNode]) -> dict[Any, list[ox.Quad]]:
+        """The triples of ``resources`` and of the blank nodes they reach, as quads by subject
+        (in one query; every resource is a key, with no quads if it has none)."""
+        found = self._closures(f"VALUES ?r {{ {' '.join(_term(resource) for resource in resources)} }}")
+        for resource in resources:
+            found.setdefault(resource, [])
         return found
+
+    def prefetch(self, subjects: Iterable[ox.NamedNode]) -> None:
+        """This request will look ``subjects`` up: fetch their closures in a few queries."""
+        self._store.prefetch(subjects)
 
     def blank_closures(self, pattern: str) -> dict[Any, list[ox.Quad]]:
         """The closures of the blank nodes ``?r`` that match ``pattern`` (server-built text)."""

@@ -153,17 +153,24 @@ def article_segments(builder: PageBuilder, resource: ox.NamedNode) -> list[Artic
     """
     store = builder.store
     text = article_text()
-    spans: dict[tuple[int, int, str], ox.NamedNode | ox.BlankNode | ox.Literal] = {}
+    annotations: dict[tuple[int, int], list] = {}
     for quad in store.quads_for_pattern(None, ox.NamedNode(OA + "hasSource"), resource, None):
         target = quad.subject
         _, span = _selected_span(store, target, text)
-        if span is None:
-            continue
-        for annotation in store.quads_for_pattern(None, ox.NamedNode(OA + "hasTarget"), target, None):
-            for body in objects_of(store, annotation.subject, OA + "hasBody"):
+        if span is not None:
+            annotations.setdefault(span, []).extend(
+                link.subject
+                for link in store.quads_for_pattern(None, ox.NamedNode(OA + "hasTarget"), target, None)
+            )
+    builder.prefetch(annotation for found in annotations.values() for annotation in found)
+    spans: dict[tuple[int, int, str], ox.NamedNode | ox.BlankNode | ox.Literal] = {}
+    for span, found in annotations.items():
+        for annotation in found:
+            for body in objects_of(store, annotation, OA + "hasBody"):
                 spans.setdefault((span[0], span[1], str(body)), body)
     if not spans:
         return []
+    builder.prefetch(spans.values())
     facts: dict[tuple[int, int, str], ArticleFact] = {}
     for number, key in enumerate(sorted(spans, key=lambda k: (k[0], -k[1], k[2])), start=1):
         start, end, _ = key

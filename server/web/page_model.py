@@ -9,7 +9,7 @@ knows nothing of routes or representations (:mod:`govkg.web.representations`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -150,11 +150,17 @@ class PageBuilder:
 
     def __init__(self, loaded: LoadedGraph, language: str) -> None:
         self.store = loaded.store
+        self.backend = loaded.backend
         self.base_iri = loaded.base_iri
         self.language = language
         self.prefixes = project_prefixes(loaded.base_iri)
         self.script_root = request.script_root
         self._labels: dict[ox.NamedNode, ox.Literal | None] = {}
+
+    def prefetch(self, terms: Iterable[ox.NamedNode | ox.BlankNode | ox.Literal | None]) -> None:
+        """The page is about to look ``terms`` up: let the backend fetch the IRIs among them
+        together (a remote store, in a few queries rather than one each)."""
+        self.backend.prefetch([term for term in terms if isinstance(term, ox.NamedNode)])
 
     def label(self, node: ox.NamedNode) -> ox.Literal | None:
         """The best label of ``node`` for this page's language, or ``None``."""
@@ -224,9 +230,14 @@ class PageBuilder:
         by_predicate: dict[ox.NamedNode, list] = {}
         for triple in triples:
             by_predicate.setdefault(triple.predicate, []).append(triple.object)
+        ordered = {
+            predicate: sorted(set(objects), key=_term_sort_key) for predicate, objects in by_predicate.items()
+        }
+        self.prefetch(
+            [*ordered, *(obj for objects in ordered.values() for obj in objects[:MAX_VALUES_PER_PROPERTY])]
+        )
         rows = []
-        for predicate, objects in by_predicate.items():
-            objects = sorted(set(objects), key=_term_sort_key)
+        for predicate, objects in ordered.items():
             shown = objects[:MAX_VALUES_PER_PROPERTY]
             values = [self.view(obj, by_subject, depth, seen) for obj in shown]
             rows.append(PropertyRow(self.iri_view(predicate), values, len(objects) - len(shown)))
@@ -555,6 +566,7 @@ def incoming_link_rows(builder: PageBuilder, triples: Sequence[ox.Triple]) -> li
     names the linking properties.
     """
     by_type: dict[ox.NamedNode | None, tuple[set, set]] = {}
+    builder.prefetch([term for triple in triples for term in (triple.subject, triple.predicate)])
     for triple in triples:
         subject = triple.subject
         if isinstance(subject, ox.BlankNode):
@@ -572,6 +584,7 @@ def incoming_link_rows(builder: PageBuilder, triples: Sequence[ox.Triple]) -> li
         subjects, predicates = by_type.setdefault(types[0] if types else None, (set(), set()))
         subjects.add(subject)
         predicates.add(triple.predicate)
+    builder.prefetch(by_type)
     rows = []
     for cls, (subjects, predicates) in by_type.items():
         ordered = sorted(subjects, key=_term_sort_key)
