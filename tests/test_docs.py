@@ -240,6 +240,7 @@ INLINE_ILLUSTRATIVE: dict[str, str] = {
     "govkg query": "the command's name in prose, checked against the CLI below",
     "python -m benchmarks.generate --size 1M": "writes 144 MiB; test_benchmarks_smoke.py runs it small",
     "python -m benchmarks.startup --store DIR": "a benchmark at 1M triples; run by hand for README's figures",
+    "python benchmarks/run.py": "the protocol: 11 min, idle machine; test_benchmarks_smoke runs it small",
     "python benchmarks/fork_pages.py": "a measurement at 1M triples; run by hand for README's figure",
     "npm ci && npm run build": "needs the npm registry, rewrites the bundles: test_assets.py checks them",
     "npm run build": "rewrites the bundles; tests/test_assets.py checks they match their sources",
