@@ -159,18 +159,19 @@ def test_a_bad_option_value_names_the_option(runner):
     assert "invalid literal" not in result.output
 
 
+def _serve(port: int, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``govkg serve --port PORT`` as a real process that is expected to stop on its own."""
+    command = [sys.executable, "-m", "govkg", "serve", "--port", str(port)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+
+
 def test_serve_on_a_port_in_use_says_so_and_claims_nothing():
     """A second server on a taken port: one line, nothing saying it serves (a real process)."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        completed = subprocess.run(
-            [sys.executable, "-m", "govkg", "serve", "--port", str(port)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        completed = _serve(port)
     assert completed.returncode == 1
     assert completed.stderr.strip() == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"
     assert "serving on" not in completed.stdout
@@ -184,13 +185,7 @@ def test_a_temporary_folder_too_deep_for_the_query_socket_is_one_line_with_the_f
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    completed = subprocess.run(
-        [sys.executable, "-m", "govkg", "serve", "--port", str(port)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "TMPDIR": str(deep)},
-    )
+    completed = _serve(port, env={**os.environ, "TMPDIR": str(deep)})
     assert completed.returncode == 1
     (error,) = [line for line in completed.stderr.splitlines() if line.startswith("Error")]
     assert error.endswith("longer than a unix socket allows (107 bytes): set TMPDIR to a shorter folder")
