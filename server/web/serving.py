@@ -10,9 +10,7 @@ loaded, so they share it copy-on-write) parse requests and run the app on a few 
 Queries do not run in them: each web worker hands its queries to ``query_workers`` query
 processes of its own (:mod:`govkg.sparql.processes`), forked from a forker that the master
 starts before the workers, which the kernel stops at their time and memory bounds. So a web
-worker never has to be stopped for a query, and no query stops another. A web worker that holds
-as many connections as it has query processes leaves new ones to another that holds fewer
-(:class:`ConnectionCounts`), so kept-alive clients are shared out evenly between the workers.
+worker never has to be stopped for a query, and no query stops another.
 
 Stalled clients. Every connection gets kernel send and receive time-outs (``SO_SNDTIMEO``,
 ``SO_RCVTIMEO``, set on the listening sockets, which accepted connections inherit) of
@@ -34,7 +32,6 @@ elsewhere.
 from __future__ import annotations
 
 import logging
-import mmap
 import os
 import select
 import socket
@@ -69,9 +66,6 @@ NEXT_REQUEST_SLICE = 0.005
 
 #: Web workers that ``workers = auto`` gives a small in-memory store (see :func:`web_workers`).
 SMALL_STORE_WORKERS = 2
-#: Seconds between a web worker's looks at the others' connections while it leaves new ones to
-#: them (see :class:`ConnectionCounts`): how long a connection may wait should they stop.
-BALANCE_RECHECK = 0.05
 
 
 def web_workers(setting: str | int, app: Flask | None) -> int:
@@ -101,44 +95,6 @@ def request_threads(settings: dict[str, Any]) -> int:
     return settings["query_workers"] + settings["query_queue"] + SPARE_THREADS
 
 
-class ConnectionCounts:
-    """The open connections of each web worker, in memory the master shares with its workers.
-
-    Each web worker has its own query processes, and which worker accepts a new connection is
-    a race between them: with 4 kept-alive clients, two workers often hold 3 and 1, and one of
-    the busy worker's requests waits for a query process while one of the other's is idle. So a
-    web worker that holds as many open connections as it has query processes leaves new ones to
-    another that has fewer (it stops listening until that one is full too, or stops): connections
-    are shared out up to ``query_workers`` each, then taken by whichever worker comes first, as
-    before. Nothing else changes: a worker still takes up to gunicorn's ``worker_connections``.
-
-    One slot per worker, given by the master before the fork (:meth:`assign`) and freed when the
-    worker ends (:meth:`free`); a worker writes its own count, the others read it. ``-1``: no
-    worker there, or one that no longer accepts.
-    """
-
-    def __init__(self, slots: int) -> None:
-        self._memory = mmap.mmap(-1, slots * 4)  # anonymous and MAP_SHARED: shared across fork
-        self.counts = memoryview(self._memory).cast("i")
-        for slot in range(slots):
-            self.counts[slot] = -1
-
-    def assign(self, arbiter: Any, worker: Any) -> None:
-        """Gunicorn's ``pre_fork`` hook (in the master): give ``worker`` a free slot, if any is left."""
-        taken = {getattr(other, "connection_slot", None) for other in arbiter.WORKERS.values()}
-        worker.connection_slot = next((slot for slot in range(len(self.counts)) if slot not in taken), None)
-
-    def free(self, arbiter: Any, worker: Any) -> None:
-        """Gunicorn's ``child_exit`` hook (in the master): the ended worker's slot is free again."""
-        slot = getattr(worker, "connection_slot", None)
-        if slot is not None:
-            self.counts[slot] = -1
-
-    def others_have_room(self, slot: int, room: int) -> bool:
-        """Whether a web worker other than the one at ``slot`` accepts and holds fewer than ``room``."""
-        return any(0 <= count < room for other, count in enumerate(self.counts) if other != slot)
-
-
 class _GunicornApplication(BaseApplication):
     """Gunicorn configured from govkg settings instead of its own command line."""
 
@@ -161,7 +117,6 @@ class _GunicornApplication(BaseApplication):
         _Arbiter(self).run()
 
     forker: Forker | None = None
-    connections: ConnectionCounts | None = None  # with more than one web worker
 
     def _start_forker(self, address: str | None = None) -> Forker:
         backend = self.app.extensions[EXTENSION_KEY].backend
@@ -189,12 +144,7 @@ class _GunicornApplication(BaseApplication):
             self.cfg.set("keepalive", self.keepalive)
         else:
             self.cfg.set("bind", f"{_bracket_ipv6(self.settings['host'])}:{self.settings['port']}")
-        workers = web_workers(self.settings["workers"], self.app)
-        self.cfg.set("workers", workers)
-        if workers > 1:  # room for the workers that replace others, and for TTIN
-            self.connections = ConnectionCounts(2 * workers + 2)
-            self.cfg.set("pre_fork", self.connections.assign)
-            self.cfg.set("child_exit", self.connections.free)
+        self.cfg.set("workers", web_workers(self.settings["workers"], self.app))
         # Threads let a worker answer other requests while some wait on their query processes.
         self.cfg.set("worker_class", _ThreadWorker)
         self.cfg.set("threads", request_threads(self.settings))
@@ -285,60 +235,10 @@ class _StalledClientLog(logging.Filter):
 
 
 class _ThreadWorker(ThreadWorker):
-    """Gunicorn's gthread worker that closes off its main loop, stops listening on SIGTERM, and
-    leaves new connections to another web worker while it holds enough (:class:`ConnectionCounts`)."""
-
-    connection_slot: int | None = None  # given by ConnectionCounts.assign, in the master
-    _counts: ConnectionCounts | None = None  # set in the worker process, once it runs
-    _nr_conns = 0
-    _leaving = False  # leaving new connections to the others
-
-    @property
-    def nr_conns(self) -> int:
-        """Gunicorn's count of the worker's open connections, which the other workers can read."""
-        return self._nr_conns
-
-    @nr_conns.setter
-    def nr_conns(self, value: int) -> None:
-        self._nr_conns = value
-        if self._counts is not None and self.alive:
-            self._counts.counts[self.connection_slot] = value
-
-    def init_process(self) -> None:
-        counts = getattr(self.app, "connections", None)
-        if counts is not None and self.connection_slot is not None:
-            self._room = self.app.settings["query_workers"]
-            self._counts = counts
-            self.nr_conns = self.nr_conns  # published: this worker accepts from now on
-        super().init_process()
-
-    def set_accept_enabled(self, enabled: bool) -> None:
-        """Gunicorn's switch, called each time round the main loop while it differs from the
-        worker's state: while another worker has room, "accept" stays off."""
-        self._leaving = enabled and self._leave_to_others()
-        super().set_accept_enabled(enabled and not self._leaving)
-
-    def accept(self, listener: Any) -> None:  # noqa: ANN401 - a gunicorn listener
-        super().accept(listener)
-        if self._leave_to_others():
-            self.set_accept_enabled(False)
-            self._leaving = True
-
-    def _leave_to_others(self) -> bool:
-        return (
-            self._counts is not None
-            and self.nr_conns >= self._room
-            and self._counts.others_have_room(self.connection_slot, self._room)
-        )
-
-    def wait_for_and_dispatch_events(self, timeout: float) -> None:
-        # While it leaves connections to others, look again soon: they may fill up or stop.
-        super().wait_for_and_dispatch_events(min(timeout, BALANCE_RECHECK) if self._leaving else timeout)
+    """Gunicorn's gthread worker that closes off its main loop and stops listening on SIGTERM."""
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         super().handle_exit(sig, frame)  # stop the main loop; requests in flight carry on
-        if self._counts is not None:
-            self._counts.counts[self.connection_slot] = -1  # the others no longer leave it any
         self.set_accept_enabled(False)
         for listener in self.sockets:
             listener.close()
