@@ -254,6 +254,7 @@ class RemoteBackend:
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._executor_pid = -1
         self._executor_lock = threading.Lock()
+        self._sessions = threading.local()  # one HTTP session per helper thread: see _session
         self._store = RemoteStore(self)
         os.register_at_fork(after_in_child=self._after_fork_in_child)
 
@@ -328,6 +329,15 @@ class RemoteBackend:
     def _after_fork_in_child(self) -> None:
         self._executor_lock = threading.Lock()
 
+    def _session(self) -> requests.Session:
+        """This helper thread's HTTP session, whose connection to the store is kept alive from one
+        query to the next: a connection per query costs a handshake (TLS too, for an https store)
+        and, in some stores, a thread. A fork's helper threads are new, so each has its own."""
+        session = getattr(self._sessions, "session", None)
+        if session is None:
+            session = self._sessions.session = requests.Session()
+        return session
+
     def _fetch(
         self,
         query: str,
@@ -350,7 +360,7 @@ class RemoteBackend:
             form.extend((name, iri) for iri in iris)
 
         def call() -> bytes:
-            response = requests.post(
+            response = self._session().post(
                 self.query_url,
                 data=form,
                 headers={"Accept": accept},
