@@ -66,9 +66,9 @@ class Backend(Protocol):
     def start_request(self) -> None:
         """Called before each web request (a remote store forgets what the last one fetched)."""
 
-    def prefetch(self, subjects: Iterable[ox.NamedNode]) -> None:
+    def prefetch(self, subjects: Iterable[object]) -> None:
         """A hint: this request is about to look ``subjects`` up in :attr:`store` (a remote
-        store fetches them together; a local one has nothing to do)."""
+        store fetches the IRIs among them together; a local one has nothing to do)."""
 
 
 #: Above this many quads an in-memory store is large (see ``large`` above).
@@ -157,7 +157,7 @@ class MemoryBackend:
     def start_request(self) -> None:
         """Nothing to forget: the store is the process's own."""
 
-    def prefetch(self, subjects: Iterable[ox.NamedNode]) -> None:
+    def prefetch(self, subjects: Iterable[object]) -> None:
         """Nothing to fetch: the store is the process's own."""
 
     def quad_count(self) -> int | None:

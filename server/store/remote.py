@@ -151,13 +151,13 @@ class RemoteStore:
         if subject not in cache:
             if isinstance(subject, ox.BlankNode):
                 return []  # only known from a fetched closure
-            for node, quads in self.backend.fetch_closures([subject]).items():
-                cache.setdefault(node, quads)
+            self.prefetch([subject])
         return cache[subject]
 
-    def prefetch(self, subjects: Iterable[ox.NamedNode]) -> None:
-        """Fetch the closures of ``subjects`` not fetched yet, :data:`PREFETCH_CHUNK` to a query,
-        so that a page about to look many resources up waits for a few round trips, not one each."""
+    def prefetch(self, subjects: Iterable[object]) -> None:
+        """Fetch the closures of the IRIs among ``subjects`` not fetched yet, :data:`PREFETCH_CHUNK`
+        to a query, so that a page about to look many resources up waits for a few round trips, not
+        one each (blank nodes and literals have no closure of their own to fetch)."""
         cache = self._cache()
         wanted = [s for s in dict.fromkeys(subjects) if isinstance(s, ox.NamedNode) and s not in cache]
         for start in range(0, len(wanted), PREFETCH_CHUNK):
@@ -466,8 +466,8 @@ class RemoteBackend:
             found.setdefault(resource, [])
         return found
 
-    def prefetch(self, subjects: Iterable[ox.NamedNode]) -> None:
-        """This request will look ``subjects`` up: fetch their closures in a few queries."""
+    def prefetch(self, subjects: Iterable[object]) -> None:
+        """This request will look ``subjects`` up: fetch the IRIs' closures in a few queries."""
         self._store.prefetch(subjects)
 
     def blank_closures(self, pattern: str) -> dict[Any, list[ox.Quad]]:

@@ -160,7 +160,7 @@ class PageBuilder:
     def prefetch(self, terms: Iterable[ox.NamedNode | ox.BlankNode | ox.Literal | None]) -> None:
         """The page is about to look ``terms`` up: let the backend fetch the IRIs among them
         together (a remote store, in a few queries rather than one each)."""
-        self.backend.prefetch([term for term in terms if isinstance(term, ox.NamedNode)])
+        self.backend.prefetch(terms)
 
     def label(self, node: ox.NamedNode) -> ox.Literal | None:
         """The best label of ``node`` for this page's language, or ``None``."""
