@@ -267,28 +267,27 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         return (yield)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+def _solo_phase(item: pytest.Item, exclusive: bool) -> Iterator[None]:
+    """One phase of a solo test beside another worker, under its turn (nothing for other tests)."""
     if not _beside_another_worker(item) or not _solo(item):
         return (yield)
-    with _turn(Path(os.environ[LOCKS]), exclusive=False):
+    with _turn(Path(os.environ[LOCKS]), exclusive=exclusive):
         return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    return (yield from _solo_phase(item, exclusive=False))
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    if not _beside_another_worker(item) or not _solo(item):
-        return (yield)
-    with _turn(Path(os.environ[LOCKS]), exclusive=True):
-        return (yield)
+    return (yield from _solo_phase(item, exclusive=True))
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    if not _beside_another_worker(item) or not _solo(item):
-        return (yield)
-    with _turn(Path(os.environ[LOCKS]), exclusive=False):
-        return (yield)
+    return (yield from _solo_phase(item, exclusive=False))
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,8 @@ from govkg.cli import main
 from govkg.rdf.formats import RDF_FORMATS
 from govkg.store.opening import open_knowledge_graph
 
+from tests.conftest import free_port
+
 RESULTS_JSON = "application/sparql-results+json"
 
 
@@ -182,10 +184,7 @@ def test_a_temporary_folder_too_deep_for_the_query_socket_is_one_line_with_the_f
     deep TMPDIR is said in one line that names the fix, and leaves nothing behind in it."""
     deep = tmp_path / ("d" * 60) / ("e" * 60)
     deep.mkdir(parents=True)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    completed = _serve(port, env={**os.environ, "TMPDIR": str(deep)})
+    completed = _serve(free_port(), env={**os.environ, "TMPDIR": str(deep)})
     assert completed.returncode == 1
     (error,) = [line for line in completed.stderr.splitlines() if line.startswith("Error")]
     assert error.endswith("longer than a unix socket allows (107 bytes): set TMPDIR to a shorter folder")

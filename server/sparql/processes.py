@@ -126,10 +126,9 @@ def start_forker(
     the socket of a forker that ended, to listen on again (the web workers know that one).
     """
     if address is None:
-        folder = tempfile.mkdtemp(prefix="govkg-queries-")
-        address = os.path.join(folder, "forker.sock")
+        address = os.path.join(tempfile.mkdtemp(prefix="govkg-queries-"), "forker.sock")
         if len(os.fsencode(address)) > _SOCKET_PATH_BYTES:
-            os.rmdir(folder)
+            os.rmdir(os.path.dirname(address))
             raise OSError(
                 errno.ENAMETOOLONG,
                 f"the query processes' socket path is longer than a unix socket allows "
