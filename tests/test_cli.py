@@ -206,6 +206,8 @@ def test_validate_errors_are_worded_like_the_other_commands(runner, tmp_path):
     [
         (["serve", "--store", "{file}"], "is a file, not a store folder"),
         (["serve", "--store", "{tmp}/typo"], "no store here; check the path, or add --create"),
+        (["serve-public", "--store", "{file}"], "is a file, not a store folder"),
+        (["serve-public", "--store", "{tmp}/typo"], "no store here; check the path, or add --create"),
         (["load", "{file}", "--store", "{file}"], "is a file, not a store folder"),
         (
             ["load", "{file}", "--store", "/proc/govkg-store"],
@@ -220,6 +222,8 @@ def test_validate_errors_are_worded_like_the_other_commands(runner, tmp_path):
     ids=[
         "serve-file",
         "serve-typo",
+        "serve-public-file",
+        "serve-public-typo",
         "load-file",
         "load-unmakeable",
         "load-busy-folder",
