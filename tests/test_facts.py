@@ -268,6 +268,15 @@ def test_facts_conform_to_the_shapes(
             "mark the statement as an editorial interpretation",
         ),
         (
+            "the mark of a system's inferred attribution",
+            (
+                BASE + "id/interpretation/attribution-major-administrative-decision-1-n-3",
+                RDF + "subject",
+                None,
+            ),
+            "mark the statement as an editorial interpretation",
+        ),
+        (
             "the mark of an inferred channel",
             (BASE + "id/interpretation/channel-matters-zero-trips", PROV + "wasGeneratedBy", None),
             "mark the statement as an editorial interpretation",
