@@ -7,6 +7,7 @@ Each command is a thin layer over plain functions; domain errors become one-line
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,33 +81,63 @@ output_option = click.option(
 )
 
 
-@main.command()
-@_setting_options
-@click.option(
+create_option = click.option(
     "--create",
     is_flag=True,
     default=False,
     help="With --store DIR: make a new store there if it has none (without it, a folder with no store "
     "is refused, so that a mistyped path is not served as an empty store).",
 )
+
+
+@main.command()
+@_setting_options
+@create_option
 def serve(create: bool, **options: Any) -> None:
     """Serve the SPARQL endpoint and linked-data pages (gunicorn, 127.0.0.1:5000 by default)."""
+    from govkg.web.serving import run_server
+
+    _serve_with(_settings_from_options(options), create, run_server)
+
+
+@main.command("serve-public")
+@_setting_options
+@create_option
+def serve_public(create: bool, **options: Any) -> None:
+    """Serve on the open internet: nginx on --host/--port in front of --instances govkg servers.
+
+    \b
+    nginx (Debian's nginx-light) reads whole requests and buffers answers, bounds headers,
+    bodies and idle time, and limits each client; the instances share the loaded store and
+    stand in for each other. See the README's Limits section.
+    """
+    from govkg.web.public import PublicProfile
+
+    _serve_with(_settings_from_options(options), create, lambda settings: PublicProfile(settings).run())
+
+
+def _serve_with(settings: dict[str, Any], create: bool, run: Callable[[dict[str, Any]], None]) -> None:
+    """Check the store folder, then ``run(settings)`` until stopped; every start-up error is one line.
+
+    ``serve`` and ``serve-public`` share it: the same checks (a mistyped ``--store`` is refused
+    without ``--create``), the same ``govkg: …`` log lines and the same errors.
+    """
     import logging
 
     from govkg.settings import REMOTE_STORE_PREFIX
     from govkg.sparql.outbound_guard import GuardUnavailable
     from govkg.store.persistent import StoreError, check_store_folder
-    from govkg.web.serving import CannotListen, run_server
+    from govkg.web.public import NginxMissing
+    from govkg.web.serving import CannotListen
 
-    settings = _settings_from_options(options)
     # govkg's own notes (progress of a --data load, warnings) as "govkg: …" lines; gunicorn has its own.
     logging.basicConfig(level=logging.INFO, format="govkg: %(message)s")
     _warn_of_moved_namespace(settings["base_iri"])
     try:
         if settings["store"] and not settings["store"].startswith(REMOTE_STORE_PREFIX):
             check_store_folder(settings["store"], create)
-        run_server(settings)
-    except (DataFileError, StoreError, CannotListen, GuardUnavailable) as error:
+        run(settings)
+    except (DataFileError, StoreError, CannotListen, GuardUnavailable, NginxMissing) as error:
         raise click.ClickException(str(error)) from None
     except OSError as error:  # a file or folder named by the settings cannot be used
         raise click.ClickException(_os_error_message(error)) from None
@@ -117,27 +148,6 @@ def serve(create: bool, **options: Any) -> None:
         if remote is not None and isinstance(error, remote.RemoteStoreError):
             raise click.ClickException(str(error)) from None
         raise
-
-
-@main.command("serve-public")
-@_setting_options
-def serve_public(**options: Any) -> None:
-    """Serve on the open internet: nginx on --host/--port in front of --instances govkg servers.
-
-    \b
-    nginx (Debian's nginx-light) reads whole requests and buffers answers, bounds headers,
-    bodies and idle time, and limits each client; the instances share the loaded store and
-    stand in for each other. See the README's Limits section.
-    """
-    from govkg.store.persistent import StoreError
-    from govkg.web.public import NginxMissing, PublicProfile
-    from govkg.web.serving import CannotListen
-
-    settings = _settings_from_options(options)
-    try:
-        PublicProfile(settings).run()
-    except (DataFileError, StoreError, CannotListen, NginxMissing) as error:
-        raise click.ClickException(str(error)) from None
 
 
 @main.command("proxy-config")

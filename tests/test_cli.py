@@ -189,6 +189,7 @@ def test_a_temporary_folder_too_deep_for_the_query_socket_is_one_line_with_the_f
     (error,) = [line for line in completed.stderr.splitlines() if line.startswith("Error")]
     assert error.endswith("longer than a unix socket allows (107 bytes): set TMPDIR to a shorter folder")
     assert "Traceback" not in completed.stderr
+    assert "serving on" not in completed.stdout  # said only once it listens
     assert not any(deep.iterdir())
 
 
@@ -206,6 +207,8 @@ def test_validate_errors_are_worded_like_the_other_commands(runner, tmp_path):
     [
         (["serve", "--store", "{file}"], "is a file, not a store folder"),
         (["serve", "--store", "{tmp}/typo"], "no store here; check the path, or add --create"),
+        (["serve-public", "--store", "{file}"], "is a file, not a store folder"),
+        (["serve-public", "--store", "{tmp}/typo"], "no store here; check the path, or add --create"),
         (["load", "{file}", "--store", "{file}"], "is a file, not a store folder"),
         (
             ["load", "{file}", "--store", "/proc/govkg-store"],
@@ -220,6 +223,8 @@ def test_validate_errors_are_worded_like_the_other_commands(runner, tmp_path):
     ids=[
         "serve-file",
         "serve-typo",
+        "serve-public-file",
+        "serve-public-typo",
         "load-file",
         "load-unmakeable",
         "load-busy-folder",

@@ -1,5 +1,5 @@
-"""The public profile (`govkg serve-public`): the connection-level attacks of issue 17 (items 5-8)
-through the real nginx in front of two real instances, and an instance killed under load.
+"""The public profile (`govkg serve-public`): the floods of issue 17 (items 4-8 and 11) through the
+real nginx in front of two real instances, and an instance killed under load.
 
 Each flood is sized to exhaust the design before it (8 request threads per worker, 1,000
 connections per worker) and proven harmless by /healthz answering within 2 s through the proxy
@@ -28,6 +28,7 @@ from govkg.settings import load_settings
 from govkg.web.public import find_nginx, http_config
 
 from tests.conftest import LiveServer, child_pids, eventually, start_server, stop_server
+from tests.test_sparql_safety import Listener
 
 # The floods' checks are answer times (/healthz within 2 s): nothing runs beside them.
 pytestmark = pytest.mark.solo
@@ -203,6 +204,65 @@ def test_timed_out_requests_are_never_retried_elsewhere() -> None:
     config = http_config(load_settings({}), ["/run/a.sock", "/run/b.sock"], "127.0.0.1:80")
     retry = next(line for line in config.splitlines() if line.strip().startswith("proxy_next_upstream "))
     assert retry.split()[1:] == ["error", "non_idempotent;"]
+
+
+# --- item 4: a CPU flood of refused SERVICE queries ---------------------------------------------
+
+
+def test_a_flood_of_refused_service_queries_leaves_healthz_prompt(public: LiveServer) -> None:
+    """16 clients send 57 KB SERVICE-shaped queries (calls, calls in comments, one call after
+    a long group) for 4 s (rdflib's check had pushed /healthz to 9.6 s): each is refused 400 by
+    the instance's linear check, or 503 with Retry-After by nginx's per-client limits; /healthz
+    answers within 2 s throughout, ordinary queries are answered, and the target is never
+    called."""
+    target = Listener()
+    calls = f"SERVICE <{target.url}sparql> {{ ?s ?p ?o }} "
+    comments = f"# SERVICE <{target.url}sparql> {{ ?s ?p ?o }}\n"
+    floods = [
+        "SELECT * { " + calls * (57_000 // len(calls)) + "}",
+        "SELECT * { ?s ?p ?o } " + comments * (57_000 // len(comments)),
+        "ASK { " + "?s <urn:x:service> ?o . " * (57_000 // 24) + f"SERVICE <{target.url}sparql> {{ }} }}",
+    ]
+    refused: list[int] = []
+    unexpected: list[tuple[int, str]] = []
+    stop = threading.Event()
+
+    def flood(query: str) -> None:
+        with requests.Session() as session:
+            while not stop.is_set():
+                response = session.post(public.sparql_url, data={"query": query}, timeout=30)
+                if response.status_code == 400 and "is not allowed" in response.text:
+                    refused.append(400)
+                elif response.status_code == 503 and response.headers.get("Retry-After"):
+                    refused.append(503)
+                else:
+                    unexpected.append((response.status_code, response.text[:200]))
+
+    health: list[float] = []
+    answered = 0
+    threads = [threading.Thread(target=flood, args=(floods[n % 3],)) for n in range(16)]
+    try:
+        for thread in threads:
+            thread.start()
+        assert eventually(lambda: len(refused) >= 16, within=20), "the flood is not being answered"
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            assert_healthy(public)
+            health.append(time.monotonic() - started)
+            response = ask(public)
+            assert response.status_code in (200, 503), response.text[:200]
+            answered += response.status_code == 200
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        target.barrier()
+        target.close()
+    assert unexpected == []
+    assert refused.count(400) >= 16 and answered >= 4, (refused.count(400), refused.count(503), answered)
+    assert len(health) >= 4 and max(health) < HEALTH_WITHIN, sorted(health)[-3:]
+    assert target.connections == 0
 
 
 # --- item 5: slow readers ---------------------------------------------------------------------
@@ -440,6 +500,36 @@ def test_long_query_flood_leaves_healthz_and_answers_503_with_retry_after(public
     while time.monotonic() < deadline and ask(public, timeout=5).status_code != 200:
         time.sleep(0.2)
     assert ask(public).json()["boolean"] is True
+
+
+# --- item 13: forwarded headers ----------------------------------------------------------------
+
+
+def test_a_clients_script_name_and_forwarded_headers_do_not_pass_nginx(public: LiveServer) -> None:
+    """The instances trust their only peer, nginx (a unix socket in a private folder): what a
+    client sends as SCRIPT_NAME or X-Forwarded-* must not reach them (``Location: //evil.example/``
+    was issue 17's item 13). nginx drops header names with an underscore and overwrites the
+    forwarded ones."""
+    for headers in (
+        {"SCRIPT_NAME": "//evil.example"},
+        {"X-Forwarded-Prefix": "//evil.example"},
+        {"X-Forwarded-Host": "evil.example"},
+        {"Forwarded": "host=evil.example;proto=https"},
+    ):
+        response = requests.get(
+            public.url + "/evil.example/sparql",  # where a SCRIPT_NAME of //evil.example would lead
+            headers={**headers, "Accept": "text/html"},
+            allow_redirects=False,
+            timeout=HEALTH_WITHIN,
+        )
+        assert "evil.example" not in response.headers.get("Location", ""), headers
+        response = requests.get(
+            public.sparql_url,
+            headers={**headers, "Accept": "text/html"},
+            allow_redirects=False,
+            timeout=HEALTH_WITHIN,
+        )
+        assert (response.status_code, response.headers["Location"]) == (303, "/"), headers
 
 
 # --- an instance dies -------------------------------------------------------------------------

@@ -124,14 +124,31 @@ def test_serve_data_warns_when_the_store_rewrites_literals(tmp_path) -> None:
     assert '"7"^^<http://www.w3.org/2001/XMLSchema#nonNegativeInteger> is served as "7"^^' in log
 
 
+OPEN_LIST_QUERY = "SELECT ?resource ?property { GRAPH ?g { ?resource <BASEontology#openList> ?property } }"
+
+
 @pytest.mark.parametrize(("language", "words"), [("en", "open list"), ("zh", "列举未尽（等）")])
-def test_an_open_list_is_shown_on_the_resource_page(live_server, language: str, words: str) -> None:
-    """A list that ends in 等 is marked open on the page of the resource that holds it."""
-    url = f"{live_server.url}id/platform/zhaoshangtong?lang={language}"
-    response = requests.get(url, headers={"Accept": "text/html"}, timeout=30)
-    assert response.status_code == 200
-    assert words in response.text
-    assert "gov:openList" in response.text
+def test_every_open_list_is_shown_on_its_resource_page(live_server, language: str, words: str) -> None:
+    """Each list that ends in 等 is marked open on the page of the resource that holds it, by property."""
+    response = requests.post(
+        live_server.sparql_url,
+        data={"query": OPEN_LIST_QUERY.replace("BASE", live_server.url)},
+        headers={"Accept": "application/sparql-results+json"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    rows = [
+        (row["resource"]["value"], row["property"]["value"]) for row in response.json()["results"]["bindings"]
+    ]
+    assert len(rows) == 5  # the article's five lists that end in 等
+    for resource, property_iri in rows:
+        url = f"{resource}?lang={language}"
+        page = requests.get(url, headers={"Accept": "text/html"}, timeout=30)
+        assert page.status_code == 200, url
+        # The property table's row: the mark's name and term, then the property it marks, linked.
+        row = page.text.split("gov:openList</small>", 1)
+        assert len(row) == 2 and words in row[0].rsplit("<tr>", 1)[-1], url
+        assert f'title="{property_iri}"' in row[1].split("</tr>", 1)[0], (url, property_iri)
 
 
 def test_the_whole_served_dataset_conforms_to_the_shapes(live_server) -> None:

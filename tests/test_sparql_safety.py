@@ -661,6 +661,33 @@ def test_a_full_queue_is_answered_503_with_retry_after_at_once(one_place_queue_s
         assert {future.result().status_code for future in long_ones} == {503}
 
 
+@pytest.mark.solo
+def test_a_flood_of_long_queries_leaves_healthz_prompt_and_every_503_says_when(limited_server):
+    """Issue 17, item 11, against ``govkg serve`` alone: 32 clients each send a query that would
+    run for minutes (/healthz had taken 29 s, most 503s had no Retry-After). The worker runs 2,
+    queues 4 and answers every other one 503 with Retry-After at once; /healthz answers within
+    2 s throughout, and the long ones are answered 503 with Retry-After at the 2 s limit."""
+    _get(limited_server, "ASK {}")
+    with ThreadPoolExecutor(32) as pool:
+        started = time.monotonic()
+        floods = [pool.submit(_get, limited_server, f"{RUNAWAY} #{n}") for n in range(32)]
+        assert eventually(lambda: len(_burning(limited_server)) == 2, within=5), "the query processes idle"
+        health = []
+        while not all(future.done() for future in floods):
+            asked = time.monotonic()
+            assert requests.get(limited_server.url + "healthz", timeout=2).status_code == 200
+            health.append(time.monotonic() - asked)
+            time.sleep(0.1)
+        answers = [future.result() for future in floods]
+    assert {answer.status_code for answer in answers} == {503}
+    assert all(answer.headers.get("Retry-After") for answer in answers)
+    busy = [answer for answer in answers if "busy" in answer.text]
+    assert len(busy) >= 32 - (2 + 4), len(busy)  # refused at once: past what the worker runs and queues
+    assert time.monotonic() - started < 2 + 2.5  # the long ones stopped at the limit
+    assert len(health) >= 5 and max(health) < 2.0, sorted(health)[-3:]
+    assert eventually(lambda: _get(limited_server, "ASK { ?s ?p ?o }").status_code == 200, within=5)
+
+
 @pytest.mark.parametrize(
     ("accept", "count_rows"),
     [
