@@ -189,6 +189,7 @@ def test_a_temporary_folder_too_deep_for_the_query_socket_is_one_line_with_the_f
     (error,) = [line for line in completed.stderr.splitlines() if line.startswith("Error")]
     assert error.endswith("longer than a unix socket allows (107 bytes): set TMPDIR to a shorter folder")
     assert "Traceback" not in completed.stderr
+    assert "serving on" not in completed.stdout  # said only once it listens
     assert not any(deep.iterdir())
 
 

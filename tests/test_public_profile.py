@@ -502,6 +502,36 @@ def test_long_query_flood_leaves_healthz_and_answers_503_with_retry_after(public
     assert ask(public).json()["boolean"] is True
 
 
+# --- item 13: forwarded headers ----------------------------------------------------------------
+
+
+def test_a_clients_script_name_and_forwarded_headers_do_not_pass_nginx(public: LiveServer) -> None:
+    """The instances trust their only peer, nginx (a unix socket in a private folder): what a
+    client sends as SCRIPT_NAME or X-Forwarded-* must not reach them (``Location: //evil.example/``
+    was issue 17's item 13). nginx drops header names with an underscore and overwrites the
+    forwarded ones."""
+    for headers in (
+        {"SCRIPT_NAME": "//evil.example"},
+        {"X-Forwarded-Prefix": "//evil.example"},
+        {"X-Forwarded-Host": "evil.example"},
+        {"Forwarded": "host=evil.example;proto=https"},
+    ):
+        response = requests.get(
+            public.url + "/evil.example/sparql",  # where a SCRIPT_NAME of //evil.example would lead
+            headers={**headers, "Accept": "text/html"},
+            allow_redirects=False,
+            timeout=HEALTH_WITHIN,
+        )
+        assert "evil.example" not in response.headers.get("Location", ""), headers
+        response = requests.get(
+            public.sparql_url,
+            headers={**headers, "Accept": "text/html"},
+            allow_redirects=False,
+            timeout=HEALTH_WITHIN,
+        )
+        assert (response.status_code, response.headers["Location"]) == (303, "/"), headers
+
+
 # --- an instance dies -------------------------------------------------------------------------
 
 

@@ -164,7 +164,8 @@ class _GunicornApplication(BaseApplication):
         # by the forked workers: less memory, and a bad data file stops the start-up
         # with one clear message instead of failing in every worker.
         self.cfg.set("preload_app", True)
-        self.cfg.set("when_ready", _client_timeouts(self.settings["client_timeout"]))
+        address = None if self.unix_socket is not None else self._address()
+        self.cfg.set("when_ready", _when_listening(self.settings["client_timeout"], address))
         self.cfg.set("worker_exit", _leave_at_once)
         # Gunicorn 25+ opens a control socket at one path per user (~/.gunicorn/gunicorn.ctl),
         # shared by every instance on the machine; govkg is run by signals alone.
@@ -173,6 +174,9 @@ class _GunicornApplication(BaseApplication):
 
     def load(self) -> Flask:
         return self.app
+
+    def _address(self) -> str:
+        return f"http://{_bracket_ipv6(self.settings['host'])}:{self.settings['port']}/"
 
 
 class _Arbiter(Arbiter):
@@ -204,8 +208,13 @@ def _leave_at_once(arbiter: Any, worker: Any) -> None:
     os._exit(status)
 
 
-def _client_timeouts(seconds: float) -> Callable[[Any], None]:
-    """A gunicorn ``when_ready`` hook: stalled-client time-outs on every listening socket."""
+def _when_listening(seconds: float, address: str | None) -> Callable[[Any], None]:
+    """A gunicorn ``when_ready`` hook (the master listens): stalled-client time-outs on every
+    listening socket, then ``govkg: serving on ADDRESS`` (``None``: an instance, which says nothing).
+
+    Said here, not before gunicorn starts: an error of the start-up (the query processes' socket,
+    the port taken meanwhile) is then never preceded by a line that says the server serves.
+    """
     timeval = struct.pack("ll", int(seconds), int(seconds % 1 * 1_000_000))
 
     def when_ready(arbiter: Any) -> None:
@@ -213,6 +222,8 @@ def _client_timeouts(seconds: float) -> Callable[[Any], None]:
             for option in (socket.SO_SNDTIMEO, socket.SO_RCVTIMEO):
                 listener.sock.setsockopt(socket.SOL_SOCKET, option, timeval)
         logging.getLogger("gunicorn.error").addFilter(_StalledClientLog(seconds))
+        if address is not None:
+            print(f"govkg: serving on {address}", flush=True)
 
     return when_ready
 
@@ -416,8 +427,7 @@ def run_server(settings: dict[str, Any]) -> None:
     check_can_listen(settings["host"], settings["port"])
     limit_arenas()  # before any thread allocates; the workers inherit it
     application = _GunicornApplication(settings, create_app(settings))  # the only reference to the app
-    print(f"govkg: serving on http://{_bracket_ipv6(settings['host'])}:{settings['port']}/", flush=True)
-    application.run()
+    application.run()  # says "serving on" once it listens (see _when_listening)
 
 
 def serve_instance(settings: dict[str, Any], app: Flask, unix_socket: str, keepalive: int) -> None:
