@@ -41,8 +41,10 @@ The bounds (exit status 1 if one is broken, 2 if the server did not start):
 * no memory growth once warm: the PSS of the server's process tree (master and web workers;
   sampled every 5 s) at the end at most :data:`PSS_GROWTH` times its highest value
   in the first half of the run plus :data:`PSS_SLACK_MIB`; RSS and the start are reported too;
-* the open descriptors of every process of the tree the same at the end as at the start
-  (read once the clients have stopped and their connections are closed).
+* no more open descriptors in the process tree at the end than at the start (read once the
+  clients have stopped and their connections are closed). Fewer is no leak: a query process
+  the kernel ended at a bound takes its descriptors with it, and the next is forked only when
+  a query needs it.
 
 A JSON report goes to ``benchmarks/results/soak-*.json``; the table is printed.
 """
@@ -507,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
         broken.append(
             f"PSS grew from {max(first_half) / 2**20:.0f} MiB (first half) to {end_memory.pss_mib:.0f} MiB"
         )
-    if sum(end_fds.values()) != sum(start_fds.values()):
+    if sum(end_fds.values()) > sum(start_fds.values()):
         broken.append(
             f"descriptors: {sum(start_fds.values())} at the start, {sum(end_fds.values())} at the end"
         )

@@ -291,7 +291,17 @@ def test_a_flood_of_refused_service_queries_costs_little_and_starves_nothing(gua
 # --- memory bound -------------------------------------------------------------------------------------
 
 
-def test_a_query_past_the_memory_bound_is_stopped_while_others_are_served(tmp_path):
+#: Two ways past the memory bound: a sort of a cross product, and (issue 17's shape) a kilobyte of
+#: query that doubles a string 30 times (16 GiB).
+_DOUBLINGS = " ".join(f"BIND(CONCAT(?x{n}, ?x{n}) AS ?x{n + 1})" for n in range(30))
+MEMORY_HOGS = {
+    "sort": "SELECT * { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?a ?i LIMIT 1",
+    "string": f'SELECT (STRLEN(?x30) AS ?n) {{ BIND("0123456789abcdef" AS ?x0) {_DOUBLINGS} }}',
+}
+
+
+@pytest.mark.parametrize("query", MEMORY_HOGS.values(), ids=list(MEMORY_HOGS))
+def test_a_query_past_the_memory_bound_is_stopped_while_others_are_served(tmp_path, query):
     """Issue 17, item 9: the kernel ends the query process of a query past its memory bound; the
     4 ordinary queries running beside it (in the other query processes) are all answered, no web
     worker is replaced, and the next query is answered."""
@@ -307,7 +317,6 @@ def test_a_query_past_the_memory_bound_is_stopped_while_others_are_served(tmp_pa
     try:
         (worker,) = web_worker_pids(server.process.pid)
         outcome: dict[str, object] = {}
-        query = "SELECT * { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?a ?i LIMIT 1"
         beside = "SELECT ?a ?f {{ ?a ?b ?c . ?c ?e ?f }} LIMIT {}"  # a join: milliseconds each
 
         def run() -> None:
