@@ -44,9 +44,11 @@ const highlight = HighlightStyle.define([
 ]);
 
 const theme = EditorView.theme({
-  "&": { fontSize: "0.92rem", border: "1px solid #b9bec8", borderRadius: "4px", backgroundColor: "#fff" },
+  // As tall as its box (.code-editor, the textarea's height), scrolled inside: it comes on after
+  // the first paint, and a height of its own would move what follows.
+  "&": { height: "100%", fontSize: "0.92rem", border: "1px solid #b9bec8", borderRadius: "4px", backgroundColor: "#fff" },
   "&.cm-focused": { outline: "2px solid #1a4f9c", outlineOffset: "1px" },
-  ".cm-scroller": { fontFamily: 'ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace', minHeight: "14rem", maxHeight: "32rem", lineHeight: "1.5" },
+  ".cm-scroller": { fontFamily: 'ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace', lineHeight: "1.5" },
   ".cm-gutters": { backgroundColor: "#f5f6f8", color: "#525b6b", borderRight: "1px solid #dde1e7" },
   ".cm-activeLine": { backgroundColor: "#f3f6fb" },
   ".cm-activeLineGutter": { backgroundColor: "#e8edf5", color: "#1d2330" },
@@ -181,15 +183,21 @@ function create(textarea, options) {
   const view = new EditorView({ state: state, parent: shadow, root: shadow });
   textarea.hidden = true;
 
+  // The box says when the completions have answered (data-completions: loading, then loaded or
+  // failed), for whoever waits to type: a test, say.
   if (options.completions) {
+    host.dataset.completions = "loading";
     fetch(options.completions, { headers: { Accept: "application/json" } })
       .then((response) => (response.ok ? response.json() : null))
       .then((answer) => {
-        if (!answer) return;
+        if (!answer) throw new Error(options.completions);
         data = answer;
         for (const resource of data.resources) resource.short = shortName(resource.iri);
+        host.dataset.completions = "loaded";
       })
-      .catch(() => {}); // completions are a help: the editor works without them
+      .catch(() => {
+        host.dataset.completions = "failed"; // completions are a help: the editor works without them
+      });
   }
 
   return {

@@ -89,15 +89,24 @@ NAMES = {
     "ISO",
 }
 
-#: True once every chart or diagram near the screen is drawn. ``static/visuals.js`` fetches a
-#: drawing bundle when its first element comes within 400 px of the screen, and the bundle marks
-#: each element it draws ``data-drawn``; an element out of that reach, or not shown (a phone shows
-#: a resource's links as a list instead), is never drawn without scrolling.
-DRAWN = """() => Array.from(document.querySelectorAll("[data-bundle]")).every((element) => {
-  if (element.dataset.drawn === "true" || !element.checkVisibility()) return true;
-  const box = element.getBoundingClientRect();
-  return box.bottom < -400 || box.top > window.innerHeight + 400;
-})"""
+#: True once every chart or diagram near the screen is drawn and nothing else is on its way.
+#: ``static/visuals.js`` fetches a drawing bundle when its first element comes within 400 px of
+#: the screen, and the bundle marks each element it draws ``data-drawn``; an element out of that
+#: reach, or not shown (a phone shows a resource's links as a list instead), is never drawn
+#: without scrolling. An element marked ``data-pending`` is waiting for a bundle fetched after the
+#: first paint (the query page's textarea, for the editor), and loses the mark when it is on.
+DRAWN = """() => !document.querySelector("[data-pending]")
+  && Array.from(document.querySelectorAll("[data-bundle]")).every((element) => {
+    if (element.dataset.drawn === "true" || !element.checkVisibility()) return true;
+    const box = element.getBoundingClientRect();
+    return box.bottom < -400 || box.top > window.innerHeight + 400;
+  })"""
+
+#: True once the query page's editor has its completions (its box's ``data-completions`` mark).
+COMPLETIONS_LOADED = """() => {
+  const editor = document.querySelector(".code-editor");
+  return editor !== null && editor.dataset.completions === "loaded";
+}"""
 
 #: The text a reader sees as the interface: not the data (elements with a lang of their own,
 #: code, IRIs, literals), not the hidden text.
@@ -140,12 +149,11 @@ def show(page: Page, url: str) -> Page:
 
 
 def with_completions(page: Page, url: str) -> Page:
-    """``page`` at the query page ``url``, ready, with the editor's completions answered: the editor
-    fetches its terms and labels once it is made, and a test that types must wait for them."""
-    with page.expect_response(lambda response: "/query/completions.json" in response.url) as answer:
-        show(page, url)
-    assert answer.value.ok
-    answer.value.finished()
+    """``page`` at the query page ``url``, ready, with the editor's completions loaded: the editor
+    fetches its terms and labels once it is made, marks its box when they are in, and a test that
+    types must wait for them."""
+    show(page, url)
+    page.wait_for_function(COMPLETIONS_LOADED)
     return page
 
 

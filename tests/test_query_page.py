@@ -162,8 +162,9 @@ def test_a_hostile_query_text_is_escaped_everywhere(live_server):
     assert page.text_of["query"] == HOSTILE  # the textarea holds it as text, unchanged
     data = page.page_data()  # the JSON element parses: nothing broke out of it
     assert data["run_on_load"] is True
-    # The page data, the editor bundle and the page's own script (charts are fetched when drawn).
-    assert len(page.find_all("script")) == 3
+    # The page data and the page's own script (it fetches the editor after the first paint, the
+    # charts when drawn).
+    assert len(page.find_all("script")) == 2
 
 
 def test_the_share_url_fills_the_editor_and_says_to_run(live_server):

@@ -65,8 +65,11 @@ def test_search_finds_chinese_and_english_in_one_step(live_server, q, expected):
 def test_the_json_answer_is_ranked_and_says_why_each_resource_was_found(live_server):
     answer = _search(live_server, "business opening", lang="zh")
     assert answer["query"] == "business opening" and answer["count"] == len(answer["results"]) > 3
-    scores = [result["score"] for result in answer["results"]]
-    assert scores == sorted(scores, reverse=True)
+    # Resources with every word first, then those with some: each group ranked by its score.
+    for every_word in (True, False):
+        group = [result for result in answer["results"] if result["matched_all_words"] is every_word]
+        scores = [result["score"] for result in group]
+        assert scores == sorted(scores, reverse=True)
     first = answer["results"][0]
     assert "opening" in first["match"]["text"].lower()
     assert first["match"]["kind"] in ("label", "description", "quote")

@@ -134,6 +134,31 @@ def test_an_open_list_is_one_its_evidence_ends_with_deng(store: ox.Store) -> Non
         assert any("等" in quote for quote in evidence_quotes(store, mark.subject)), mark
 
 
+SHARED_EVIDENCE = """
+PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX oa: <http://www.w3.org/ns/oa#>
+SELECT ?mark ?annotation WHERE {
+  ?mark prov:wasGeneratedBy <ACTIVITY> ; rdf:subject ?subject ; rdf:object ?object .
+  ?annotation oa:hasBody ?subject , ?object .
+}
+"""
+
+
+def test_no_evidence_presents_an_interpretation_as_the_articles_words(store: ox.Store) -> None:
+    """The subject and object of a marked statement share no evidence annotation.
+
+    An annotation whose words are evidence for both (the regulations named with 如 and the
+    legislation projects, say) would present as the article's the very tie the mark calls an
+    interpretation.
+    """
+    query = SHARED_EVIDENCE.replace("ACTIVITY", BASE + "id/activity/editorial-interpretation")
+    marks = "ASK { ?mark a <http://www.w3.org/1999/02/22-rdf-syntax-ns#Statement> }"
+    assert bool(store.query(marks, use_default_graph_as_union=True))
+    rows = store.query(query, use_default_graph_as_union=True)
+    assert [(row["mark"].value, row["annotation"].value) for row in rows] == []
+
+
 MINIMAL = """\
 @prefix oa: <http://www.w3.org/ns/oa#> .
 @prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .

@@ -6,8 +6,12 @@ The index is one SQLite file per dataset version, built when the graph is opened
 Web Annotations (``oa:exact``, indexed under the facts the annotation supports) — never
 from every triple, so a million-triple ``--data`` adds about a second to the start.
 
-One FTS5 row per resource, with a column per kind of text, so ``bm25`` ranks a resource
-whose label holds the words above one whose description or quote does. English is
+One FTS5 row per resource, with a column per kind of text (``entry``), finds the resources that
+hold every word of a search, wherever each word is. They are ranked by the sum, over the kinds, of
+each kind's weight times its own ``bm25`` (one contentless FTS5 table per kind): a resource whose
+label holds the words comes above one whose description or quote does, and a long quote does not
+push a resource's matching label down (FTS5's ``bm25`` weighs a match by the length of the whole
+row, so in ``entry`` it would: a dataset that many quotes support fell below shorter rows). English is
 tokenized by words (``unicode61`` with the Porter stemmer: *opening* finds *opens*);
 Chinese, which has no spaces, is indexed as overlapping character bigrams
 (:func:`index_terms`) — a query of two or more characters is the phrase of its bigrams
@@ -54,7 +58,8 @@ DESCRIPTION_PREDICATES: tuple[str, ...] = (
 KINDS: tuple[tuple[str, float], ...] = (("label", 10.0), ("description", 3.0), ("quote", 2.0))
 
 INDEX_FILE = "search.sqlite"
-_FORMAT = 1  # the file's layout; a file of another layout is rebuilt
+_FORMAT = 2  # the file's layout; a file of another layout is rebuilt
+_TOKENIZER = "tokenize = 'porter unicode61 remove_diacritics 2'"
 
 #: The character ranges indexed as bigrams: CJK ideographs, kana, hangul.
 CJK_CHARACTERS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
@@ -139,18 +144,27 @@ class SearchIndex:
         terms = query_terms(query)
         if not terms:
             return []
-        weights = ", ".join(str(weight) for _, weight in KINDS)
+        any_word = " OR ".join(terms)
+        # Each kind's weighted bm25 of the words it holds (bm25 is negative: lower is better).
+        scores = " UNION ALL ".join(
+            f"SELECT rowid, {weight} * bm25({kind}_text) AS score FROM {kind}_text "
+            f"WHERE {kind}_text MATCH :any"
+            for kind, weight in KINDS
+        )
         sql = (
-            f"SELECT rowid, iri, bm25(entry, {weights}) AS score FROM entry "
-            "WHERE entry MATCH ? ORDER BY score LIMIT ?"
+            f"WITH scored AS (SELECT rowid, SUM(score) AS score FROM ({scores}) GROUP BY rowid) "
+            "SELECT entry.rowid, entry.iri, scored.score FROM scored "
+            "JOIN entry ON entry.rowid = scored.rowid "
+            "WHERE entry MATCH :match ORDER BY scored.score LIMIT :limit"
         )
         connection = self._connection()
         hits: dict[int, Hit] = {}
         expressions = [(" AND ".join(terms), True)]
         if len(terms) > 1:
-            expressions.append((" OR ".join(terms), False))
+            expressions.append((any_word, False))
         for expression, matched_all in expressions:
-            for rowid, iri, score in connection.execute(sql, (expression, limit)):
+            found = connection.execute(sql, {"any": any_word, "match": expression, "limit": limit})
+            for rowid, iri, score in found:
                 if rowid not in hits and len(hits) < limit:
                     hits[rowid] = Hit(iri, score, matched_all)
         if hits:
@@ -215,12 +229,12 @@ def build_search_index(store: ox.Store, path: Path) -> SearchIndex:
             PRAGMA journal_mode = OFF;
             PRAGMA synchronous = OFF;
             PRAGMA user_version = {_FORMAT};
-            CREATE VIRTUAL TABLE entry USING fts5(
-                iri UNINDEXED, {columns}, tokenize = 'porter unicode61 remove_diacritics 2'
-            );
+            CREATE VIRTUAL TABLE entry USING fts5(iri UNINDEXED, {columns}, {_TOKENIZER});
             CREATE TABLE literal (entry INTEGER, position INTEGER, kind TEXT, lang TEXT, text TEXT);
             """
         )
+        for kind, _ in KINDS:  # the index alone (contentless): only for each kind's ranking
+            connection.execute(f"CREATE VIRTUAL TABLE {kind}_text USING fts5(body, content='', {_TOKENIZER})")
 
         def entries() -> Iterator[tuple[int, str, str, str, str]]:
             for rowid, (iri, listed) in enumerate(texts.items(), start=1):
@@ -230,7 +244,13 @@ def build_search_index(store: ox.Store, path: Path) -> SearchIndex:
                 }
                 yield rowid, iri, *(by_kind[kind] for kind, _ in KINDS)
 
-        connection.executemany(f"INSERT INTO entry (rowid, iri, {columns}) VALUES (?, ?, ?, ?, ?)", entries())
+        rows = list(entries())
+        connection.executemany(f"INSERT INTO entry (rowid, iri, {columns}) VALUES (?, ?, ?, ?, ?)", rows)
+        for column, (kind, _) in enumerate(KINDS, start=2):
+            connection.executemany(
+                f"INSERT INTO {kind}_text (rowid, body) VALUES (?, ?)",
+                ((row[0], row[column]) for row in rows if row[column]),
+            )
         connection.executemany(
             "INSERT INTO literal VALUES (?, ?, ?, ?, ?)",
             (
@@ -240,7 +260,8 @@ def build_search_index(store: ox.Store, path: Path) -> SearchIndex:
             ),
         )
         connection.execute("CREATE INDEX literal_entry ON literal (entry)")
-        connection.execute("INSERT INTO entry (entry) VALUES ('optimize')")
+        for table in ("entry", *(f"{kind}_text" for kind, _ in KINDS)):
+            connection.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
         connection.commit()
     finally:
         connection.close()

@@ -9,6 +9,7 @@ knows nothing of routes or representations (:mod:`govkg.web.representations`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -18,7 +19,7 @@ from govkg.rdf.namespaces import OA, RDF, RDFS, SKOS
 from govkg.rdf.serialize import project_prefixes
 from govkg.store.loaded import LoadedGraph
 from govkg.web import cube_view
-from govkg.web.i18n import HTML_LANGUAGE, lang_url
+from govkg.web.i18n import HTML_LANGUAGE, lang_url, messages
 from govkg.web.i18n import PAGE_LANGUAGES as I18N_LANGUAGES
 from govkg.web.quantities import Quantity, english_plural, observation_quantity, quantity
 from govkg.web.term_labels import term_label
@@ -469,6 +470,7 @@ def neighbourhood(
             }
     if not nodes:
         return None
+    shorten_quotes(builder, list(nodes.values()))
     title = builder.label(node)
     own = builder.iri_view(node)
     centre = {"id": node.value, "label": title.value if title else own.text, "href": None, "role": "self"}
@@ -484,13 +486,18 @@ def neighbourhood(
 ARTICLE_LANGUAGE = "zh"
 #: How many characters of an annotation's quote name it in the phone's link list.
 QUOTE_NAME_LENGTH = 24
+#: How many characters past the first one that differs show where two quotes start alike.
+QUOTE_NAME_TAIL = 6
+#: How many characters of the words before a quote tell it from the same words quoted elsewhere.
+QUOTE_CONTEXT_LENGTH = 8
 
 
 def list_name(builder: PageBuilder, term: ox.NamedNode, view: TermView) -> dict:
     """How the phone's link list names ``term`` (shown as ``view``): by its label, in its language;
     on a page in the article's language, an annotation without one by its kind and the words it
-    quotes from the article; else by its compact name or IRI, marked as an identifier (data, not
-    an interface word in the page's language; an English reader reads its English path words).
+    quotes from the article (whole: :func:`shorten_quotes` cuts them once the list is known); else
+    by its compact name or IRI, marked as an identifier (data, not an interface word in the page's
+    language; an English reader reads its English path words).
     """
     if view.note is not None:  # a label, its CURIE as the note
         return {"lang": view.lang}
@@ -498,20 +505,55 @@ def list_name(builder: PageBuilder, term: ox.NamedNode, view: TermView) -> dict:
     if builder.language == ARTICLE_LANGUAGE and any(
         True for _ in builder.store.quads_for_pattern(term, RDF_TYPE, annotation, None)
     ):
-        quotes = [
-            value.value
+        quotes = [  # each quote, with the words before it (its selector's oa:prefix)
+            (value.value, "".join(text.value for text in objects_of(builder.store, selector, OA + "prefix")))
             for target in objects_of(builder.store, term, OA + "hasTarget")
             for selector in objects_of(builder.store, target, OA + "hasSelector")
             for value in objects_of(builder.store, selector, OA + "exact")
             if isinstance(value, ox.Literal)
         ]
         if quotes:
-            quote = min(quotes)
-            if len(quote) > QUOTE_NAME_LENGTH:
-                quote = quote[:QUOTE_NAME_LENGTH] + "…"
             kind = term_label(annotation.value, builder.language) or ""
-            return {"kind": kind, "quote": quote, "quote_lang": HTML_LANGUAGE[ARTICLE_LANGUAGE]}
+            quote, before = min(quotes)
+            language = HTML_LANGUAGE[ARTICLE_LANGUAGE]
+            return {"kind": kind, "quote": quote, "before": before, "quote_lang": language}
     return {"identifier": True}
+
+
+def shorten_quotes(builder: PageBuilder, nodes: Sequence[dict]) -> None:
+    """Cut the whole quotes :func:`list_name` gave ``nodes`` to :data:`QUOTE_NAME_LENGTH`
+    characters, or as many more as it takes to tell two of them apart: where two quotes start
+    alike, each is shown past the first character where they differ. Two annotations of the same
+    words are told apart by the words before them in the article (``after``: the same words
+    quoted in two places), else by what each is about (``about``: its first body's label).
+    """
+    quoted = [node for node in nodes if node.get("quote")]
+    whole = {node["id"]: (node["quote"], node.pop("before", "")) for node in quoted}
+    for node in quoted:
+        quote, before = whole[node["id"]]
+        others = [whole[other["id"]] for other in quoted if other is not node]
+        shown = QUOTE_NAME_LENGTH
+        for other, _ in others:
+            alike = len(os.path.commonprefix([quote, other]))
+            if alike >= QUOTE_NAME_LENGTH or alike == len(quote) == len(other):
+                shown = max(shown, alike + QUOTE_NAME_TAIL)
+        node["quote"] = quote if len(quote) <= shown else quote[:shown] + "…"
+        same = [other_before for other, other_before in others if other == quote]
+        if same and before.strip() and before not in same:
+            words = before.strip()[-QUOTE_CONTEXT_LENGTH:]
+            node["after"] = messages(builder.language)["quote_after"].format(words=words)
+        elif same:
+            node["about"] = _first_body_label(builder, ox.NamedNode(node["id"]))
+
+
+def _first_body_label(builder: PageBuilder, annotation: ox.NamedNode) -> str | None:
+    """The label (or short name) of the first of ``annotation``'s bodies, in IRI order."""
+    bodies = objects_of(builder.store, annotation, OA + "hasBody")
+    bodies = sorted((body for body in bodies if isinstance(body, ox.NamedNode)), key=lambda body: body.value)
+    if not bodies:
+        return None
+    label = builder.iri_view(bodies[0]).text
+    return label if len(label) <= QUOTE_NAME_LENGTH else label[:QUOTE_NAME_LENGTH] + "…"
 
 
 @dataclass

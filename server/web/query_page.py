@@ -178,6 +178,9 @@ def query_page() -> Response:
         "endpoint": sparql_url(),
         "page_path": url_for("query_page.query_page"),
         "completions_path": url_for("query_page.completions"),
+        # The editor (CodeMirror, 364 KB): fetched once the page has painted, so neither its
+        # download nor its start holds up the first paint; the textarea works until it is on.
+        "editor_script": asset_url("vendor/editor.js"),
         # Loaded only when a graph answer is switched to its graph view (442 KB, mostly unused).
         "graph_script": asset_url("vendor/graph.js"),
         # Loaded when a result is first drawn as a chart.

@@ -1,8 +1,8 @@
 /* govkg query page: runs the editor's SPARQL in place and shows the answer as a table or a chart.
  *
- * The editor is CodeMirror (vendor/editor.js, window.govkgEditor) and charts are ECharts
- * (vendor/charts.js, window.govkgCharts, fetched the first time a chart is asked for);
- * without them the page keeps its textarea and table.
+ * The editor is CodeMirror (vendor/editor.js, window.govkgEditor, fetched once the page has
+ * painted) and charts are ECharts (vendor/charts.js, window.govkgCharts, fetched the first time
+ * a chart is asked for); without them the page keeps its textarea and table.
  *
  * Progressive enhancement of a plain form (which works without this script). All data
  * the page needs comes from the JSON in #govkg-page-data. Every piece of text from a
@@ -151,19 +151,13 @@
   const questionSummary = document.getElementById("stored-question-summary");
   const questionDescription = document.getElementById("stored-question-description");
 
-  // The editor: CodeMirror if its bundle loaded, else the textarea itself.
-  const codeEditor = window.govkgEditor
-    ? window.govkgEditor.create(textarea, {
-        prefixes: page.prefixes,
-        completions: page.completions_path + (page.chosen_language ? "?lang=" + page.chosen_language : ""),
-        label: t.query_label,
-        keyboardHint: t.editor_keys,
-        onRun: () => run({ updateUrl: true }),
-        onChange: () => showQuestion(currentExample(textarea.value)),
-      })
-    : null;
-  // Tab indents in CodeMirror: say how to leave it (the plain textarea keeps Tab for focus).
-  document.getElementById("editor-keys").hidden = !codeEditor;
+  // The editor: the textarea until CodeMirror (vendor/editor.js) is on, then CodeMirror. Its
+  // bundle is fetched once the page has painted (see mountEditor below); `data-pending` says it
+  // is on its way (tests wait for it to go), and the editor marks its box
+  // data-completions="loaded" once its completions have answered.
+  let codeEditor = null;
+  let pendingError = null; // an error of a run made before the editor was on
+  textarea.dataset.pending = "editor";
   const editor = {
     get value() {
       return codeEditor ? codeEditor.getValue() : textarea.value;
@@ -173,9 +167,53 @@
       textarea.value = text;
     },
     focus: () => (codeEditor ? codeEditor.focus() : textarea.focus()),
-    markError: (line, column, message) => codeEditor && codeEditor.markError(line, column, message),
-    clearErrors: () => codeEditor && codeEditor.clearErrors(),
+    markError: (line, column, message) => {
+      if (codeEditor) codeEditor.markError(line, column, message);
+      else pendingError = [line, column, message];
+    },
+    clearErrors: () => {
+      pendingError = null;
+      if (codeEditor) codeEditor.clearErrors();
+    },
   };
+
+  function mountEditor() {
+    const focused = document.activeElement === textarea;
+    codeEditor = window.govkgEditor.create(textarea, {
+      prefixes: page.prefixes,
+      completions: page.completions_path + (page.chosen_language ? "?lang=" + page.chosen_language : ""),
+      label: t.query_label,
+      keyboardHint: t.editor_keys,
+      onRun: () => run({ updateUrl: true }),
+      onChange: () => showQuestion(currentExample(textarea.value)),
+    });
+    if (pendingError) codeEditor.markError(...pendingError);
+    if (focused) codeEditor.focus();
+  }
+
+  // Tab indents in CodeMirror: the page says how to leave it (the plain textarea keeps Tab for
+  // focus). Said from the first paint (#editor-keys is .js-only), so that the line does not push
+  // the editor down when it comes; taken back if the editor cannot come.
+  const editorKeys = document.getElementById("editor-keys");
+  // Fetched once the page has painted its first content, so that it shows at once on a slow
+  // phone (where a browser does not report paints: after the next two frames). Without the bundle
+  // the textarea stays, and Tab leaves it as usual.
+  function loadEditor() {
+    loadBundle("editor_script", "govkgEditor")
+      .then(mountEditor)
+      .catch(() => (editorKeys.hidden = true))
+      .finally(() => delete textarea.dataset.pending);
+  }
+  if ((window.PerformanceObserver && PerformanceObserver.supportedEntryTypes || []).includes("paint")) {
+    const painted = new PerformanceObserver((list) => {
+      if (!list.getEntriesByName("first-contentful-paint").length) return;
+      painted.disconnect();
+      loadEditor();
+    });
+    painted.observe({ type: "paint", buffered: true });
+  } else {
+    requestAnimationFrame(() => requestAnimationFrame(loadEditor));
+  }
 
   document.documentElement.classList.add("js");
   for (const node of document.querySelectorAll(".js-only")) node.hidden = false;
@@ -832,7 +870,8 @@
   const bundles = {};
 
   /** A bundle the page does not load up front (page[key] is its URL; it sets window[name]),
-   * fetched the first time it is needed: vendor/charts.js (ECharts), vendor/graph.js (Cytoscape). */
+   * fetched the first time it is needed: vendor/editor.js (CodeMirror, after the first paint),
+   * vendor/charts.js (ECharts), vendor/graph.js (Cytoscape). */
   function loadBundle(key, name) {
     if (window[name]) return Promise.resolve();
     if (!bundles[key]) {
