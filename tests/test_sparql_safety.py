@@ -632,6 +632,27 @@ def test_a_short_client_timeout_costs_no_process(limited_server):
     assert _get(limited_server, "ASK {}").status_code == 200
 
 
+@pytest.mark.solo
+def test_a_short_client_timeout_on_a_long_query_frees_its_process_within_a_second(live_server):
+    """A client's ``timeout`` costs at most the work it asked for: a query that would run for
+    minutes, asked with ``timeout=0.5`` of a server whose limit is 10 s, is answered 503 at
+    0.5 s, and its query process is ended a second later (it held a query process until the
+    kernel's bound, 11 s, while its client was long gone); the next queries are answered."""
+    _get(live_server, "ASK {}")
+    started = time.monotonic()
+    response = _get(live_server, RUNAWAY + " # short", timeout="0.5")
+    answered = time.monotonic() - started
+    assert response.status_code == 503 and "0.5 s" in response.text, response.text
+    assert response.headers["Retry-After"]
+    assert answered < 0.5 + 1.0, answered
+    running = query_process_pids(live_server)  # the long query's among them
+    # Its process is ended within 3 s (a second after the client's deadline, whatever the
+    # machine's load), far before the kernel's bound at 11 s; no other process ends meanwhile.
+    assert eventually(lambda: running - query_process_pids(live_server), within=3.0), "it still runs"
+    assert len(running - query_process_pids(live_server)) == 1
+    assert _get(live_server, "ASK { ?s ?p ?o }").json()["boolean"] is True
+
+
 @pytest.fixture()
 def one_place_queue_server(tmp_path: Path) -> Iterator[LiveServer]:
     """A server whose query queue holds one query (started in the fixture: a solo test's setup

@@ -35,9 +35,12 @@ Each web worker keeps :class:`QueryProcesses`: ``size`` query processes and a bo
 A query takes a free process (or waits, while at most ``queue_limit`` others wait: past that,
 503 with ``Retry-After`` at once), sends the job and waits until the client's deadline. A query
 past its *client's* deadline (a ``timeout`` parameter shorter than ``query_timeout``, or the
-time spent waiting) is answered 503 at that deadline, and its process is not killed: it finishes
-the query (its answer is dropped) and serves the next, unless it reaches the hard bound, where
-the kernel ends it. So a client's ``timeout`` costs no more than the work its query did.
+time spent waiting) is answered 503 at that deadline. Its process gets :data:`HARD_BOUND_GRACE`
+seconds more: a query nearly done finishes (its answer is dropped) and the process serves the
+next, without a fork; one still running then is ended (SIGKILL) and a fresh process is forked
+when a query needs one. So a client's ``timeout`` costs at most that much work: a short
+``timeout`` on a cheap query costs no process, and one on a query that would run for minutes
+does not hold a query process until ``query_timeout``.
 
 The CLI and the in-process test client use :mod:`govkg.sparql.threads` instead.
 """
@@ -70,7 +73,8 @@ from govkg.sparql.scheduling import DEMOTE_AFTER, DEMOTED_NICENESS, QUERY_STACK_
 
 log = logging.getLogger(__name__)
 
-#: Seconds past ``query_timeout`` the kernel lets a query process run before it ends it.
+#: Seconds past ``query_timeout`` the kernel lets a query process run before it ends it; and
+#: past a client's deadline, the web worker (see ``QueryProcesses._drain_forever``).
 HARD_BOUND_GRACE = 1.0
 #: Seconds a web worker waits for the forker to hand it a new query process.
 START_TIMEOUT = 10.0
@@ -369,6 +373,9 @@ class QueryProcesses:
             process.demoted = set_niceness(process.thread_id, DEMOTED_NICENESS)
             answered = process.answered_within(deadline - time.monotonic())
         if not answered:
+            # Nobody waits for this answer any more: a query nearly done finishes and its process
+            # serves on, one still running HARD_BOUND_GRACE s later is ended by the drainer.
+            process.hard_deadline = min(process.hard_deadline, time.monotonic())
             self._drain(process)
             log.warning("query answered 503 after %g s: %.200r", timeout, job.query)
             raise errors.QueryTimedOut(
@@ -478,7 +485,8 @@ class QueryProcesses:
         os.write(self._draining.wake_write, b"x")
 
     def _drain_forever(self) -> None:
-        """Return each draining process to the pool when its answer comes; drop it when it ends."""
+        """Return each draining process to the pool when its answer comes; drop it when it ends,
+        and end it (SIGKILL) when no answer has come :data:`HARD_BOUND_GRACE` s after its deadline."""
         selector = selectors.DefaultSelector()
         selector.register(self._draining.wake_read, selectors.EVENT_READ)
         watched: set[int] = set()
@@ -489,7 +497,8 @@ class QueryProcesses:
                 selector.register(fd, selectors.EVENT_READ)
                 watched.add(fd)
             now = time.monotonic()
-            # The kernel ends a process at its hard bound; a moment later, make sure of it.
+            # Past its deadline (its client's, or the hard bound where the kernel ends it) and the
+            # grace after it, a process still running its query is ended here.
             overdue = [p for p in processes.values() if now > p.hard_deadline + HARD_BOUND_GRACE]
             for process in overdue:
                 try:
