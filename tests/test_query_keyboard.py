@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-from tests.browser_pages import Tabs, kept_tabs, show
+from tests.browser_pages import Tabs, english_interface_words, kept_tabs, show
 from tests.conftest import LiveServer
 
 BROKEN = (
@@ -54,6 +54,8 @@ def test_a_failed_query_is_marked_its_message_wraps_and_it_offers_no_downloads(
         page.evaluate("text => window.govkgQueryPage.setQuery(text)", BROKEN)
         page.click("#run-query")
         expect(page.locator("#result-error")).to_be_visible()
+        # The advice is in Chinese; only the engine's own message (lang="en") is not.
+        assert english_interface_words(page, "#result-error") == []
         marker = page.locator(".cm-lint-marker-error")
         expect(marker).to_be_visible()
         box = marker.bounding_box()
