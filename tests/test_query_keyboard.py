@@ -1,18 +1,20 @@
 """Errors and the keyboard on the query page, in Chromium: the editor's error mark shows under
-the site's CSP, the engine's message wraps on a phone, a failed query offers no downloads, Tab
+the site's CSP, the engine's message wraps on a phone, a failed query offers no downloads and its
+advice is in the page's language (a time-out's too), Tab
 leaves the editor after Esc (and the page says so), and on a phone the editor comes before the
 list of stored questions in the Tab order."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-from tests.browser_pages import Tabs, english_interface_words, kept_tabs, show
-from tests.conftest import LiveServer
+from tests.browser_pages import Tabs, english_interface_words, kept_tabs, new_tab, show
+from tests.conftest import LiveServer, start_server, stop_server
 
 BROKEN = (
     "SELECT ?s WHERE {\n  ?s rdfs:label ?l .\n"
@@ -118,3 +120,29 @@ def test_on_a_phone_the_editor_comes_before_the_question_list(live_server: LiveS
             page.locator("a.example").first.bounding_box(),
         )
         assert editor and first_question and first_question["x"] < editor["x"]
+
+
+def test_a_timed_out_query_is_told_so_in_the_page_language(
+    browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # A server of its own that stops a query after one second; counting a three-way cross join
+    # of the article's triples runs far longer. Its 503 says Retry-After, as every 503 does: the
+    # page told it as "the server is busy" until the answer said why (X-Govkg-Error).
+    server = start_server(tmp_path_factory.mktemp("timeout"), "--query-timeout", "1")
+    page = new_tab(browser, 390)
+    cross_join = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    try:
+        for language, told in [
+            ("zh", "查询运行超过 1 秒，已被停止。"),
+            ("en", "The query took longer than 1 s"),
+        ]:
+            show(page, f"{server.url}query?lang={language}")
+            page.evaluate("text => window.govkgQueryPage.setQuery(text)", cross_join)
+            page.click("#run-query")
+            expect(page.locator("#result-error strong")).to_have_text(re.compile("^" + re.escape(told)))
+            if language == "zh":
+                assert english_interface_words(page, "#result-error") == []
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        page.context.close()
+        stop_server(server)
