@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -130,22 +129,6 @@ def test_query_page_end_to_end(live_server, tmp_path: Path):
             expect(page.locator("#result-error")).to_contain_text("The query has an error")
             expect(page.locator("#result-error pre")).not_to_be_empty()
 
-            # A truncated answer, as the endpoint sends it (a real time-out: test_query_keyboard).
-            truncated = json.dumps(
-                {"head": {"vars": ["n"]}, "results": {"bindings": [{"n": {"type": "literal", "value": "1"}}]}}
-            )
-            page.route(
-                "**/sparql",
-                lambda route: route.fulfill(
-                    status=200,
-                    body=truncated,
-                    content_type="application/sparql-results+json",
-                    headers={"X-Govkg-Truncated": "true", "X-Govkg-Max-Rows": "1"},
-                ),
-            )
-            _run(page, "SELECT ?n WHERE { VALUES ?n { 1 2 } }")
-            expect(page.locator("#result-truncated")).to_be_visible()
-            expect(page.locator("#result-truncated")).to_contain_text("limit of 1 rows")
-            page.unroute("**/sparql")
+            # A time-out and a truncated answer: test_query_keyboard, at a server with small limits.
         finally:
             context.close()

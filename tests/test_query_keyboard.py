@@ -122,27 +122,36 @@ def test_on_a_phone_the_editor_comes_before_the_question_list(live_server: LiveS
         assert editor and first_question and first_question["x"] < editor["x"]
 
 
-def test_a_timed_out_query_is_told_so_in_the_page_language(
+def test_a_timed_out_or_cut_answer_is_told_so_in_the_page_language(
     browser: Browser, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    # A server of its own that stops a query after one second; counting a three-way cross join
-    # of the article's triples runs far longer. Its 503 says Retry-After, as every 503 does: the
-    # page told it as "the server is busy" until the answer said why (X-Govkg-Error).
-    server = start_server(tmp_path_factory.mktemp("timeout"), "--query-timeout", "1")
+    # A server of its own with small limits: a query stops after one second (counting a three-way
+    # cross join of the article's triples runs far longer) and an answer has at most 1 row. A
+    # time-out's 503 says Retry-After, as every 503 does: the page told it as "the server is busy"
+    # until the answer said why (X-Govkg-Error).
+    server = start_server(tmp_path_factory.mktemp("limits"), "--query-timeout", "1", "--max-result-rows", "1")
     page = new_tab(browser, 390)
     cross_join = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    two_rows = "SELECT ?n WHERE { VALUES ?n { 1 2 } }"
+    told_in = {
+        "zh": ("查询运行超过 1 秒，已被停止。", "1 行"),
+        "en": ("The query took longer than 1 s", "limit of 1 rows"),
+    }
     try:
-        for language, told in [
-            ("zh", "查询运行超过 1 秒，已被停止。"),
-            ("en", "The query took longer than 1 s"),
-        ]:
+        for language, (timed_out, cut) in told_in.items():
             show(page, f"{server.url}query?lang={language}")
             page.evaluate("text => window.govkgQueryPage.setQuery(text)", cross_join)
             page.click("#run-query")
-            expect(page.locator("#result-error strong")).to_have_text(re.compile("^" + re.escape(told)))
+            expect(page.locator("#result-error strong")).to_have_text(re.compile("^" + re.escape(timed_out)))
             if language == "zh":
                 assert english_interface_words(page, "#result-error") == []
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            page.evaluate("text => window.govkgQueryPage.setQuery(text)", two_rows)
+            page.click("#run-query")
+            expect(page.locator("#result-truncated")).to_contain_text(cut)
+            expect(page.locator("table.results-table tbody tr")).to_have_count(1)
+            if language == "zh":
+                assert english_interface_words(page, "#result-truncated") == []
     finally:
         page.context.close()
         stop_server(server)
