@@ -17,7 +17,7 @@ import requests
 from govkg.graph.stored_queries import load_stored_queries
 from govkg.rdf.serialize import project_prefixes
 from govkg.web.query_page import editor_text, pack_query
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Download, Page, expect
 
 BOM = "\ufeff".encode()
 LABELS = "SELECT ?label WHERE { ?s rdfs:label ?label FILTER(LANG(?label) = 'zh') } ORDER BY ?label LIMIT 3"
@@ -134,23 +134,36 @@ def test_csv_for_excel_has_a_byte_order_mark_and_the_standard_csv_has_none(live_
     assert not as_json.content.startswith(BOM)
 
 
+def _downloaded_csv(download: Download) -> str:
+    """The file Chromium saved, which must start with the byte-order mark, decoded."""
+    saved = Path(download.path()).read_bytes()
+    assert saved.startswith(BOM), saved[:20]
+    return saved.decode("utf-8-sig")
+
+
 def test_the_query_page_offers_csv_for_excel_with_and_without_javascript(live_server, browser):
+    # The file Chromium downloads, as Excel would open it: the mark, then the answer's CSV.
     page = _open(browser, f"{live_server.url}query?lang=zh")
     try:
         page.evaluate("(text) => window.govkgQueryPage.setQuery(text)", LABELS)
         page.locator("#run-query").click()
         link = page.get_by_role("link", name="CSV（Excel 用）")
         expect(link).to_be_visible()
-        assert requests.get(link.get_attribute("href"), timeout=10).content.startswith(BOM)
+        with page.expect_download() as download:
+            link.click()
+        with_script = _downloaded_csv(download.value)
     finally:
         page.context.close()
+    rows = list(csv.reader(io.StringIO(with_script)))
+    assert rows[0] == ["label"] and len(rows) == 4
+    assert any(re.search("[\u4e00-\u9fff]", row[0]) for row in rows[1:]), rows  # Chinese, as saved
     page = _open(browser, f"{live_server.url}query?lang=zh", javascript=False)
     try:
         page.locator("#query").fill(LABELS)
         page.locator("select[name='format']").select_option(label="CSV（Excel 用）")
         with page.expect_download() as download:
             page.locator("#run-query").click()
-        assert download.value.url.endswith("bom=1") or "bom=1" in download.value.url
+        assert _downloaded_csv(download.value) == with_script
     finally:
         page.context.close()
 
@@ -235,6 +248,19 @@ _SHOWN_VALUES = """(table) => Array.from(table.querySelectorAll("tbody > tr:not(
 })"""
 
 
+#: Each shown row's heading (its type, its link's href) with its count (the group's size, "(6)")
+#: and the number of values the row shows.
+_GROUP_COUNTS = """(table) => Object.fromEntries(
+  Array.from(table.querySelectorAll("tbody > tr:not([hidden])")).map((row) => [
+    row.querySelector(":scope > th a").getAttribute("href"),
+    [
+      row.querySelector(":scope > th .group-count").textContent,
+      row.querySelectorAll(":scope > td > ul.values > li:not([hidden])").length
+        || row.querySelectorAll(":scope > td").length,
+    ],
+  ]))"""
+
+
 def test_a_long_resource_table_filters_its_values_as_one_types(live_server, browser):
     page = _open(browser, f"{live_server.url}id/place/zhaoqing?lang=zh", width=390)
     try:
@@ -243,15 +269,25 @@ def test_a_long_resource_table_filters_its_values_as_one_types(live_server, brow
         expect(box).to_be_visible()
         everything = table.evaluate(_SHOWN_VALUES)
         assert len(everything) >= 10
+        whole = table.evaluate(_GROUP_COUNTS)
+        assert all(count == f"({values})" for count, values in whole.values()), whole
         box.fill("2019")
         shown = table.evaluate(_SHOWN_VALUES)
         assert 0 < len(shown) < len(everything) and all("2019" in value for value in shown), shown
         expect(page.locator(".table-filter [role=status]")).to_have_text(
             f"显示 {len(everything)} 个值中的 {len(shown)} 个"
         )
+        # A group's heading says how many of its values are shown, not its whole size alone
+        # (an "observation (16)" heading over the 2 observations of 2019).
+        filtered = table.evaluate(_GROUP_COUNTS)
+        assert {group: f"({values}/{whole[group][1]})" for group, (_count, values) in filtered.items()} == {
+            group: count for group, (count, _values) in filtered.items()
+        }, (filtered, whole)
+        assert any(values < whole[group][1] for group, (_count, values) in filtered.items()), filtered
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         box.fill("")
         assert table.evaluate(_SHOWN_VALUES) == everything
+        assert table.evaluate(_GROUP_COUNTS) == whole
     finally:
         page.context.close()
     # Without JavaScript the table is whole and the box is not offered.

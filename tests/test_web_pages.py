@@ -2,9 +2,10 @@
 
 The real server runs as a subprocess (the session's ``live_server``). Checked here: no page
 is wider than a 390 px phone, axe-core finds no serious or critical accessibility
-violation, the Chinese interface has no English interface words, the editor completes a
-prefix, and a Data Cube dataset page draws its chart. axe-core comes from ``node_modules``
-(``npm ci``, which scripts/install-test-deps.sh runs).
+violation (zh and en, 390 and 1280 px), the Chinese interface has no English interface words,
+the English figure cards say their figures right and the Chinese catalogue names its themes in
+Chinese, the editor completes a prefix, and a Data Cube dataset page draws its chart. axe-core
+comes from ``node_modules`` (``npm ci``, which scripts/install-test-deps.sh runs).
 
 Each page type is loaded once per view (width and language) and every check of that view is
 made on that one load, in a tab the view keeps open (a new tab costs Chromium a renderer
@@ -16,6 +17,7 @@ quiet.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from urllib.parse import quote
 
@@ -87,13 +89,47 @@ def _link_list_names_tell_links_apart(page: Page, name: str) -> list[str]:
     return [f"one name in the link list for links to different places: {alike}"] if alike else []
 
 
+#: The English figure cards say each figure as English does: plurals, "or more", ordinal ranks
+#: (the cards read "7 day", "220,000 market entity", "90 percent", "2 month" and a bare "1").
+_ENGLISH_FIGURES = [
+    "7 days",
+    "220,000 market entities",
+    "90 percent or more",
+    "2 months or more",
+    "1st",
+    "4th",
+]
+_WRONG_FIGURES = re.compile(r"^(7 day|220,000 market entity|2 month|90 percent|\d+)$")
+
+
+def _figure_cards_say_the_figures_right(page: Page, name: str) -> list[str]:
+    if name != "home":
+        return []
+    cards = [" ".join(text.split()) for text in page.locator(".figure-card .figure-line").all_inner_texts()]
+    missing = [figure for figure in _ENGLISH_FIGURES if figure not in cards]
+    wrong = [card for card in cards if _WRONG_FIGURES.match(card)]
+    return [f"figure cards {cards}: missing {missing}, wrong {wrong}"] if missing or wrong else []
+
+
+def _themes_in_chinese(page: Page, name: str) -> list[str]:
+    if name != "catalog":
+        return []
+    row = page.locator("tr", has=page.locator("th", has_text="主题"))
+    themes = row.locator("td a").all_inner_texts()
+    if "政府和公共部门" in themes and not any(re.search("[A-Za-z]", theme) for theme in themes):
+        return []
+    return [f"the catalogue's themes are not in Chinese: {themes}"]
+
+
 Check = Callable[[Page, str], list[str]]
 
 #: Where every page type is looked at (width in px, interface language) and what is checked
-#: there: no page wider than a phone, in either language; axe-core at both widths; no English
-#: interface word on the Chinese page at either width (a phone lists a resource's links where a
-#: desktop draws them), and no name in that list shared by links to different places. axe comes
-#: last: it adds its script to the page.
+#: there: no page wider than a phone, in either language; axe-core at both widths in both
+#: languages (English names are longer: at 390 px the ontology's legend overflowed its box); no
+#: English interface word on the Chinese page at either width (a phone lists a resource's links
+#: where a desktop draws them), and no name in that list shared by links to different places; the
+#: English figure cards and the Chinese catalogue's themes as a reader sees them. axe comes last:
+#: it adds its script to the page.
 VIEWS: dict[str, tuple[int, str, tuple[Check, ...]]] = {
     "phone-zh": (
         390,
@@ -105,8 +141,18 @@ VIEWS: dict[str, tuple[int, str, tuple[Check, ...]]] = {
             _serious_axe_violations,
         ),
     ),
-    "phone-en": (390, "en", (_wider_than_the_screen, _link_list_names_tell_links_apart)),
-    "desktop-zh": (1280, "zh", (_english_interface_words, _serious_axe_violations)),
+    "phone-en": (
+        390,
+        "en",
+        (
+            _wider_than_the_screen,
+            _link_list_names_tell_links_apart,
+            _figure_cards_say_the_figures_right,
+            _serious_axe_violations,
+        ),
+    ),
+    "desktop-zh": (1280, "zh", (_english_interface_words, _themes_in_chinese, _serious_axe_violations)),
+    "desktop-en": (1280, "en", (_figure_cards_say_the_figures_right, _serious_axe_violations)),
 }
 
 

@@ -65,6 +65,7 @@ class TermView:
     iri: str | None = None
     note: str | None = None  # a CURIE, a datatype or a language tag, shown small
     rows: list[PropertyRow] = field(default_factory=list)  # a blank node's own properties
+    count: int | None = None  # a group heading's size, shown after its name ("(6)")
 
 
 @dataclass
@@ -605,7 +606,8 @@ def incoming_link_rows(builder: PageBuilder, triples: Sequence[ox.Triple]) -> li
 
     A link from a blank node (an annotation's target, say) is shown as a link from the named
     resource that blank node belongs to; the row heading is the type's label, and its note
-    names the linking properties.
+    names the linking properties, its count the resources of that type (a table filter says how
+    many of them it shows: static/tables.js).
     """
     by_type: dict[ox.NamedNode | None, tuple[set, set]] = {}
     builder.prefetch([term for triple in triples for term in (triple.subject, triple.predicate)])
@@ -634,6 +636,6 @@ def incoming_link_rows(builder: PageBuilder, triples: Sequence[ox.Triple]) -> li
         values = [builder.iri_view(subject) for subject in shown]
         heading = builder.iri_view(cls) if cls is not None else TermView("literal", "—")
         heading.note = " · ".join(sorted(builder.iri_view(p).text for p in predicates))
-        heading.text = f"{heading.text} ({len(ordered)})"
+        heading.count = len(ordered)
         rows.append(PropertyRow(heading, values, len(ordered) - len(shown)))
     return sorted(rows, key=lambda row: row.predicate.text.lower())
