@@ -149,3 +149,48 @@ def test_write_expected_refuses_unknown_and_federated_queries(tmp_path, store):
     assert "no-such-question.rq: no such query" in result.output
     assert not (EXPECTED_DIR / "no-such-question.srj").exists()
     assert not list(Path(tmp_path, "expected").glob("*"))
+
+
+MARKS = """
+PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+SELECT ?mark ?subject ?object ?subject_label ?object_label WHERE {
+  ?mark prov:wasGeneratedBy <BASEid/activity/editorial-interpretation> ;
+    rdf:subject ?subject ; rdf:object ?object .
+  OPTIONAL { ?subject rdfs:label ?subject_label }
+  OPTIONAL { ?object rdfs:label ?object_label }
+}
+"""
+
+
+def unmarked_inferences(answer: Mapping, marks: list[tuple[str, set[str], set[str]]]) -> list[str]:
+    """The marks whose statement a row returns (both ends, by IRI or label) without the mark itself.
+
+    >>> row = {"s": {"value": "urn:s"}, "o": {"value": "Platform"}}
+    >>> answer = {"results": {"bindings": [row]}}
+    >>> unmarked_inferences(answer, [("urn:mark", {"urn:s"}, {"urn:o", "Platform"})])
+    ['urn:mark']
+    >>> unmarked_inferences(answer, [("urn:mark", {"urn:s"}, {"urn:elsewhere"})])
+    []
+    """
+    found = []
+    for row in answer.get("results", {}).get("bindings", []):
+        values = {term["value"] for term in row.values()}
+        for mark, subject, object_ in marks:
+            if mark not in values and values & subject and values & object_:
+                found.append(mark)
+    return sorted(set(found))
+
+
+def test_a_question_that_returns_an_inferred_link_returns_its_mark(store):
+    """Where a row holds both ends of a statement marked as an editorial interpretation, it holds the mark."""
+    ends: dict[str, tuple[set[str], set[str]]] = {}
+    for row in store.query(MARKS.replace("BASE", DEFAULT_BASE_IRI), use_default_graph_as_union=True):
+        subject, object_ = ends.setdefault(row["mark"].value, ({row["subject"].value}, {row["object"].value}))
+        subject.update({row["subject_label"].value} if row["subject_label"] else set())
+        object_.update({row["object_label"].value} if row["object_label"] else set())
+    marks = [(mark, subject, object_) for mark, (subject, object_) in ends.items()]
+    assert len(marks) >= 30
+    found = {query.name: unmarked_inferences(answer_json(query, store), marks) for query in ANSWERED}
+    assert {name: marks for name, marks in found.items() if marks} == {}

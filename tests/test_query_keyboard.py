@@ -1,18 +1,20 @@
 """Errors and the keyboard on the query page, in Chromium: the editor's error mark shows under
-the site's CSP, the engine's message wraps on a phone, a failed query offers no downloads, Tab
+the site's CSP, the engine's message wraps on a phone, a failed query offers no downloads and its
+advice is in the page's language (a time-out's too), Tab
 leaves the editor after Esc (and the page says so), and on a phone the editor comes before the
 list of stored questions in the Tab order."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-from tests.browser_pages import Tabs, kept_tabs, show
-from tests.conftest import LiveServer
+from tests.browser_pages import Tabs, english_interface_words, kept_tabs, new_tab, show
+from tests.conftest import LiveServer, start_server, stop_server
 
 BROKEN = (
     "SELECT ?s WHERE {\n  ?s rdfs:label ?l .\n"
@@ -54,6 +56,8 @@ def test_a_failed_query_is_marked_its_message_wraps_and_it_offers_no_downloads(
         page.evaluate("text => window.govkgQueryPage.setQuery(text)", BROKEN)
         page.click("#run-query")
         expect(page.locator("#result-error")).to_be_visible()
+        # The advice is in Chinese; only the engine's own message (lang="en") is not.
+        assert english_interface_words(page, "#result-error") == []
         marker = page.locator(".cm-lint-marker-error")
         expect(marker).to_be_visible()
         box = marker.bounding_box()
@@ -116,3 +120,38 @@ def test_on_a_phone_the_editor_comes_before_the_question_list(live_server: LiveS
             page.locator("a.example").first.bounding_box(),
         )
         assert editor and first_question and first_question["x"] < editor["x"]
+
+
+def test_a_timed_out_or_cut_answer_is_told_so_in_the_page_language(
+    browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # A server of its own with small limits: a query stops after one second (counting a three-way
+    # cross join of the article's triples runs far longer) and an answer has at most 1 row. A
+    # time-out's 503 says Retry-After, as every 503 does: the page told it as "the server is busy"
+    # until the answer said why (X-Govkg-Error).
+    server = start_server(tmp_path_factory.mktemp("limits"), "--query-timeout", "1", "--max-result-rows", "1")
+    page = new_tab(browser, 390)
+    cross_join = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    two_rows = "SELECT ?n WHERE { VALUES ?n { 1 2 } }"
+    told_in = {
+        "zh": ("查询运行超过 1 秒，已被停止。", "1 行"),
+        "en": ("The query took longer than 1 s", "limit of 1 rows"),
+    }
+    try:
+        for language, (timed_out, cut) in told_in.items():
+            show(page, f"{server.url}query?lang={language}")
+            page.evaluate("text => window.govkgQueryPage.setQuery(text)", cross_join)
+            page.click("#run-query")
+            expect(page.locator("#result-error strong")).to_have_text(re.compile("^" + re.escape(timed_out)))
+            if language == "zh":
+                assert english_interface_words(page, "#result-error") == []
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            page.evaluate("text => window.govkgQueryPage.setQuery(text)", two_rows)
+            page.click("#run-query")
+            expect(page.locator("#result-truncated")).to_contain_text(cut)
+            expect(page.locator("table.results-table tbody tr")).to_have_count(1)
+            if language == "zh":
+                assert english_interface_words(page, "#result-truncated") == []
+    finally:
+        page.context.close()
+        stop_server(server)

@@ -40,6 +40,36 @@ def test_a_tapped_question_answers_in_view_and_is_announced(live_server, tabs, w
     assert page.locator("#result-status").get_attribute("aria-live") is None
 
 
+#: The words of the results table's cells (not its identifiers) that a line break cuts in two.
+_CUT_WORDS = """() => {
+  const cut = [];
+  const body = document.querySelector(".results-table tbody");
+  const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    if (node.parentElement.closest(".term-note, a.term-iri:not([lang])")) continue;
+    for (const word of node.textContent.matchAll(/[A-Za-z'’]+/g)) {
+      const range = document.createRange();
+      range.setStart(node, word.index);
+      range.setEnd(node, word.index + word[0].length);
+      const lines = new Set(Array.from(range.getClientRects(), (box) => Math.round(box.top)));
+      if (lines.size > 1) cut.push(word[0]);
+    }
+  }
+  return cut;
+}"""
+
+
+def test_on_a_phone_the_results_table_breaks_no_word(live_server, tabs):
+    # "governmen/t's", "administrat/ive": cells broke anywhere to fit 390 px.
+    page = tabs.show(f"{live_server.url}query?lang=en", 390)
+    page.locator("a[data-example='firsts-by-scope']").click()
+    expect(page.locator("table.results-table tbody tr").first).to_be_visible()
+    page.wait_for_function("() => document.querySelector('.results-table a.term-iri[lang]') !== null")
+    assert page.evaluate(_CUT_WORDS) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
 def test_the_results_table_is_named_in_chinese(live_server, tabs):
     page = tabs.show(f"{live_server.url}query?lang=zh", 1280)
     page.locator("a[data-example='firsts-by-scope']").click()

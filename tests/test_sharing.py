@@ -1,6 +1,7 @@
 """Sharing and export, over real HTTP and in Chromium: short share links that keep the view,
 CSV for Excel (a byte-order mark on request, the standard CSV untouched), CSV exports of
-resource and dataset tables, the dumps' checksums on phones, the footer's endpoint link."""
+resource and dataset tables, a filter on long resource tables, the dumps' checksums on phones,
+the footer's endpoint link."""
 
 from __future__ import annotations
 
@@ -220,3 +221,42 @@ def test_a_dataset_page_exports_its_observations_one_row_each(live_server):
     assert len(rows) == 3  # the three steps of business opening
     assert {"observation", "label", "processingTime", "sequenceIndex"} <= set(rows[0])
     assert sorted(row["processingTime"] for row in rows) == ["1", "3", "7"]
+
+
+# --- filters of resource tables -------------------------------------------------------------------
+
+#: Each value the table shows, after the name of its row's property.
+_SHOWN_VALUES = """(table) => Array.from(table.querySelectorAll("tbody > tr:not([hidden])"))
+  .flatMap((row) => {
+  const items = row.querySelectorAll(":scope > td > ul.values > li:not([hidden])");
+  const property = row.querySelector(":scope > th").textContent;
+  return (items.length ? Array.from(items) : Array.from(row.querySelectorAll(":scope > td")))
+    .map((value) => property + " " + value.textContent);
+})"""
+
+
+def test_a_long_resource_table_filters_its_values_as_one_types(live_server, browser):
+    page = _open(browser, f"{live_server.url}id/place/zhaoqing?lang=zh", width=390)
+    try:
+        table = page.locator("#incoming-table")
+        box = page.get_by_role("searchbox", name="筛选此表")
+        expect(box).to_be_visible()
+        everything = table.evaluate(_SHOWN_VALUES)
+        assert len(everything) >= 10
+        box.fill("2019")
+        shown = table.evaluate(_SHOWN_VALUES)
+        assert 0 < len(shown) < len(everything) and all("2019" in value for value in shown), shown
+        expect(page.locator(".table-filter [role=status]")).to_have_text(
+            f"显示 {len(everything)} 个值中的 {len(shown)} 个"
+        )
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        box.fill("")
+        assert table.evaluate(_SHOWN_VALUES) == everything
+    finally:
+        page.context.close()
+    # Without JavaScript the table is whole and the box is not offered.
+    page = _open(browser, f"{live_server.url}id/place/zhaoqing?lang=zh", javascript=False)
+    try:
+        expect(page.locator(".table-filter")).to_be_hidden()
+    finally:
+        page.context.close()

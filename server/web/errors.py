@@ -40,6 +40,16 @@ STATUS_OF_ERROR: dict[type[ClientError], int] = {
 #: Seconds a client is told to wait (``Retry-After``) after a 503 that does not say otherwise.
 RETRY_AFTER = 2
 
+#: Why a 503 was sent, for clients that advise differently (the query page): sent as
+#: :data:`ERROR_KIND_HEADER`. Every 503 carries ``Retry-After``, so that header cannot tell a
+#: query stopped at its limit from a busy server.
+ERROR_KIND_HEADER = "X-Govkg-Error"
+ERROR_KINDS: dict[type[ClientError], str] = {
+    QueryTimedOut: "timed-out",
+    QueryOutOfMemory: "out-of-memory",
+    ServerBusy: "busy",
+}
+
 
 def status_of(error: ClientError) -> int:
     """The HTTP status that answers ``error``.
@@ -83,6 +93,9 @@ def init_app(app: Flask) -> None:
         response = error_response(status_of(error), error.message)
         if response.status_code == 503:  # every 503 says when to come back
             response.headers["Retry-After"] = str(getattr(error, "retry_after", RETRY_AFTER))
+        kind = next((kind for cls, kind in ERROR_KINDS.items() if isinstance(error, cls)), None)
+        if kind is not None:
+            response.headers[ERROR_KIND_HEADER] = kind
         return response
 
     @app.errorhandler(HTTPException)

@@ -720,8 +720,11 @@
       showLinks(userText, completed.text, isGraph, !response.ok);
       if (!response.ok) {
         statusLine.textContent = "";
-        if (response.status === 503 && response.headers.has("Retry-After")) showError(t.busy, errorDetail(text));
-        else if (response.status === 503) showError(format(t.timeout, { seconds: page.query_timeout }), errorDetail(text));
+        // Every 503 says when to come back (Retry-After); X-Govkg-Error says why.
+        const kind = response.headers.get("X-Govkg-Error");
+        if (response.status === 503 && kind === "timed-out") showError(format(t.timeout, { seconds: page.query_timeout }), errorDetail(text));
+        else if (response.status === 503 && kind === "out-of-memory") showError(t.out_of_memory, errorDetail(text));
+        else if (response.status === 503) showError(t.busy, errorDetail(text));
         else if (response.status === 403) showError(t.read_only, errorDetail(text));
         else if (response.status === 400) showSyntaxError(errorDetail(text), userText, completed.added.length);
         else if (response.status === 413) showError(t.too_large, errorDetail(text));
