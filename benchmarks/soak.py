@@ -4,6 +4,7 @@ One command (loopback only; bounded in time and in count; it stops the server it
 
     python -m benchmarks.soak                    # 5 minutes
     python -m benchmarks.soak --duration 60      # shorter
+    python -m benchmarks.soak --public           # through govkg serve-public (nginx, 2 instances)
 
 It generates the 100k-triple benchmark data (``benchmarks.generate``, reused when present),
 starts ``python -m govkg serve --port P --workers 1 --query-workers 8 --query-timeout 10
@@ -42,7 +43,8 @@ The bounds (exit status 1 if one is broken, 2 if the server did not start):
   sampled every 5 s) at the end at most :data:`PSS_GROWTH` times its highest value
   in the first half of the run plus :data:`PSS_SLACK_MIB`; RSS and the start are reported too;
 * no more open descriptors in the process tree at the end than at the start (read once the
-  clients have stopped and their connections are closed). Fewer is no leak: a query process
+  clients have stopped and their connections are closed; with ``--public``, once nginx has
+  closed its idle connections to the instances, a minute later). Fewer is no leak: a query process
   the kernel ended at a bound takes its descriptors with it, and the next is forked only when
   a query needs it.
 
@@ -69,6 +71,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from govkg.settings import DEFAULT_BASE_IRI
+from govkg.web.public import UPSTREAM_KEEPALIVE_SECONDS
 
 from benchmarks import generate
 from benchmarks.loadgen import process_tree, tree_memory
@@ -151,17 +154,25 @@ class Target:
 # --- the server -------------------------------------------------------------------------------------
 
 
+#: ``--public``: the per-client limits of nginx raised past what the soak's clients (all on one
+#: address) send, so that the soak measures serving through the proxy, not its refusals.
+PUBLIC_OPTIONS = ("--instances", "2", "--client-rate", "100000", "--client-connections", "1024")
+
+
 def start_server(
-    data: Path, workdir: Path, workers: int, query_workers: int, query_timeout: float
+    data: Path, workdir: Path, workers: int, query_workers: int, query_timeout: float, public: bool = False
 ) -> tuple[subprocess.Popen, int]:
-    """``govkg serve`` on a free port, ready when /readyz answers 200 from it (``start_listening``)."""
+    """``govkg serve`` (``serve-public`` if ``public``) on a free port, ready when /readyz answers
+    200 from it (``start_listening``)."""
     log_path = workdir / "server.log"
 
     def launch(ports: tuple[int, ...]) -> subprocess.Popen:
         command = [
-            sys.executable, "-m", "govkg", "serve", "--host", HOST, "--port", str(ports[0]),
+            sys.executable, "-m", "govkg", "serve-public" if public else "serve",
+            "--host", HOST, "--port", str(ports[0]),
             "--workers", str(workers), "--query-workers", str(query_workers),
             "--query-timeout", str(query_timeout), "--data", str(data),
+            *(PUBLIC_OPTIONS if public else ()),
         ]  # fmt: skip
         with log_path.open("wb") as log:
             return subprocess.Popen(
@@ -403,9 +414,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=generate.DEFAULT_SEED)
     parser.add_argument("--workers", type=int, default=1, help="gunicorn web workers (default: 1)")
     parser.add_argument(
-        "--query-workers", type=int, default=8, help="query threads per web worker (default: 8)"
+        "--query-workers", type=int, default=8, help="query processes per web worker (default: 8)"
     )
     parser.add_argument("--query-timeout", type=float, default=QUERY_TIMEOUT)
+    parser.add_argument(
+        "--public",
+        action="store_true",
+        help="serve through the public profile (govkg serve-public: nginx in front of 2 instances)",
+    )
     parser.add_argument(
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "govkg-soak", help="data and server log"
     )
@@ -420,7 +436,9 @@ def main(argv: list[str] | None = None) -> int:
 
     load_started = time.monotonic()
     try:
-        process, port = start_server(data, args.workdir, args.workers, args.query_workers, args.query_timeout)
+        process, port = start_server(
+            data, args.workdir, args.workers, args.query_workers, args.query_timeout, args.public
+        )
     except RuntimeError as error:
         print(f"soak: {error}", file=sys.stderr)
         return 2
@@ -464,7 +482,10 @@ def main(argv: list[str] | None = None) -> int:
         for thread in threads:
             thread.join(timeout=120)
         end_load_average = os.getloadavg()
-        end_fds = settle_descriptors(process.pid, start_fds, within=20)
+        # Through nginx, its idle keep-alive connections to the instances (a descriptor at each
+        # end) are closed UPSTREAM_KEEPALIVE_SECONDS after their last request: wait that long too.
+        settle = 20 + (UPSTREAM_KEEPALIVE_SECONDS if args.public else 0)
+        end_fds = settle_descriptors(process.pid, start_fds, within=settle)
         end_memory = tree_memory(process.pid)
     finally:
         stop_server(process)
@@ -522,6 +543,7 @@ def main(argv: list[str] | None = None) -> int:
             "duration_s": args.duration,
             "clients": args.clients,
             "workers": args.workers,
+            "public": args.public,
             "query_workers": args.query_workers,
             "query_timeout_s": args.query_timeout,
             "pathological_timeout_s": PATHOLOGICAL_TIMEOUT,
@@ -577,7 +599,8 @@ def render(report: dict) -> str:
     lines = [
         f"{report['requests']} requests in {report['duration_s']:g} s, "
         f"{report['clients']} clients + 1 pathological, "
-        f"{report['workers']} web workers × {report['query_workers']} query threads, query time limit "
+        + ("through nginx to 2 instances of " if report.get("public") else "")
+        + f"{report['workers']} web workers × {report['query_workers']} query processes, query time limit "
         f"{report['query_timeout_s']:g} s (pathological: {report['pathological_timeout_s']:g} s), "
         f"{report['data_triples']} extra triples; load average {report['load_average_start_end']}",
         "",

@@ -506,6 +506,28 @@ def test_long_query_flood_leaves_healthz_and_answers_503_with_retry_after(public
     assert ask(public).json()["boolean"] is True
 
 
+def test_a_query_goes_to_the_instance_with_room(public: LiveServer) -> None:
+    """8 long queries, each followed by a quick request: nginx sends each query to the instance
+    with the fewest requests in progress, so each instance gets 4 (2 run, 2 wait) and none is
+    refused at once for a full queue. A round robin sent every long one to the same instance
+    (the quick requests took the other's turns), which refused 2 at once while the other had
+    room."""
+    runaway = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    with ThreadPoolExecutor(8) as pool:
+        floods = []
+        for number in range(8):
+            params = {"query": f"{runaway} #{number}"}
+            floods.append(pool.submit(requests.get, public.sparql_url, params=params, timeout=30))
+            assert eventually(lambda sent=number + 1: nginx_has_read(public, sent))  # gone to an instance
+            assert_healthy(public)  # a quick request, to an instance too
+        answers = [future.result() for future in floods]
+    assert [answer.status_code for answer in answers] == [503] * 8
+    # Each was run or waited for a query process (then "timed out" or "stayed busy" at 3 s);
+    # none was refused at once for a full queue.
+    assert not [answer.text for answer in answers if "queries wait" in answer.text]
+    assert eventually(lambda: ask(public, timeout=5).status_code == 200, within=5)
+
+
 # --- item 13: forwarded headers ----------------------------------------------------------------
 
 

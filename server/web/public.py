@@ -14,6 +14,7 @@ say. ``govkg serve-public`` starts that on one machine:
   instance sees them and buffers answers (a slow reader holds nginx, not a worker), parses and
   re-frames HTTP (it speaks HTTP/1.1 with keep-alive to the instances, with a Content-Length
   body), bounds headers, bodies and idle time, and limits each client's connections and rate;
+  it sends each request to the instance with the fewest requests in progress (``least_conn``);
 * an instance that dies is forked again from this process (no reload); meanwhile nginx sends
   its requests to the others: a request that failed on a dead instance (refused or reset) is
   retried on the next one (``proxy_next_upstream error``). A request that *timed out* is never
@@ -116,7 +117,12 @@ limit_req_status 503;
 limit_conn_log_level info;
 limit_req_log_level info;
 
+# Each request goes to the instance with the fewest requests in progress (counted across nginx's
+# workers, in the shared zone): a round robin sent a query to an instance whose query processes
+# and queue were full while the other had room (503 "busy" in a soak through the proxy).
 upstream govkg_instances {{
+    zone govkg_instances 64k;
+    least_conn;
 {servers}
     keepalive {UPSTREAM_KEEPALIVE};
     keepalive_timeout {UPSTREAM_KEEPALIVE_SECONDS}s;
