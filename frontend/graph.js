@@ -8,6 +8,10 @@
  *
  * Data: {nodes: [{id, label, href, role: "self" | "out" | "in" | "both" | "literal"}],
  *        edges: [{source, target, label}], language}.
+ *
+ * The keyboard reaches a drawing as one stop in the Tab order; there the arrow keys walk its
+ * nodes, and the node walked to has its arrows named in the drawing (as a pointer on it does)
+ * and told to a screen reader; Enter opens its page.
  */
 import cytoscape from "cytoscape";
 
@@ -54,7 +58,7 @@ function draw(element, data) {
       group: "edges",
       // Arrows' names are shown on hover (of the arrow or either end), so they never cover the
       // resources' names; a small graph names them all.
-      data: { id: "e" + index, source: edge.source, target: edge.target, name: shorten(edge.label, narrow ? 14 : 28), label: data.edges.length <= 6 ? shorten(edge.label, narrow ? 14 : 28) : "" },
+      data: { id: "e" + index, source: edge.source, target: edge.target, full: edge.label, name: shorten(edge.label, narrow ? 14 : 28), label: data.edges.length <= 6 ? shorten(edge.label, narrow ? 14 : 28) : "" },
     })),
   ];
   const labelSides = new Map();
@@ -97,6 +101,8 @@ function draw(element, data) {
       { selector: "node.label-right", style: { label: "data(full)", "text-halign": "right", "text-valign": "center", "text-margin-x": 6, "text-margin-y": 0, "text-wrap": "ellipsis", "text-max-width": room } },
       { selector: "edge.named", style: { label: "data(name)", "line-color": "#1a4f9c", "target-arrow-color": "#1a4f9c", width: 2, "z-index": 10 } },
       { selector: "node[role = 'self']", style: { width: 22, height: 22, "font-weight": "bold", "font-size": narrow ? 12 : 14 } },
+      // The node the keyboard is on: a dark ring, its name in bold.
+      { selector: "node.focused", style: { "border-width": 3, "border-color": "#1d2330", "font-weight": "bold", "z-index": 20 } },
       { selector: "node[role = 'literal']", style: { shape: "round-rectangle", width: 10, height: 10 } },
       {
         selector: "edge",
@@ -133,6 +139,7 @@ function draw(element, data) {
   cy.on("mouseout", "edge", (event) => event.target.removeClass("named"));
   for (const [id, side] of labelSides) cy.getElementById(id).addClass("label-" + side);
   instances.set(element, cy);
+  walkable(element);
   if (!element.dataset.resizeWatched) {
     element.dataset.resizeWatched = "1";
     new ResizeObserver(() => {
@@ -145,6 +152,64 @@ function draw(element, data) {
   }
   element.dataset.drawn = "true";
   return cy;
+}
+
+/** What a screen reader is told of a node: its name, then each of its arrows, end to end. */
+function describe(node) {
+  const arrows = node.connectedEdges().map((edge) => `${edge.source().data("full")} → ${edge.data("full")} → ${edge.target().data("full")}`);
+  return [node.data("full"), ...arrows].join("; ");
+}
+
+/**
+ * Makes the drawing in `element` one stop in the Tab order, whose arrow keys walk its nodes (the
+ * resource first, then in the data's order: what it links to, then what links to it), Home and
+ * End to the first and last; Enter opens the node's page. The node walked to is ringed, its
+ * arrows are named, and a status line (read by screen readers, not shown) says them. Set once per
+ * element; the handlers find the element's current drawing, which draw() may have replaced.
+ */
+function walkable(element) {
+  const cy = instances.get(element);
+  cy.scratch("_govkgFocus", 0);
+  if (element.dataset.walkable) return;
+  element.dataset.walkable = "1";
+  element.tabIndex = 0;
+  element.setAttribute("role", "application");
+  const status = document.createElement("p");
+  status.className = "visually-hidden graph-status";
+  status.setAttribute("role", "status");
+  element.after(status);
+  const clear = (drawing) => drawing.elements().removeClass("focused named");
+  const show = (drawing) => {
+    const nodes = drawing.nodes();
+    if (!nodes.length) return;
+    const index = Math.min(drawing.scratch("_govkgFocus") || 0, nodes.length - 1);
+    const node = nodes[index];
+    clear(drawing);
+    node.addClass("focused");
+    node.connectedEdges().addClass("named");
+    status.textContent = describe(node);
+  };
+  element.addEventListener("focus", () => show(instances.get(element)));
+  element.addEventListener("blur", () => {
+    clear(instances.get(element));
+    status.textContent = "";
+  });
+  element.addEventListener("keydown", (event) => {
+    const drawing = instances.get(element);
+    const count = drawing.nodes().length;
+    const index = drawing.scratch("_govkgFocus") || 0;
+    const moves = { ArrowRight: index + 1, ArrowDown: index + 1, ArrowLeft: index - 1, ArrowUp: index - 1, Home: 0, End: count - 1 };
+    if (event.key in moves) {
+      drawing.scratch("_govkgFocus", (moves[event.key] + count) % count);
+      show(drawing);
+    } else if (event.key === "Enter") {
+      const href = drawing.nodes()[index].data("href");
+      if (href) window.location.assign(href);
+    } else {
+      return;
+    }
+    event.preventDefault(); // the arrow keys walk the drawing, not the page
+  });
 }
 
 /**

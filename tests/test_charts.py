@@ -107,6 +107,61 @@ def test_at_1280_px_no_two_names_in_a_diagram_overlap_and_arrows_are_named_on_ho
     assert named and all(named), named
 
 
+_FOCUSED = """() => {
+  const cy = govkgGraph.instance(document.querySelector('.diagram-section .graph'));
+  const focused = cy.nodes('.focused');
+  return {
+    active: document.activeElement === document.querySelector('.diagram-section .graph'),
+    focused: focused.map(n => n.data('full')),
+    href: focused.map(n => n.data('href')),
+    named: cy.edges('.named').map(e => e.data('full')).sort(),
+    arrows: focused.connectedEdges().map(e => e.data('full')).sort(),
+    status: document.querySelector('.graph-status').textContent,
+  };
+}"""
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_keyboard_walks_a_diagram_and_names_the_arrows_of_the_node_it_is_on(
+    live_server: LiveServer, tabs: Tabs, language: str
+) -> None:
+    # Edge names on hover *or focus* (issue 20): the drawing is one Tab stop, the arrow keys walk
+    # its nodes, the node walked to has its arrows named and told in a status line; Enter opens it.
+    page = tabs.show(f"{live_server.url}id/place/zhaoqing?lang={language}", 1280)
+    graph = page.locator(".diagram-section .graph")
+    graph.scroll_into_view_if_needed()
+    expect(page.locator(".graph[data-drawn='true']")).to_be_visible()
+    for _ in range(100):  # from the top of the page, by Tab alone
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('graph')"):
+            break
+    state = page.evaluate(_FOCUSED)
+    assert state["active"], "Tab never reaches the diagram"
+    # The resource itself first, its arrows named.
+    assert state["focused"] == [{"en": "Zhaoqing", "zh": "肇庆市"}[language]]
+    assert state["named"] == state["arrows"] and len(state["arrows"]) > 5
+    page.keyboard.press("ArrowRight")
+    state = page.evaluate(_FOCUSED)
+    (name,) = state["focused"]
+    assert name not in ("Zhaoqing", "肇庆市") and state["named"] == state["arrows"] and state["arrows"]
+    assert state["status"].startswith(name) and all(arrow in state["status"] for arrow in state["arrows"])
+    expect(graph).to_have_attribute("role", "application")
+    assert page.evaluate("window.scrollY") > 0  # the arrow keys did not scroll the page
+    page.keyboard.press("Tab")
+    assert page.evaluate(_FOCUSED)["named"] == []  # leaving the drawing unnames its arrows
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate(_FOCUSED)["focused"] == [name]  # back where it was
+    for _ in range(len(state["arrows"]) + 60):  # on to a resource of this site (not GeoNames)
+        page.keyboard.press("ArrowRight")
+        state = page.evaluate(_FOCUSED)
+        if state["href"][0].startswith("/id/"):
+            break
+    assert state["focused"] != [name]
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url == live_server.url.rstrip("/") + state["href"][0]
+
+
 def test_a_query_answer_with_several_units_draws_one_unit_at_a_time(
     live_server: LiveServer, tabs: Tabs
 ) -> None:

@@ -332,7 +332,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "chart_others": "the other observations of the dataset",
         "neighbourhood": "Its links at a glance",
         "neighbourhood_hint": "This resource in the middle, what it links to and what links to it; "
-        "select a node to open its page. The tables below list the same links.",
+        "select a node to open its page, or Tab to the diagram and walk its nodes with the arrow keys "
+        "(Enter opens one). The tables below list the same links.",
         "neighbourhood_out": "It links to",
         "neighbourhood_in": "Linked from",
         "neighbourhood_label": "Diagram of the links of {title}: {count} linked resources",
@@ -603,7 +604,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "chart_others": "该数据集的其他观测值",
         "neighbourhood": "关联一览",
         "neighbourhood_hint": "中间是本资源，周围是它链接到的资源和链接到它的资源；"
-        "点击节点可打开其页面。下方表格列出同样的链接。",
+        "点击节点可打开其页面；也可按 Tab 键进入关联图，用方向键在节点间移动（按 Enter 打开）。"
+        "下方表格列出同样的链接。",
         "neighbourhood_out": "它链接到",
         "neighbourhood_in": "链接到它的",
         "neighbourhood_label": "{title} 的关联图：{count} 个相关资源",
