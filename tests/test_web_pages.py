@@ -333,5 +333,11 @@ def test_a_construct_answer_switches_to_a_graph_view(live_server, kept, width):
     labels = page.evaluate(_CY.format(".result-graph") + ".nodes().map(n => n.data('full'))")
     assert edges == rows.count() and "广东" in labels and "肇庆市" in labels
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # The keyboard walks it as it walks a resource's diagram, naming the arrows of the node it is on.
+    expect(graph).to_have_attribute("aria-description", re.compile("方向键"))
+    graph.focus()
+    page.keyboard.press("ArrowRight")
+    named = page.evaluate(_CY.format(".result-graph") + ".edges('.named').map(e => e.data('full'))")
+    assert named and all(name in page.locator(".graph-status").text_content() for name in named)
     page.locator("[data-view='table']").click()
     expect(page.locator("table.results-table")).to_be_visible()

@@ -245,6 +245,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "view_line": "Line",
         "view_graph": "Graph",
         "graph_of": "Diagram of the {count} triples: subjects and objects as nodes, predicates as arrows",
+        "graph_keys": "Tab reaches the diagram; the arrow keys walk its nodes, naming their arrows; "
+        "Enter opens one.",
         "graph_too_big": "The graph view draws at most {limit} triples; this answer has {count}.",
         "views": "Result view",
         "chart_of": "{value} by {category}",
@@ -520,6 +522,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "view_line": "折线图",
         "view_graph": "关系图",
         "graph_of": "{count} 个三元组的关系图：主语和宾语为节点，谓语为箭头",
+        "graph_keys": "按 Tab 键进入关系图，用方向键在节点间移动并读出其箭头，按 Enter 打开节点。",
         "graph_too_big": "关系图最多绘制 {limit} 个三元组；本结果有 {count} 个。",
         "views": "结果视图",
         "chart_of": "{value}（按 {category}）",

@@ -919,7 +919,7 @@
 
   /** The table / graph switch of a graph answer; `.chart` is the graph's element. */
   function graphSwitch(triples, tableWrap) {
-    const graph = el("div", { className: "graph result-graph", role: "img", "aria-label": format(t.graph_of, { count: triples.length }) });
+    const graph = el("div", { className: "graph result-graph", role: "img", "aria-label": format(t.graph_of, { count: triples.length }), "aria-description": t.graph_keys });
     graph.hidden = true;
     const views = el("div", { className: "view-switch", role: "group", "aria-label": t.views });
     const tooBig = triples.length > MAX_GRAPH_TRIPLES;
