@@ -450,3 +450,47 @@ def test_void_counts_of_a_large_store_are_not_a_client_query(tmp_path):
         assert "Counted the dataset" in server.log()
     finally:
         stop_server(server)
+
+
+_REPEATED_ACROSS_GRAPHS = """
+<https://w3id.org/govkg/id/a> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <urn:x:City> <urn:x:big> .
+<https://w3id.org/govkg/id/a> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <urn:x:City> <urn:x:small> .
+<https://w3id.org/govkg/id/a> <urn:x:name> "肇庆"@zh <urn:x:big> .
+<https://w3id.org/govkg/id/a> <urn:x:name> "肇庆"@zh <urn:x:small> .
+<https://w3id.org/govkg/id/a> <urn:x:name> "肇庆"@zh <urn:x:other> .
+<https://w3id.org/govkg/id/a> <urn:x:name> "Zhaoqing"@en <urn:x:big> .
+<https://w3id.org/govkg/id/b> <urn:x:name> "b" <urn:x:small> .
+<https://w3id.org/govkg/id/b> <urn:x:name> "b" <urn:x:other> .
+_:n <urn:x:near> <https://w3id.org/govkg/id/a> <urn:x:big> .
+_:n <urn:x:near> <https://w3id.org/govkg/id/a> <urn:x:other> .
+<urn:x:c> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <urn:x:City> <urn:x:big> .
+<urn:x:c> <urn:x:size> "1"^^<http://www.w3.org/2001/XMLSchema#integer> <urn:x:big> .
+<urn:x:d> <urn:x:size> "2"^^<http://www.w3.org/2001/XMLSchema#integer> <urn:x:big> .
+<urn:x:d> <urn:x:near> <urn:x:c> <https://w3id.org/govkg/graph/metadata> .
+<urn:x:c> <urn:x:size> "1"^^<http://www.w3.org/2001/XMLSchema#integer> <https://w3id.org/govkg/graph/metadata> .
+<urn:x:e> <urn:x:size> "3"^^<http://www.w3.org/2001/XMLSchema#integer> .
+"""
+
+
+def test_the_counts_of_a_large_store_take_a_triple_held_by_several_graphs_once():
+    """The SPARQL counts of a large store (:func:`large_statistics`, no DISTINCT over the union) are
+    those of the in-memory path, which counts the set of the graphs' triples: a triple held by two
+    or three graphs, the largest among them or not, with a blank node, is one triple; the metadata
+    graph and the default graph are not the dataset."""
+    from datetime import UTC, datetime
+
+    import pyoxigraph as ox
+    from govkg.store.backends import MemoryBackend
+    from govkg.store.loaded import LoadedGraph
+    from govkg.store.metadata import dataset_statistics, large_statistics
+
+    store = ox.Store()
+    store.extend(ox.parse(_REPEATED_ACROSS_GRAPHS.encode(), ox.RdfFormat.N_QUADS))
+    base = "https://w3id.org/govkg/"
+    loaded = LoadedGraph(MemoryBackend(store, base), base, "test", datetime.now(tz=UTC))
+    assert not loaded.backend.large  # so dataset_statistics counts in Python
+    expected = dataset_statistics(loaded)
+    assert (expected.triples, expected.distinct_subjects, expected.entities) == (8, 5, 2)
+    assert expected.properties["urn:x:name"] == 3 and expected.classes == {"urn:x:City": 2}
+    assert expected.graph_triples == {"urn:x:big": 7, "urn:x:other": 3, "urn:x:small": 3}
+    assert large_statistics(loaded) == expected

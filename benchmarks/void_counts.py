@@ -1,0 +1,63 @@
+"""Time the start-up of a large ``--data`` part by part: the load, each VoID count, the search index.
+
+The data is loaded as ``govkg serve --data FILE`` loads it (the article's graphs and the file,
+in memory); then each query of :data:`govkg.store.metadata.STATISTICS_QUERIES` is run alone on
+the engine, with the text :func:`~govkg.store.metadata.large_statistics` gives it; then the
+counts as the server makes them (:func:`~govkg.store.metadata.precompute_statistics`) and the
+search index (:func:`~govkg.store.search_index.build_search_index`). Usage::
+
+    python benchmarks/generate.py --size 1M --output bench-1M.nt
+    python benchmarks/void_counts.py bench-1M.nt
+
+The load average (``os.getloadavg``, one minute) is printed with each figure: on a shared
+machine wall times are noisy.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from govkg.settings import DEFAULT_BASE_IRI
+from govkg.store import metadata
+from govkg.store.dumps import dataset_graphs
+from govkg.store.opening import open_knowledge_graph
+from govkg.store.search_index import build_search_index
+
+
+def _load() -> str:
+    return f"load {os.getloadavg()[0]:.2f}"
+
+
+def main(data: list[str]) -> None:
+    """Load ``data`` with the article, then time each count, all the counts, and the search index."""
+    print(f"before: {_load()}")
+    started = time.perf_counter()
+    loaded = open_knowledge_graph(DEFAULT_BASE_IRI, data)
+    print(f"load: {time.perf_counter() - started:.2f} s, {len(loaded.store):,} quads ({_load()})")
+    graphs = dataset_graphs(loaded)
+    sizes = dict.fromkeys((graph.value for graph in graphs), 0)  # from "graph_properties", the first
+    for name in metadata.STATISTICS_QUERIES:
+        # the graphs ranked as large_statistics ranks them: the largest first
+        ranked = sorted(graphs, key=lambda graph: -sizes[graph.value])
+        started = time.perf_counter()
+        rows = list(loaded.store.query(metadata.statistics_query(name, ranked, loaded.base_iri)))
+        print(f"query {name}: {time.perf_counter() - started:.2f} s, {len(rows)} rows ({_load()})")
+        if name == "graph_properties":
+            for row in rows:
+                sizes[row[0].value] += int(row[2].value)
+    with tempfile.TemporaryDirectory() as folder:
+        loaded.store_directory = Path(folder)
+        started = time.perf_counter()
+        metadata.precompute_statistics(loaded)
+        print(f"all the counts (precompute_statistics): {time.perf_counter() - started:.2f} s ({_load()})")
+        started = time.perf_counter()
+        build_search_index(loaded.store, Path(folder) / "search.sqlite")
+        print(f"search index: {time.perf_counter() - started:.2f} s ({_load()})")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
