@@ -417,11 +417,12 @@ class RemoteBackend:
         body, media_type = self._fetch_typed(query, _SELECT_ACCEPT, timeout)
         solutions = parse_results(body, media_type)
         variables = [variable.value for variable in solutions.variables]
-        rows = [
-            {name: solution[name] for name in variables if solution[name] is not None}
+        # A solution's terms in the variables' order, each read once: read by name (twice each),
+        # the thousand rows of 100 resources' closures took 7 ms more.
+        return [
+            {name: term for name, term in zip(variables, solution, strict=True) if term is not None}
             for solution in solutions
         ]
-        return rows
 
     def construct(self, query: str) -> list[ox.Triple]:
         """The triples of a server-built CONSTRUCT (no time limit but the store's own)."""
@@ -579,8 +580,24 @@ def _blank_label(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", lambda m: f"x{ord(m.group()):x}", label) or "b"
 
 
-_LEADING_WHITESPACE = re.compile(rb"(<literal[^>]*>)([ \t\r\n]+)")
-_TRAILING_WHITESPACE = re.compile(rb"([ \t\r\n]+)(</literal>)")
+_XML_LITERAL = re.compile(rb"(<literal[^>]*>)([^<]*)(</literal>)")
+_WHITESPACE = b" \t\r\n"
+
+
+def _edge_whitespace_as_references(literal: re.Match) -> bytes:
+    """A ``<literal>`` element whose text starts or ends with whitespace, that whitespace written
+    as XML character references (the rest as it was).
+
+    >>> _edge_whitespace_as_references(_XML_LITERAL.match(b"<literal> a b\\n</literal>"))
+    b'<literal>&#32;a b&#10;</literal>'
+    """
+    start_tag, text, end_tag = literal.groups()
+    if not text or (text[0] not in _WHITESPACE and text[-1] not in _WHITESPACE):
+        return literal.group(0)
+    body = text.strip(_WHITESPACE)
+    leading = text[: len(text) - len(text.lstrip(_WHITESPACE))]
+    trailing = text[len(leading) + len(body) :]
+    return start_tag + _references(leading) + body + _references(trailing) + end_tag
 
 
 def _references(whitespace: bytes) -> bytes:
@@ -614,8 +631,7 @@ def parse_results(body: bytes, media_type: str) -> ox.QuerySolutions | ox.QueryB
         )
     # pyoxigraph trims whitespace written as such at either end of an element's text (Virtuoso
     # writes a literal's final newline so); written as character references, it is kept.
-    body = _LEADING_WHITESPACE.sub(lambda m: m.group(1) + _references(m.group(2)), body)
-    body = _TRAILING_WHITESPACE.sub(lambda m: _references(m.group(1)) + m.group(2), body)
+    body = _XML_LITERAL.sub(_edge_whitespace_as_references, body)
     return ox.parse_query_results(body, ox.QueryResultsFormat.XML)
 
 
