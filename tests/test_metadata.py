@@ -467,7 +467,7 @@ _:n <urn:x:near> <https://w3id.org/govkg/id/a> <urn:x:other> .
 <urn:x:c> <urn:x:size> "1"^^<http://www.w3.org/2001/XMLSchema#integer> <urn:x:big> .
 <urn:x:d> <urn:x:size> "2"^^<http://www.w3.org/2001/XMLSchema#integer> <urn:x:big> .
 <urn:x:d> <urn:x:near> <urn:x:c> <https://w3id.org/govkg/graph/metadata> .
-<urn:x:c> <urn:x:size> "1"^^<http://www.w3.org/2001/XMLSchema#integer> <https://w3id.org/govkg/graph/metadata> .
+<https://w3id.org/govkg/id/a> <urn:x:name> "Zhaoqing"@en <https://w3id.org/govkg/graph/metadata> .
 <urn:x:e> <urn:x:size> "3"^^<http://www.w3.org/2001/XMLSchema#integer> .
 """
 

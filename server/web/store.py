@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 from govkg.store.loaded import LoadedGraph
-from govkg.store.opening import open_configured_store, temporary_folder
-from govkg.store.search_index import SearchIndex, open_search_index
+from govkg.store.opening import open_configured_store, prepare_for_workers
+from govkg.store.search_index import SearchIndex
 
 EXTENSION_KEY = "govkg"
 SEARCH_KEY = "govkg.search"
@@ -17,9 +17,7 @@ def init_app(app: Flask) -> None:
     loaded = open_configured_store(app.config["GOVKG_SETTINGS"])
     app.before_request(loaded.backend.start_request)
     app.extensions[EXTENSION_KEY] = loaded
-    # The search index is built now, before the workers fork, for every backend.
-    folder = loaded.store_directory or temporary_folder("govkg-cache-")[0]
-    app.extensions[SEARCH_KEY] = open_search_index(loaded.store, folder / "cache" / loaded.dataset_version)
+    app.extensions[SEARCH_KEY] = prepare_for_workers(loaded)  # before the workers fork
 
 
 def loaded_graph() -> LoadedGraph:
