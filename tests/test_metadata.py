@@ -494,3 +494,47 @@ def test_the_counts_of_a_large_store_take_a_triple_held_by_several_graphs_once()
     assert expected.properties["urn:x:name"] == 3 and expected.classes == {"urn:x:City": 2}
     assert expected.graph_triples == {"urn:x:big": 7, "urn:x:other": 3, "urn:x:small": 3}
     assert large_statistics(loaded) == expected
+
+
+def test_void_of_a_store_whose_graphs_share_triples_counts_each_triple_once(tmp_path):
+    """A store on disk is counted by SPARQL aggregates at start-up, beside the search index: two data
+    files that share triples give VoID counts equal to a client's DISTINCT counts of the union over
+    HTTP, each graph's subset its own size."""
+    shared = [f'<urn:x:s{index}> <urn:x:p{index % 3}> "{index}" .' for index in range(40)]
+    first, second = tmp_path / "first.nt", tmp_path / "second.nt"
+    first.write_text("\n".join([*shared, '<urn:x:only> <urn:x:p0> "first" .']) + "\n", encoding="utf-8")
+    second.write_text(
+        "\n".join([*shared[10:], f"<urn:x:t> <{RDF.type}> <urn:x:Thing> ."]) + "\n", encoding="utf-8"
+    )
+    store = tmp_path / "store"
+    load_store(store, first, second)
+    base = "https://w3id.org/govkg/"
+    server = start_server(tmp_path, "--store", str(store), "--base-iri", base, timeout=300)
+    try:
+        void = rdflib.Graph().parse(
+            data=requests.get(
+                server.url + ".well-known/void", headers={"Accept": "text/turtle"}, timeout=60
+            ).text,
+            format="turtle",
+        )
+        dataset = URIRef(base + "id/dataset/zhaoqing-rule-of-law")
+        inner = DATASET_TRIPLES.format(base=base)
+        distinct = _sparql_count(server, f"SELECT (COUNT(*) AS ?n) WHERE {{ {{ {inner} }} }}")
+        subsets = {  # the graphs and linksets: the parts the data declares have no count
+            str(part): int(void.value(part, VOID.triples))
+            for part in void.objects(dataset, VOID.subset)
+            if void.value(part, VOID.triples) is not None
+        }
+        assert subsets[f"{base}graph/data/first"] == 41 and subsets[f"{base}graph/data/second"] == 31
+        assert int(void.value(dataset, VOID.triples)) == distinct
+        graphs = [graph for graph in subsets if graph.startswith(base + "graph/")]
+        assert sum(subsets[graph] for graph in graphs) == distinct + 30  # the 30 shared, counted once
+        rows = _sparql_rows(server, f"SELECT ?p (COUNT(*) AS ?n) WHERE {{ {{ {inner} }} }} GROUP BY ?p")
+        properties = {
+            str(void.value(partition, VOID.property)): int(void.value(partition, VOID.triples))
+            for partition in void.objects(dataset, VOID.propertyPartition)
+        }
+        assert properties == {row["p"]: int(row["n"]) for row in rows}
+        assert "Counted the dataset" in server.log()
+    finally:
+        stop_server(server)
