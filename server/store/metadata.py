@@ -308,7 +308,8 @@ EMBEDDED_KINDS = ("memory", "disk")
 def precompute_statistics(loaded: LoadedGraph) -> None:
     """Count a large embedded store now, once per data version, unless its counts are kept already.
 
-    Called where the server opens the store, before it forks its workers: the counts are then a
+    Called after the server opens the store, before it forks its workers (on a thread beside the
+    search index's build: :func:`govkg.store.opening.prepare_for_workers`): the counts are then a
     file every worker reads (:func:`large_statistics`), never a query run in a worker beside the
     clients' (where the memory it takes would count against theirs). A disk store's handle,
     opened for it, is let go again before the workers are forked.
