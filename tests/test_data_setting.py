@@ -7,6 +7,7 @@ import pytest
 from govkg.graph.knowledge_graph import DataFileError, data_file_parts, load_store
 from govkg.settings import load_settings
 from govkg.store.opening import open_knowledge_graph
+from govkg.store.persistent import bulk_load_file
 
 BASE = "http://127.0.0.1:5000/"
 
@@ -41,6 +42,20 @@ def test_a_syntax_error_names_file_and_line_and_loads_nothing(tmp_path):
         load_store(BASE, parts, store)
     assert raised.value.line == 2
     assert len(store) == 0
+
+
+def test_a_damaged_gzip_fails_the_load_however_much_of_it_was_read(tmp_path):
+    """The file is read on a thread of its own, the store parsing what it wrote: when the read
+    fails, the load fails with its error, not as a load of what was read before it."""
+    lines = "".join(f'<urn:s:{index}> <urn:p> "{index * 7919}" .\n' for index in range(200_000))
+    compressed = gzip.compress(lines.encode(), mtime=0)
+    assert len(lines) > 4 << 20  # several of the reading thread's reads before the cut
+    (tmp_path / "cut.nt.gz").write_bytes(compressed[: len(compressed) * 3 // 4])
+    with pytest.raises(DataFileError, match=r"cut\.nt\.gz: not a valid gzip file"):
+        bulk_load_file(ox.Store(), tmp_path / "cut.nt.gz", "urn:x:cut", None, progress=False)
+    data = load_settings({"data": str(tmp_path / "cut.nt.gz")})["data"]
+    with pytest.raises(DataFileError, match=r"cut\.nt\.gz: not a valid gzip file"):
+        open_knowledge_graph(BASE, data)
 
 
 def test_two_files_cannot_share_a_graph(tmp_path):
