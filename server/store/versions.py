@@ -10,11 +10,17 @@ from govkg.graph.knowledge_graph import GraphPart, graph_parts
 
 
 def dataset_version(files: tuple[Path, ...], base_iri: str) -> str:
-    """A short content hash of the loaded files and the base IRI."""
+    """A short content hash of the loaded files and the base IRI.
+
+    Each file is read 1 MiB at a time (a big ``--data`` file is never held whole; hashlib
+    releases the GIL while it hashes so much, so this can run beside a load).
+    """
     digest = hashlib.sha256(base_iri.encode())
     for path in files:
         digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+        with path.open("rb") as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
     return digest.hexdigest()[:16]
 
 
