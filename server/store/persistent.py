@@ -381,35 +381,46 @@ def _bulk_load_through_pipe(store: ox.Store, reader: _Progress, **options: Any) 
     Given a Python stream, pyoxigraph calls its ``read`` for about 2 KB at a time, each call
     taking the GIL: beside the literal check's thread that cost a quarter of the load (1M
     triples: 3.8 s instead of 3.0 s, benchmarks/README.md). Given a path, it reads in Rust
-    without the GIL. So a thread of ours reads the file (counting bytes and lines for the
-    progress, 1 MiB a read) into a pipe, and the store loads the pipe's path. An error of the
-    reading thread (a damaged .gz) is raised rather than the parse error it caused.
+    without the GIL. So the store loads the path of a pipe, on a thread, while this thread
+    reads the file into the pipe, 1 MiB a read (``reader`` counts bytes and lines for the
+    progress). The calling thread stays in Python, so Ctrl-C stops the load at once; a read
+    error (a damaged .gz) is raised rather than the parse error the cut caused.
     """
     if not _FD_FOLDER.is_dir():
         store.bulk_load(reader, **options)
         return
     read_end, write_end = os.pipe()
     failures: list[BaseException] = []
+    # The store is passed as an argument, not held by a closure: a load into a store folder that
+    # fails must leave no reference to the RocksDB handle once its traceback is cleared.
+    loader = threading.Thread(
+        target=_load_from_pipe, args=(store, read_end, options, failures), name="govkg-data-load", daemon=True
+    )
+    loader.start()
+    try:
+        with open(write_end, "wb") as pipe:
+            while chunk := reader.read(PIPE_CHUNK_SIZE):
+                pipe.write(chunk)
+    except BrokenPipeError:
+        pass  # the store stopped reading: ``failures`` says why
+    finally:
+        # The write end is closed, whatever stopped the copy (the end, an error, Ctrl-C): the
+        # store reads what the pipe holds, and stops.
+        loader.join()
+    if failures:
+        raise failures[0]
 
-    def copy_into_pipe() -> None:
-        try:
-            with open(write_end, "wb") as pipe:
-                while chunk := reader.read(PIPE_CHUNK_SIZE):
-                    pipe.write(chunk)
-        except BrokenPipeError:  # the store stopped reading: it raises why
-            pass
-        except BaseException as error:  # noqa: BLE001 - raised again on the loading thread
-            failures.append(error)
 
-    copier = threading.Thread(target=copy_into_pipe, name="govkg-data-reader", daemon=True)
-    copier.start()
+def _load_from_pipe(
+    store: ox.Store, read_end: int, options: dict[str, Any], failures: list[BaseException]
+) -> None:
+    """The loading thread of :func:`_bulk_load_through_pipe`: its error goes into ``failures``."""
     try:
         store.bulk_load(path=str(_FD_FOLDER / str(read_end)), **options)
+    except BaseException as error:  # noqa: BLE001 - raised again on the calling thread
+        failures.append(error)
     finally:
-        os.close(read_end)  # a copier still writing gets BrokenPipeError
-        copier.join()
-        if failures:
-            raise failures[0]
+        os.close(read_end)  # the store stopped reading: a write still going gets BrokenPipeError
 
 
 def _graph_size(store: ox.Store, graph: ox.NamedNode) -> int:
