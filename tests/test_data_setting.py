@@ -45,8 +45,8 @@ def test_a_syntax_error_names_file_and_line_and_loads_nothing(tmp_path):
 
 
 def test_a_damaged_gzip_fails_the_load_however_much_of_it_was_read(tmp_path):
-    """The file is read on a thread of its own, the store parsing what it wrote: when the read
-    fails, the load fails with its error, not as a load of what was read before it."""
+    """A .gz cut short fails the load with its own error (file named), not as a load of what was
+    read before the cut, both for one file and for ``--data``."""
     lines = "".join(f'<urn:s:{index}> <urn:p> "{index * 7919}" .\n' for index in range(200_000))
     compressed = gzip.compress(lines.encode(), mtime=0)
     assert len(lines) > 4 << 20  # several of the reading thread's reads before the cut

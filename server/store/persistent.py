@@ -369,60 +369,6 @@ def _open(path: Path) -> IO[bytes]:
     return gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
 
 
-#: What the reading thread of :func:`_bulk_load_through_pipe` reads and writes at a time.
-PIPE_CHUNK_SIZE = 1 << 20
-#: Where the OS names a process's open files; without it, the store reads the stream itself.
-_FD_FOLDER = Path("/dev/fd")
-
-
-def _bulk_load_through_pipe(store: ox.Store, reader: _Progress, **options: Any) -> None:
-    """``store.bulk_load`` of what ``reader`` reads, the store reading it from an OS pipe.
-
-    Given a Python stream, pyoxigraph calls its ``read`` for about 2 KB at a time, each call
-    taking the GIL: beside the literal check's thread that cost a quarter of the load (1M
-    triples: 3.8 s instead of 3.0 s, benchmarks/README.md). Given a path, it reads in Rust
-    without the GIL. So the store loads the path of a pipe, on a thread, while this thread
-    reads the file into the pipe, 1 MiB a read (``reader`` counts bytes and lines for the
-    progress). The calling thread stays in Python, so Ctrl-C stops the load at once; a read
-    error (a damaged .gz) is raised rather than the parse error the cut caused.
-    """
-    if not _FD_FOLDER.is_dir():
-        store.bulk_load(reader, **options)
-        return
-    read_end, write_end = os.pipe()
-    failures: list[BaseException] = []
-    # The store is passed as an argument, not held by a closure: a load into a store folder that
-    # fails must leave no reference to the RocksDB handle once its traceback is cleared.
-    loader = threading.Thread(
-        target=_load_from_pipe, args=(store, read_end, options, failures), name="govkg-data-load", daemon=True
-    )
-    loader.start()
-    try:
-        with open(write_end, "wb") as pipe:
-            while chunk := reader.read(PIPE_CHUNK_SIZE):
-                pipe.write(chunk)
-    except BrokenPipeError:
-        pass  # the store stopped reading: ``failures`` says why
-    finally:
-        # The write end is closed, whatever stopped the copy (the end, an error, Ctrl-C): the
-        # store reads what the pipe holds, and stops.
-        loader.join()
-    if failures:
-        raise failures[0]
-
-
-def _load_from_pipe(
-    store: ox.Store, read_end: int, options: dict[str, Any], failures: list[BaseException]
-) -> None:
-    """The loading thread of :func:`_bulk_load_through_pipe`: its error goes into ``failures``."""
-    try:
-        store.bulk_load(path=str(_FD_FOLDER / str(read_end)), **options)
-    except BaseException as error:  # noqa: BLE001 - raised again on the calling thread
-        failures.append(error)
-    finally:
-        os.close(read_end)  # the store stopped reading: a write still going gets BrokenPipeError
-
-
 def _graph_size(store: ox.Store, graph: ox.NamedNode) -> int:
     result = store.query(f"SELECT (COUNT(*) AS ?n) {{ GRAPH {graph} {{ ?s ?p ?o }} }}")
     return int(next(iter(result))[0].value)
@@ -461,9 +407,7 @@ def bulk_load_file(
                     quads = ox.parse(reader, format=fmt.oxigraph, base_iri=base_iri, rename_blank_nodes=True)
                     store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object, graph) for q in quads)
                 else:
-                    _bulk_load_through_pipe(
-                        store, reader, format=fmt.oxigraph, base_iri=base_iri, to_graph=graph
-                    )
+                    store.bulk_load(reader, format=fmt.oxigraph, base_iri=base_iri, to_graph=graph)
                 # N-Triples and N-Quads: one statement a line, counted while reading (a COUNT query
                 # would cost another tenth of the load); other formats are counted in the store.
                 triples = reader.lines if line_based and reader.lines else _graph_size(store, graph)
