@@ -15,9 +15,9 @@ from govkg.graph.source_text import article_text
 from govkg.rdf.namespaces import OA
 from govkg.web.page_model import (
     MAX_NESTING,
-    RDF_TYPE,
     PageBuilder,
     TermView,
+    has_type,
     int_value,
     objects_of,
     pick_literal,
@@ -71,7 +71,7 @@ def evidence_for(builder: PageBuilder, resource: ox.NamedNode) -> list[Evidence]
     annotations = {
         quad.subject for quad in store.quads_for_pattern(None, ox.NamedNode(OA + "hasBody"), resource, None)
     }
-    if any(True for _ in store.quads_for_pattern(resource, RDF_TYPE, ox.NamedNode(OA + "Annotation"), None)):
+    if has_type(store, resource, ox.NamedNode(OA + "Annotation")):
         annotations.add(resource)
     text = article_text()
     found: list[Evidence] = []

@@ -266,6 +266,11 @@ def objects_of(store: ox.Store, subject, predicate: str) -> list:  # noqa: ANN00
     return [quad.object for quad in store.quads_for_pattern(subject, ox.NamedNode(predicate), None, None)]
 
 
+def has_type(store: ox.Store, node, cls: ox.NamedNode) -> bool:  # noqa: ANN001
+    """Whether ``node`` is stated to be of type ``cls`` (``rdf:type``)."""
+    return any(True for _ in store.quads_for_pattern(node, RDF_TYPE, cls, None))
+
+
 def int_value(term) -> int | None:  # noqa: ANN001
     try:
         return int(term.value) if isinstance(term, ox.Literal) else None
@@ -357,7 +362,7 @@ def axis_title(measure: str, unit: str | None, language: str) -> str:
 def chart_of(builder: PageBuilder, node: ox.NamedNode) -> Chart | None:
     """The chart of ``node``'s series: its own if it is a dataset, its dataset's if an observation."""
     store = builder.store
-    if any(True for _ in store.quads_for_pattern(node, RDF_TYPE, cube_view.QB_DATASET_CLASS, None)):
+    if has_type(store, node, cube_view.QB_DATASET_CLASS):
         dataset, heading, current = node, "series", None
     else:
         dataset, heading, current = cube_view.dataset_of(store, node), "series_of", node.value
@@ -503,9 +508,7 @@ def list_name(builder: PageBuilder, term: ox.NamedNode, view: TermView) -> dict:
     if view.note is not None:  # a label, its CURIE as the note
         return {"lang": view.lang}
     annotation = ox.NamedNode(OA + "Annotation")
-    if builder.language == ARTICLE_LANGUAGE and any(
-        True for _ in builder.store.quads_for_pattern(term, RDF_TYPE, annotation, None)
-    ):
+    if builder.language == ARTICLE_LANGUAGE and has_type(builder.store, term, annotation):
         quotes = [  # each quote, with the words before it (its selector's oa:prefix)
             (value.value, "".join(text.value for text in objects_of(builder.store, selector, OA + "prefix")))
             for target in objects_of(builder.store, term, OA + "hasTarget")
