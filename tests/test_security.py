@@ -375,23 +375,39 @@ def test_nosniff_on_every_response(live_server):
         assert response.headers.get("X-Content-Type-Options") == "nosniff", path
 
 
-def test_script_name_from_a_client_is_not_trusted(live_server):
-    """Issue 17, item 13: a SCRIPT_NAME header from a loopback client gave ``Location: //evil.example/``."""
-    for headers in ({"SCRIPT_NAME": "//evil.example"}, {"X-Forwarded-Prefix": "//evil.example"}):
+#: What a client could send to move the app under another prefix or host (issue 17, item 13).
+SPOOFED_PREFIX_HEADERS = (
+    {"SCRIPT_NAME": "//evil.example"},
+    {"X-Forwarded-Prefix": "//evil.example"},
+    {"X-Forwarded-Host": "evil.example"},
+    {"Forwarded": "host=evil.example;proto=https"},
+)
+
+
+def assert_client_headers_do_not_move_the_app(server: LiveServer, timeout: float) -> None:
+    """Each of :data:`SPOOFED_PREFIX_HEADERS` moves nothing: the path a SCRIPT_NAME of
+    ``//evil.example`` would lead to redirects nowhere near it, and /sparql's redirect of a
+    browser is still ``303 Location: /``."""
+    for headers in SPOOFED_PREFIX_HEADERS:
         response = requests.get(
-            live_server.url + "/evil.example/sparql",
+            server.url + "/evil.example/sparql",
             headers={**headers, "Accept": "text/html"},
             allow_redirects=False,
-            timeout=TIMEOUT,
+            timeout=timeout,
         )
         assert "evil.example" not in response.headers.get("Location", ""), headers
-    response = requests.get(
-        live_server.sparql_url,
-        headers={"SCRIPT_NAME": "//evil.example", "Accept": "text/html"},
-        allow_redirects=False,
-        timeout=TIMEOUT,
-    )
-    assert (response.status_code, response.headers["Location"]) == (303, "/")
+        response = requests.get(
+            server.sparql_url,
+            headers={**headers, "Accept": "text/html"},
+            allow_redirects=False,
+            timeout=timeout,
+        )
+        assert (response.status_code, response.headers["Location"]) == (303, "/"), headers
+
+
+def test_script_name_from_a_client_is_not_trusted(live_server):
+    """Issue 17, item 13: a SCRIPT_NAME header from a loopback client gave ``Location: //evil.example/``."""
+    assert_client_headers_do_not_move_the_app(live_server, TIMEOUT)
 
 
 def test_script_name_from_a_trusted_proxy_is_honoured(tmp_path):
