@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from tests.conftest import query_process_pids, start_server, stop_server, web_worker_pids
+from tests.test_security import MEMORY_HOGS
 
 pytestmark = [
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs Linux /proc and LD_PRELOAD"),
@@ -47,8 +48,7 @@ def test_every_process_allocates_with_jemalloc_and_the_memory_bound_holds(tmp_pa
         assert all(_uses_jemalloc(pid) for pid in {server.process.pid, worker, *processes})
 
         # Past the memory bound (RLIMIT_AS): the kernel ends that query process, the client gets 503.
-        query = "SELECT * { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?a ?i LIMIT 1"
-        response = requests.get(server.sparql_url, params={"query": query}, timeout=TIMEOUT)
+        response = requests.get(server.sparql_url, params={"query": MEMORY_HOGS["sort"]}, timeout=TIMEOUT)
         assert response.status_code == 503
         assert "memory limit" in response.text
         assert web_worker_pids(server.process.pid) == {worker}
